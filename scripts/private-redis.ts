@@ -1,0 +1,107 @@
+/**
+ * Starts a throwaway `redis-server` on a free loopback port, so tests, the demo and the benchmarks
+ * never depend on (or disturb) a Redis someone else is running. Nothing is persisted to disk.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface PrivateRedis {
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** Thrown when no `redis-server` binary is on PATH; the message says how to get one. */
+export class RedisServerMissingError extends Error {
+  constructor() {
+    super(
+      'redis-server was not found on PATH. Install Redis (Debian/Ubuntu: `sudo apt-get install -y redis-server`, ' +
+        'macOS: `brew install redis`) or point REDIS_URL at a running Redis >= 6.2.',
+    );
+    this.name = 'RedisServerMissingError';
+  }
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function waitUntilReady(child: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => fail(new Error(`redis-server did not start in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) done();
+    };
+    const onExit = (code: number | null): void => fail(new Error(`redis-server exited with code ${code}:\n${output}`));
+    const onError = (error: NodeJS.ErrnoException): void =>
+      fail(error.code === 'ENOENT' ? new RedisServerMissingError() : error);
+    function cleanup(): void {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      child.off('error', onError);
+    }
+    function done(): void {
+      cleanup();
+      resolve();
+    }
+    function fail(error: Error): void {
+      cleanup();
+      reject(error);
+    }
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+    child.once('error', onError);
+  });
+}
+
+/** Starts a private redis-server; retries once on a port race with another process. */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'celeriac-redis-'));
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+        '--maxmemory-policy', 'noeviction', '--loglevel', 'notice'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await waitUntilReady(child, 10_000);
+    } catch (error) {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      if (error instanceof RedisServerMissingError || attempt >= 2) throw error;
+      continue;
+    }
+    child.stdout?.resume();
+    const pid = child.pid ?? -1;
+    return {
+      url: `redis://127.0.0.1:${port}`,
+      pid,
+      stop: () =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once('exit', () => {
+            rmSync(dir, { recursive: true, force: true });
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    };
+  }
+}
