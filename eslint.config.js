@@ -1,0 +1,101 @@
+// @ts-check
+/**
+ * ESLint flat config for the whole monorepo. TypeScript files are linted with type information
+ * (typescript-eslint's project service reads the root tsconfig.json), so rules such as
+ * no-floating-promises see real types. The package boundaries of DESIGN §1 are enforced here and
+ * again, independently of ESLint, by packages/canvas/src/boundary.test.ts.
+ */
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import { defineConfig, globalIgnores } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+// Plain JavaScript (this file) gets js.configs.recommended only: it is in no tsconfig, so no types.
+const TS_FILES = ['**/*.ts', '**/*.mts', '**/*.cts', '**/*.tsx'];
+const tsIn = (/** @type {string} */ dir) => TS_FILES.map((glob) => `${dir}/${glob}`);
+const TEST_FILES = ['**/*.test.ts', '**/*.test-d.ts'];
+
+/** Relative paths that climb out of a package into a sibling package's sources. */
+const intoSibling = (/** @type {string[]} */ names) => `^(\\.\\./)+(${names.join('|')})(/|$)`;
+
+const canvasNoIo =
+  '@celeriac/canvas is pure data: no I/O, no Node built-ins, no Redis, no other @celeriac package (DESIGN §1).';
+
+export default defineConfig(
+  globalIgnores(['**/dist/', '**/node_modules/', '**/coverage/', 'bench/results/', '**/.redis-*/']),
+
+  js.configs.recommended,
+
+  {
+    files: TS_FILES,
+    extends: [tseslint.configs.recommended],
+    languageOptions: {
+      parserOptions: {
+        projectService: true,
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { prefer: 'type-imports', fixStyle: 'inline-type-imports' },
+      ],
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: false, requireDefaultForNonUnion: false },
+      ],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
+      ],
+      'no-console': 'error',
+    },
+  },
+
+  // Programs whose job is to print.
+  {
+    files: ['scripts/**', 'examples/**', 'bench/**', 'packages/cli/**'],
+    rules: { 'no-console': 'off' },
+  },
+
+  // canvas ← runtime ← cli, monitor: canvas does no I/O and depends on immer only.
+  {
+    files: tsIn('packages/canvas'),
+    ignores: TEST_FILES,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: builtinModules.map((name) => ({ name, message: canvasNoIo })),
+          patterns: [
+            { regex: '^node:', message: canvasNoIo },
+            { regex: '^(ioredis|bullmq)(/|$)', message: canvasNoIo },
+            { regex: '^@celeriac/', message: canvasNoIo },
+            { regex: intoSibling(['runtime', 'cli', 'monitor']), message: canvasNoIo },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: tsIn('packages/runtime'),
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^@celeriac/(cli|monitor)(/|$)',
+              message: '@celeriac/runtime must not depend on cli or monitor; they depend on it (DESIGN §1).',
+            },
+            {
+              regex: intoSibling(['cli', 'monitor']),
+              message: '@celeriac/runtime must not depend on cli or monitor; they depend on it (DESIGN §1).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);
