@@ -3,6 +3,8 @@
  * set), stopped by pid at teardown. Tests read the URL with `inject('redisUrl')`; child processes
  * spawned by tests inherit it through REDIS_URL.
  */
+// Loads vitest's types so the ProvidedContext augmentation below has a module to augment.
+import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startPrivateRedis } from '../scripts/private-redis.js';
 
