@@ -10,6 +10,7 @@ export type CeleriacErrorCode =
   | 'TASK_FAILED'
   | 'CHORD_FAILED'
   | 'TIMEOUT'
+  | 'RESULT_NOT_FOUND'
   | 'INVALID_ARGUMENT'
   | 'INVALID_JOB'
   | 'REVOKED'

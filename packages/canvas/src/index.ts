@@ -44,5 +44,4 @@ export { parseCanvas } from './parse.js';
 export { toCelery, fromCelery } from './celery.js';
 export type { CelerySignatureDict } from './celery.js';
 export { compile } from './compile.js';
-export type { CompileOptions } from './compile.js';
 export { toMermaid, toDot } from './render.js';
