@@ -1,0 +1,47 @@
+--[[
+  Records a node's success and releases every successor whose last predecessor it was, in one
+  atomic step. A redelivered job finds the node already recorded and only gets back the
+  successors still waiting in the outbox, so nothing is released twice.
+
+  Input:
+    KEYS[1] graph hash   KEYS[2] state hash   KEYS[3] result hash
+    KEYS[4] deps hash    KEYS[5] outbox set   KEYS[6] released hash
+    ARGV[1] node index   ARGV[2] result envelope (JSON)   ARGV[3] ttl seconds   ARGV[4] events channel
+
+  Output:
+    { status, released... } with status
+      0  recorded now
+      1  already recorded (duplicate delivery): released lists successors still in the outbox
+      2  the node had already failed or been revoked: nothing recorded, nothing released
+    and `released` as appended by appendReleased (index, spec, input count, input envelopes).
+
+  Events: PUBLISH <channel> "<index>:SUCCESS".
+]]
+--@include released
+local i = ARGV[1]
+local state = redis.call('HGET', KEYS[2], i)
+local released = {}
+local status = 0
+
+if state == 'SUCCESS' then
+  status = 1
+  for _, j in ipairs(splitIndices(redis.call('HGET', KEYS[1], 's:' .. i))) do
+    if redis.call('SISMEMBER', KEYS[5], j) == 1 then released[#released + 1] = j end
+  end
+elseif state == 'FAILURE' or state == 'REVOKED' then
+  return { 2 }
+else
+  redis.call('HSET', KEYS[2], i, 'SUCCESS')
+  redis.call('HSET', KEYS[3], i, ARGV[2])
+  redis.call('SREM', KEYS[5], i)
+  for _, j in ipairs(splitIndices(redis.call('HGET', KEYS[1], 's:' .. i))) do
+    if not isTerminal(redis.call('HGET', KEYS[2], j)) and redis.call('HINCRBY', KEYS[4], j, -1) == 0 then
+      redis.call('SADD', KEYS[5], j)
+      redis.call('HINCRBY', KEYS[6], j, 1)
+      released[#released + 1] = j
+    end
+  end
+  redis.call('PUBLISH', ARGV[4], i .. ':SUCCESS')
+  refreshTtl(tonumber(ARGV[3]))
+end
+return appendReleased({ status }, released)

@@ -1,0 +1,74 @@
+--[[
+  Records a node's final failure, fails everything downstream of it (so no waiter hangs), and
+  releases its error callbacks — atomically, and only once however often the job is delivered.
+  A join (chord body) downstream fails with the ChordError envelope and, when the failed node is
+  one of its own header members, its error callbacks fire too (once per chord failure).
+
+  Input:
+    KEYS[1] graph hash   KEYS[2] state hash   KEYS[3] result hash
+    KEYS[4] deps hash    KEYS[5] outbox set   KEYS[6] released hash
+    ARGV[1] node index
+    ARGV[2] envelope for the node and its plain successors (the original error)
+    ARGV[3] envelope for joins downstream (ChordError)
+    ARGV[4] ttl seconds   ARGV[5] events channel
+
+  Output:
+    { status, released... } with status
+      0  recorded now
+      1  already failed (duplicate delivery): released lists its error callbacks still in the outbox
+      2  the node had already succeeded or been revoked: nothing changed
+    and `released` as appended by appendReleased.
+
+  Events: PUBLISH <channel> "<index>:FAILURE" for the node and every node failed downstream.
+]]
+--@include released
+local i = ARGV[1]
+local state = redis.call('HGET', KEYS[2], i)
+if state == 'SUCCESS' or state == 'REVOKED' then return { 2 } end
+
+-- The error callbacks this failure fires: the node's own, and those of joins it feeds directly.
+local function errbackEntries()
+  local list = splitIndices(redis.call('HGET', KEYS[1], 'e:' .. i))
+  for _, j in ipairs(splitIndices(redis.call('HGET', KEYS[1], 's:' .. i))) do
+    if redis.call('HEXISTS', KEYS[1], 'j:' .. j) == 1 then
+      for _, k in ipairs(splitIndices(redis.call('HGET', KEYS[1], 'e:' .. j))) do list[#list + 1] = k end
+    end
+  end
+  return list
+end
+
+local released = {}
+if state == 'FAILURE' then
+  for _, k in ipairs(errbackEntries()) do
+    if redis.call('SISMEMBER', KEYS[5], k) == 1 then released[#released + 1] = k end
+  end
+  return appendReleased({ 1 }, released)
+end
+
+redis.call('HSET', KEYS[2], i, 'FAILURE')
+redis.call('HSET', KEYS[3], i, ARGV[2])
+redis.call('SREM', KEYS[5], i)
+redis.call('PUBLISH', ARGV[5], i .. ':FAILURE')
+
+local queue = splitIndices(redis.call('HGET', KEYS[1], 's:' .. i))
+local head = 1
+while head <= #queue do
+  local j = queue[head]
+  head = head + 1
+  if not isTerminal(redis.call('HGET', KEYS[2], j)) then
+    local join = redis.call('HEXISTS', KEYS[1], 'j:' .. j) == 1
+    redis.call('HSET', KEYS[2], j, 'FAILURE')
+    redis.call('HSET', KEYS[3], j, join and ARGV[3] or ARGV[2])
+    redis.call('PUBLISH', ARGV[5], j .. ':FAILURE')
+    for _, k in ipairs(splitIndices(redis.call('HGET', KEYS[1], 's:' .. j))) do queue[#queue + 1] = k end
+  end
+end
+
+for _, k in ipairs(errbackEntries()) do
+  if redis.call('HEXISTS', KEYS[2], k) == 0 and redis.call('SADD', KEYS[5], k) == 1 then
+    redis.call('HINCRBY', KEYS[6], k, 1)
+    released[#released + 1] = k
+  end
+end
+refreshTtl(tonumber(ARGV[4]))
+return appendReleased({ 0 }, released)

@@ -1,0 +1,130 @@
+/**
+ * Turns released nodes into BullMQ jobs. The job id is the node's task id, so enqueueing the same
+ * node twice (a retried apply, a redelivered predecessor finishing its outbox) adds it once.
+ * Each job carries only its own node (O(node) message size, never the rest of the workflow).
+ */
+import type { Json, Kwargs } from '@celeriac/canvas';
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { InvalidJobError } from './errors.js';
+import { inputIndices, type NodeSpec, type RunOptions, type SpecInput } from './plan.js';
+import type { Released } from './store.js';
+
+/** The payload of every Celeriac job. */
+export interface JobData {
+  readonly v: 1;
+  /** Workflow id and node index: where to record the outcome. */
+  readonly w: string;
+  readonly i: number;
+  readonly id: string;
+  readonly task: string;
+  /** Final positional arguments (incoming value already prepended). */
+  readonly args: readonly Json[];
+  readonly kwargs: Kwargs;
+  readonly rootId: string;
+  readonly parentId: string | null;
+  readonly groupId: string | null;
+  readonly groupIndex: number | null;
+}
+
+/** Name of the queue a task goes to when nothing routes it elsewhere. */
+export const DEFAULT_QUEUE = 'default';
+
+/** How long BullMQ keeps finished jobs, so re-adding a finished node's id is still a no-op. */
+const KEEP_COMPLETED = { age: 3600, count: 100_000 };
+const KEEP_FAILED = { age: 7 * 24 * 3600 };
+
+export class Dispatcher {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    private readonly connection: Redis,
+    /** BullMQ key prefix (Celeriac's prefix plus `:q`). */
+    readonly queuePrefix: string,
+  ) {}
+
+  /** The BullMQ queue behind a Celeriac queue name. */
+  queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (queue === undefined) {
+      queue = new Queue(name, { connection: this.connection, prefix: this.queuePrefix });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** Enqueues released nodes, one bulk add per queue. */
+  async enqueue(workflowId: string, released: readonly Released[], parentId: string | null): Promise<void> {
+    if (released.length === 0) return;
+    const byQueue = new Map<string, { name: string; data: JobData; opts: JobsOptions }[]>();
+    for (const node of released) {
+      const queue = node.spec.options.queue ?? DEFAULT_QUEUE;
+      let jobs = byQueue.get(queue);
+      if (jobs === undefined) byQueue.set(queue, (jobs = []));
+      jobs.push({ name: node.spec.task, data: jobData(workflowId, node, parentId), opts: jobOptions(node.spec) });
+    }
+    await Promise.all([...byQueue].map(([queue, jobs]) => this.queue(queue).addBulk(jobs)));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    this.queues.clear();
+  }
+}
+
+function jobData(workflowId: string, node: Released, parentId: string | null): JobData {
+  const { spec } = node;
+  const args = spec.input === null ? spec.args : [assemble(spec.input, spec, node.inputs), ...spec.args];
+  return {
+    v: 1,
+    w: workflowId,
+    i: node.index,
+    id: spec.id,
+    task: spec.task,
+    args,
+    kwargs: spec.kwargs,
+    rootId: spec.rootId,
+    parentId,
+    groupId: spec.groupId ?? null,
+    groupIndex: spec.groupIndex ?? null,
+  };
+}
+
+/** Builds the incoming value from the predecessors' results (a chord body gets the ordered list). */
+function assemble(input: SpecInput, spec: NodeSpec, inputs: readonly unknown[]): Json {
+  const order = inputIndices(input);
+  const values = new Map(order.map((index, k) => [index, inputs[k] as Json]));
+  const build = (ref: SpecInput): Json => {
+    if ('n' in ref) {
+      if (!values.has(ref.n)) throw new InvalidJobError(`input ${ref.n} of task ${spec.task}[${spec.id}] is missing`);
+      return values.get(ref.n)!;
+    }
+    if ('l' in ref) return ref.l.map(build);
+    return ref.f;
+  };
+  return build(input);
+}
+
+function jobOptions(spec: NodeSpec): JobsOptions {
+  const { options } = spec;
+  const opts: JobsOptions = {
+    jobId: spec.id,
+    attempts: (options.retries ?? 0) + 1,
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+  const delay = delayOf(options);
+  if (delay > 0) opts.delay = delay;
+  if (options.priority !== undefined) opts.priority = options.priority;
+  if (options.backoff !== undefined) {
+    opts.backoff = { type: options.backoff.type, delay: options.backoff.delay * 1000 };
+  }
+  return opts;
+}
+
+/** Milliseconds until the node may run: `countdown` wins over `eta`, as in Celery. */
+function delayOf(options: RunOptions): number {
+  if (options.countdown !== undefined) return Math.max(0, options.countdown * 1000);
+  if (options.eta !== undefined) return Math.max(0, Date.parse(options.eta) - Date.now());
+  return 0;
+}

@@ -1,0 +1,40 @@
+/**
+ * @module @celeriac/runtime
+ *
+ * Runs `@celeriac/canvas` workflows on BullMQ over Redis: register tasks, start workers, apply
+ * canvases, and read results — with `.parent` links — from any process.
+ *
+ * @example
+ * ```ts
+ * import { chain } from '@celeriac/canvas';
+ * import { createApp } from '@celeriac/runtime';
+ *
+ * const app = createApp({ redis: process.env.REDIS_URL });
+ * const add = app.task('add', (x: number, y: number) => x + y);
+ * const worker = app.worker({ concurrency: 10, name: 'worker1@%h' });
+ * const res = await app.apply(chain(add.s(2, 2), add.s(4), add.s(8)));
+ * console.log(await res.get({ timeout: 10_000 })); // 16
+ * await worker.close();
+ * await app.close();
+ * ```
+ */
+export { App, createApp } from './app.js';
+export type { AppOptions, AppApplyOptions, ResultFor } from './app.js';
+export { AsyncResult, GroupResult } from './result.js';
+export type { AnyResult, GetOptions } from './result.js';
+export type { TaskState } from './envelope.js';
+export { READY_STATES } from './envelope.js';
+export { Worker } from './worker.js';
+export type { WorkerOptions, Logger } from './worker.js';
+export type { AppTask, ApplyOptions, TaskContext, TaskDefinitionOptions } from './task.js';
+export {
+  TaskError,
+  NotRegisteredError,
+  ChordError,
+  TimeoutError,
+  InvalidJobError,
+  ClosedError,
+  ResultNotFoundError,
+} from './errors.js';
+export type { RemoteError } from './errors.js';
+export { CeleriacError, CanvasError } from '@celeriac/canvas';

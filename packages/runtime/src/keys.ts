@@ -1,0 +1,40 @@
+/**
+ * Every Redis key Celeriac writes, in one place. A workflow's keys share the hash tag `{<id>}`, so
+ * each Lua script touches a single Redis Cluster slot (DESIGN invariant 6).
+ */
+
+/** The keys of one workflow, in the order the Lua scripts expect them. */
+export interface WorkflowKeys {
+  /** Static plan: `meta`, `n:<i>` node specs, `s:<i>` successors, `e:<i>` errbacks, `a:<i>` inputs, `j:<i>` join flags. */
+  readonly graph: string;
+  /** Node state by index (absent = PENDING). */
+  readonly state: string;
+  /** Result envelope (JSON) by index. */
+  readonly result: string;
+  /** Predecessors still to finish, by index. */
+  readonly deps: string;
+  /** Released nodes whose job may not be enqueued yet (finished by whoever finds them). */
+  readonly outbox: string;
+  /** How many times each node was released: the crash tests check every count is exactly 1. */
+  readonly released: string;
+  /** Pub/sub channel announcing terminal states (`<index>:<STATE>`). */
+  readonly events: string;
+}
+
+export function workflowKeys(prefix: string, workflowId: string): WorkflowKeys {
+  const base = `${prefix}:wf:{${workflowId}}`;
+  return {
+    graph: `${base}:graph`,
+    state: `${base}:state`,
+    result: `${base}:result`,
+    deps: `${base}:deps`,
+    outbox: `${base}:outbox`,
+    released: `${base}:released`,
+    events: `${base}:events`,
+  };
+}
+
+/** Maps a task or group id that is not a workflow's own id to `<workflowId> <ref>`. */
+export function pointerKey(prefix: string, id: string): string {
+  return `${prefix}:id:{${id}}`;
+}

@@ -1,0 +1,345 @@
+/**
+ * Result handles: `AsyncResult` for one task, `GroupResult` for a group or chord header. They are
+ * built from a workflow's stored meta, so a result rebuilt from an id in another process has the
+ * same `.parent` chain and children as the one `apply` returned. Waiting is event-driven
+ * (see events.ts) and bounded by an optional timeout.
+ */
+import { READY_STATES, type Envelope, type TaskState } from './envelope.js';
+import { fromRemoteError, TimeoutError } from './errors.js';
+import { RECHECK, type EventHub } from './events.js';
+import type { ResultIndex, WorkflowMeta } from './plan.js';
+import type { WorkflowStore } from './store.js';
+
+/** Options of `get()` / `join()`. */
+export interface GetOptions {
+  /** Milliseconds to wait before rejecting with `TimeoutError`. Default: wait forever. */
+  readonly timeout?: number;
+  /** Reject when the task failed (default). With `false`, the error is returned as the value. */
+  readonly propagate?: boolean;
+  /** Before raising a task's own error, raise the earliest failed ancestor's (Celery's default). */
+  readonly followParents?: boolean;
+}
+
+/** Either kind of result handle. */
+export type AnyResult<T = unknown> = AsyncResult<T> | GroupResult<T>;
+
+/** What result handles need from their app. */
+export interface ResultBackend {
+  readonly store: WorkflowStore;
+  readonly events: EventHub;
+}
+
+/** A workflow's meta plus memoised handles, so `.parent` objects are shared, not rebuilt. */
+export class WorkflowView {
+  private readonly nodes = new Map<number, AsyncResult>();
+  private readonly groups = new Map<number, GroupResult>();
+
+  constructor(
+    readonly backend: ResultBackend,
+    readonly meta: WorkflowMeta,
+  ) {}
+
+  resolve(ref: ResultIndex): AnyResult {
+    return 'n' in ref ? this.node(ref.n) : this.group(ref.g);
+  }
+
+  node(index: number): AsyncResult {
+    let result = this.nodes.get(index);
+    if (result === undefined) {
+      result = new AsyncResult(this, index);
+      this.nodes.set(index, result);
+    }
+    return result;
+  }
+
+  group(index: number): GroupResult {
+    let result = this.groups.get(index);
+    if (result === undefined) {
+      result = new GroupResult(this, index);
+      this.groups.set(index, result);
+    }
+    return result;
+  }
+
+  /** Node indices a result depends on, in order (a group's nested members flattened). */
+  leaves(ref: ResultIndex): number[] {
+    if ('n' in ref) return [ref.n];
+    return this.meta.groups[ref.g]!.members.flatMap((member) => this.leaves(member));
+  }
+
+  /** Waits until every leaf is ready, or (with `stopOnFailure`) one has failed. */
+  async wait(leaves: readonly number[], options: { timeout?: number; stopOnFailure: boolean; what: string }): Promise<void> {
+    const { store, events } = this.backend;
+    const pending = new Set(leaves);
+    if (pending.size === 0) return;
+    let wake: () => void = () => {};
+    let failed = false;
+    // Start by reading state: events published before the subscription are not delivered.
+    let recheck = true;
+    const unlisten = await events.listen(store.keys(this.meta.id).events, (message) => {
+      if (message === RECHECK) {
+        recheck = true;
+      } else {
+        const colon = message.indexOf(':');
+        const index = Number(message.slice(0, colon));
+        const state = message.slice(colon + 1) as TaskState;
+        if (!pending.has(index) || !READY_STATES.has(state)) return;
+        pending.delete(index);
+        if (state !== 'SUCCESS') failed = true;
+      }
+      wake();
+    });
+    const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
+    try {
+      for (;;) {
+        if (recheck) {
+          recheck = false;
+          const ids = [...pending];
+          const states = await store.states(this.meta.id, ids);
+          states.forEach((state, k) => {
+            if (!READY_STATES.has(state)) return;
+            pending.delete(ids[k]!);
+            if (state !== 'SUCCESS') failed = true;
+          });
+        }
+        if (pending.size === 0 || (failed && options.stopOnFailure)) return;
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw new TimeoutError(options.what, options.timeout!);
+        await new Promise<void>((resolve) => {
+          const timer = Number.isFinite(remaining) ? setTimeout(resolve, remaining) : undefined;
+          wake = () => {
+            if (timer !== undefined) clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = () => {};
+      }
+    } finally {
+      unlisten();
+    }
+  }
+
+  /** The first failed result among `refs`, searched root-first through their ancestors. */
+  async firstFailedAncestor(ref: ResultIndex): Promise<Error | undefined> {
+    const chain: ResultIndex[] = [];
+    for (let at = this.parentOf(ref); at !== null; at = this.parentOf(at)) chain.unshift(at);
+    if (chain.length === 0) return undefined;
+    const leaves = chain.flatMap((r) => this.leaves(r));
+    const envelopes = await this.backend.store.envelopes(this.meta.id, leaves);
+    const failed = envelopes.find((e) => e !== null && e.state !== 'SUCCESS' && e.state !== 'RETRY');
+    return failed === undefined || failed === null ? undefined : errorOf(failed);
+  }
+
+  parentOf(ref: ResultIndex): ResultIndex | null {
+    return 'n' in ref ? this.meta.nodes[ref.n]!.parent : this.meta.groups[ref.g]!.parent;
+  }
+}
+
+function errorOf(envelope: Envelope): Error {
+  if (envelope.state === 'SUCCESS') throw new TypeError('not a failure');
+  return fromRemoteError(envelope.error);
+}
+
+/**
+ * The result of one task (Celery's `AsyncResult`).
+ *
+ * @example
+ * ```ts
+ * const res = await app.apply(chain(add.si(2, 2), add.si(4, 4)));
+ * await res.get({ timeout: 10_000 }); // 8
+ * await res.parent!.get();            // 4
+ * ```
+ */
+export class AsyncResult<T = unknown> {
+  /** The task id. */
+  readonly id: string;
+
+  /** @internal built by the runtime; use `app.result(id)` to get one. */
+  constructor(
+    private readonly view: WorkflowView,
+    private readonly index: number,
+  ) {
+    this.id = view.meta.nodes[index]!.id;
+  }
+
+  /** Name of the task this result belongs to. */
+  get task(): string {
+    return this.view.meta.nodes[this.index]!.task;
+  }
+
+  /** The result this one follows from: the previous chain step, or the chord header's group. */
+  get parent(): AnyResult | null {
+    const parent = this.view.meta.nodes[this.index]!.parent;
+    return parent === null ? null : this.view.resolve(parent);
+  }
+
+  /** Results of the tasks this one released: the next chain step(s) and `link` callbacks. */
+  get children(): AsyncResult[] {
+    return this.view.meta.nodes[this.index]!.children.map((child) => this.view.node(child));
+  }
+
+  /** The current state: PENDING, STARTED, RETRY, SUCCESS, FAILURE or REVOKED. */
+  async state(): Promise<TaskState> {
+    const [state] = await this.view.backend.store.states(this.view.meta.id, [this.index]);
+    return state!;
+  }
+
+  /** True once the task has succeeded, failed or been revoked. */
+  async ready(): Promise<boolean> {
+    return READY_STATES.has(await this.state());
+  }
+
+  /** True when the task succeeded. */
+  async successful(): Promise<boolean> {
+    return (await this.state()) === 'SUCCESS';
+  }
+
+  /** True when the task failed (a revoked task is not "failed", as in Celery). */
+  async failed(): Promise<boolean> {
+    return (await this.state()) === 'FAILURE';
+  }
+
+  /**
+   * Waits for the task's value. Rejects with `TaskError` (or `ChordError`, `NotRegisteredError`)
+   * when it failed — raising the earliest failed ancestor's error first, as Celery does — and with
+   * `TimeoutError` when `timeout` ms pass first.
+   */
+  async get(options: GetOptions = {}): Promise<T> {
+    const { propagate = true, followParents = true } = options;
+    await this.view.wait([this.index], {
+      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+      stopOnFailure: true,
+      what: `Task ${this.task}[${this.id}]`,
+    });
+    const [envelope] = await this.view.backend.store.envelopes(this.view.meta.id, [this.index]);
+    if (envelope === null || envelope === undefined) return null as T;
+    if (envelope.state === 'SUCCESS') return envelope.value as T;
+    const own = errorOf(envelope);
+    if (!propagate) return own as T;
+    if (followParents) throw (await this.view.firstFailedAncestor({ n: this.index })) ?? own;
+    throw own;
+  }
+
+  /** Plain-data form, e.g. for logging. */
+  toJSON(): { id: string; task: string } {
+    return { id: this.id, task: this.task };
+  }
+}
+
+/**
+ * The result of a group or a chord header (Celery's `GroupResult`): member results in order.
+ *
+ * @example
+ * ```ts
+ * const res = await app.apply(group(add.s(1, 1), add.s(2, 2)));
+ * await res.get(); // [2, 4]
+ * ```
+ */
+export class GroupResult<T = unknown[]> {
+  /** The group id. */
+  readonly id: string;
+  private members: AnyResult[] | undefined;
+
+  /** @internal built by the runtime; use `app.result(id)` to get one. */
+  constructor(
+    private readonly view: WorkflowView,
+    private readonly index: number,
+  ) {
+    this.id = view.meta.groups[index]!.id;
+  }
+
+  /** Member results in group order (a member that is a chain is represented by its last result). */
+  get results(): readonly AnyResult[] {
+    this.members ??= this.view.meta.groups[this.index]!.members.map((member) => this.view.resolve(member));
+    return this.members;
+  }
+
+  /** Same as `results` (Celery: a group's children are its results). */
+  get children(): readonly AnyResult[] {
+    return this.results;
+  }
+
+  /** The result before this group in a chain, if any. */
+  get parent(): AnyResult | null {
+    const parent = this.view.meta.groups[this.index]!.parent;
+    return parent === null ? null : this.view.resolve(parent);
+  }
+
+  /**
+   * An aggregate state (Celery's GroupResult has none; this makes `apply(chain)` results uniform):
+   * FAILURE if any member failed, SUCCESS if all succeeded, PENDING if none has started, else STARTED.
+   */
+  async state(): Promise<TaskState> {
+    const states = await this.view.backend.store.states(this.view.meta.id, this.leaves());
+    if (states.includes('FAILURE')) return 'FAILURE';
+    if (states.every((state) => state === 'SUCCESS')) return 'SUCCESS';
+    if (states.every((state) => state === 'PENDING')) return 'PENDING';
+    return 'STARTED';
+  }
+
+  /** Number of members that succeeded (failed ones do not count, as in Celery). */
+  async completedCount(): Promise<number> {
+    const states = await this.view.backend.store.states(this.view.meta.id, this.leaves());
+    return states.filter((state) => state === 'SUCCESS').length;
+  }
+
+  /** True when every member is ready. */
+  async ready(): Promise<boolean> {
+    const states = await this.view.backend.store.states(this.view.meta.id, this.leaves());
+    return states.every((state) => READY_STATES.has(state));
+  }
+
+  /** True when every member succeeded. */
+  async successful(): Promise<boolean> {
+    const states = await this.view.backend.store.states(this.view.meta.id, this.leaves());
+    return states.every((state) => state === 'SUCCESS');
+  }
+
+  /** True when any member failed. */
+  async failed(): Promise<boolean> {
+    const states = await this.view.backend.store.states(this.view.meta.id, this.leaves());
+    return states.some((state) => state === 'FAILURE');
+  }
+
+  /**
+   * Waits for every member and resolves to their values in group order (nested groups as nested
+   * lists). With `propagate` (default) it rejects with the first failed member's error in group
+   * order as soon as a failure is seen; otherwise errors stand in the failed positions.
+   */
+  async get(options: GetOptions = {}): Promise<T> {
+    const { propagate = true } = options;
+    const leaves = this.leaves();
+    await this.view.wait(leaves, {
+      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+      stopOnFailure: propagate,
+      what: `Group ${this.id}`,
+    });
+    const envelopes = await this.view.backend.store.envelopes(this.view.meta.id, leaves);
+    const byLeaf = new Map(leaves.map((leaf, k) => [leaf, envelopes[k] ?? null]));
+    if (propagate) {
+      const failed = envelopes.find((e) => e !== null && e.state !== 'SUCCESS' && e.state !== 'RETRY');
+      if (failed !== undefined && failed !== null) throw errorOf(failed);
+    }
+    const build = (ref: ResultIndex): unknown => {
+      if ('g' in ref) return this.view.meta.groups[ref.g]!.members.map(build);
+      const envelope = byLeaf.get(ref.n) ?? null;
+      if (envelope === null) return null;
+      return envelope.state === 'SUCCESS' ? envelope.value : errorOf(envelope);
+    };
+    return build({ g: this.index }) as T;
+  }
+
+  /** Alias of `get` (Celery's `join`). */
+  join(options: GetOptions = {}): Promise<T> {
+    return this.get(options);
+  }
+
+  /** Plain-data form, e.g. for logging. */
+  toJSON(): { id: string; results: unknown[] } {
+    return { id: this.id, results: this.results.map((result) => result.toJSON()) };
+  }
+
+  private leaves(): number[] {
+    return this.view.leaves({ g: this.index });
+  }
+}

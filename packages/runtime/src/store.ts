@@ -1,0 +1,182 @@
+/**
+ * All Redis I/O about workflow state: creating a plan, recording outcomes (through the Lua
+ * scripts), and reading states and results. Queues are BullMQ's business, not this file's.
+ */
+import type { Redis } from 'ioredis';
+import { decodeEnvelope, type Envelope, type TaskState } from './envelope.js';
+import { InvalidJobError } from './errors.js';
+import { pointerKey, workflowKeys, type WorkflowKeys } from './keys.js';
+import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
+import { inputIndices, type NodeSpec, type ResultIndex, type WorkflowMeta, type WorkflowPlan } from './plan.js';
+
+/** A node released to run: its spec and the results of the nodes it takes input from. */
+export interface Released {
+  readonly index: number;
+  readonly spec: NodeSpec;
+  /** Values of `inputIndices(spec.input)`, in that order. */
+  readonly inputs: readonly unknown[];
+}
+
+/** Outcome of recording a success or failure. */
+export interface Recorded {
+  /** 0 recorded now; 1 already recorded (a duplicate delivery); 2 the node had ended otherwise. */
+  readonly status: 0 | 1 | 2;
+  readonly released: readonly Released[];
+}
+
+/** Where a result id lives: its workflow and its place in that workflow's meta. */
+export interface Location {
+  readonly workflowId: string;
+  readonly ref: ResultIndex;
+}
+
+export class WorkflowStore {
+  constructor(
+    private readonly redis: Redis & ScriptCommands,
+    readonly prefix: string,
+    /** Seconds results and workflow state live; 0 keeps them forever. */
+    readonly ttl: number,
+  ) {}
+
+  keys(workflowId: string): WorkflowKeys {
+    return workflowKeys(this.prefix, workflowId);
+  }
+
+  /** Writes a plan once. Returns false when a workflow with this id already exists. */
+  async create(plan: WorkflowPlan): Promise<boolean> {
+    const { meta, specs } = plan;
+    const graph: (string | number)[] = ['meta', JSON.stringify(meta)];
+    specs.forEach((spec, i) => {
+      graph.push(`n:${i}`, JSON.stringify(spec));
+      const next = plan.successors[i]!;
+      if (next.length > 0) graph.push(`s:${i}`, next.join(','));
+      const errbacks = plan.errbacks[i]!;
+      if (errbacks.length > 0) graph.push(`e:${i}`, errbacks.join(','));
+      const inputs = inputIndices(spec.input);
+      if (inputs.length > 0) graph.push(`a:${i}`, inputs.join(','));
+      if (spec.input !== null && 'l' in spec.input) graph.push(`j:${i}`, 1);
+    });
+    const deps: (string | number)[] = [];
+    plan.waitsFor.forEach((count, i) => {
+      if (count > 0) deps.push(i, count);
+    });
+    const keys = this.keys(meta.id);
+    const pipeline = this.redis.pipeline() as ScriptPipeline;
+    pipeline.create(
+      ...Object.values(this.keyList(keys)),
+      this.ttl,
+      graph.length / 2,
+      deps.length / 2,
+      plan.entries.length,
+      ...graph,
+      ...deps,
+      ...plan.entries,
+    );
+    const pointer = (id: string, ref: string): void => {
+      if (id === meta.id) return;
+      if (this.ttl > 0) pipeline.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`, 'EX', this.ttl);
+      else pipeline.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`);
+    };
+    meta.nodes.forEach((node, i) => pointer(node.id, `n${i}`));
+    meta.groups.forEach((group, g) => pointer(group.id, `g${g}`));
+    const replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([error]) => error !== null);
+    if (failed) throw failed[0]!;
+    return replies[0]![1] === 1;
+  }
+
+  /** Records a success and returns the successors it released. */
+  async advance(workflowId: string, index: number, envelope: string): Promise<Recorded> {
+    const keys = this.keys(workflowId);
+    const reply = await this.redis.advance(...this.keyList(keys), index, envelope, this.ttl, keys.events);
+    return parseRelease(reply);
+  }
+
+  /** Records a final failure, fails everything downstream, and returns the error callbacks released. */
+  async fail(workflowId: string, index: number, envelope: string, joinEnvelope: string): Promise<Recorded> {
+    const keys = this.keys(workflowId);
+    const reply = await this.redis.fail(...this.keyList(keys), index, envelope, joinEnvelope, this.ttl, keys.events);
+    return parseRelease(reply);
+  }
+
+  /** Moves a node to STARTED or RETRY. Returns null when it did, or the terminal state it already had. */
+  async mark(workflowId: string, index: number, state: 'STARTED' | 'RETRY', envelope = ''): Promise<TaskState | null> {
+    const keys = this.keys(workflowId);
+    const reply = await this.redis.mark(keys.state, keys.result, index, state, envelope);
+    return reply === 'OK' ? null : (reply as TaskState);
+  }
+
+  /** Released nodes whose jobs may not be enqueued yet. */
+  async outbox(workflowId: string): Promise<readonly Released[]> {
+    return parseRelease(await this.redis.outbox(...this.keyList(this.keys(workflowId)))).released;
+  }
+
+  /** The workflow's meta, or null when it does not exist (never applied, or expired). */
+  async meta(workflowId: string): Promise<WorkflowMeta | null> {
+    const text = await this.redis.hget(this.keys(workflowId).graph, 'meta');
+    return text === null ? null : (JSON.parse(text) as WorkflowMeta);
+  }
+
+  /** Finds the workflow a result id belongs to. */
+  async locate(id: string): Promise<{ workflowId: string; ref: ResultIndex | null } | null> {
+    const pointer = await this.redis.get(pointerKey(this.prefix, id));
+    if (pointer === null) return { workflowId: id, ref: null };
+    const [workflowId, ref] = pointer.split(' ') as [string, string];
+    const at = Number(ref.slice(1));
+    return { workflowId, ref: ref.startsWith('g') ? { g: at } : { n: at } };
+  }
+
+  /** States of the given nodes (PENDING when nothing is stored). */
+  async states(workflowId: string, indices: readonly number[]): Promise<TaskState[]> {
+    if (indices.length === 0) return [];
+    const out: TaskState[] = [];
+    for (let from = 0; from < indices.length; from += 10_000) {
+      const slice = indices.slice(from, from + 10_000);
+      const values = await this.redis.hmget(this.keys(workflowId).state, ...slice.map(String));
+      for (const value of values) out.push((value ?? 'PENDING') as TaskState);
+    }
+    return out;
+  }
+
+  /** Stored envelopes of the given nodes (null when nothing is stored). */
+  async envelopes(workflowId: string, indices: readonly number[]): Promise<(Envelope | null)[]> {
+    if (indices.length === 0) return [];
+    const out: (Envelope | null)[] = [];
+    for (let from = 0; from < indices.length; from += 10_000) {
+      const slice = indices.slice(from, from + 10_000);
+      const values = await this.redis.hmget(this.keys(workflowId).result, ...slice.map(String));
+      for (const value of values) out.push(value === null ? null : decodeEnvelope(value));
+    }
+    return out;
+  }
+
+  /** How many times each node was released (the crash tests check every count is 1). */
+  async releaseCounts(workflowId: string): Promise<Record<string, number>> {
+    const raw = await this.redis.hgetall(this.keys(workflowId).released);
+    return Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, Number(value)]));
+  }
+
+  private keyList(keys: WorkflowKeys): [string, string, string, string, string, string] {
+    return [keys.graph, keys.state, keys.result, keys.deps, keys.outbox, keys.released];
+  }
+}
+
+function parseRelease(reply: ReleaseReply): Recorded {
+  const [status, ...rest] = reply;
+  const released: Released[] = [];
+  let at = 0;
+  while (at < rest.length) {
+    const index = Number(rest[at]);
+    const specText = rest[at + 1];
+    const count = Number(rest[at + 2]);
+    if (typeof specText !== 'string') throw new InvalidJobError(`workflow node ${index} has no stored spec; its workflow expired or is corrupt`);
+    const inputs = rest.slice(at + 3, at + 3 + count).map((text) => {
+      if (typeof text !== 'string') return null;
+      const envelope = decodeEnvelope(text);
+      return envelope.state === 'SUCCESS' ? envelope.value : null;
+    });
+    released.push({ index, spec: JSON.parse(specText) as NodeSpec, inputs });
+    at += 3 + count;
+  }
+  return { status: status as 0 | 1 | 2, released };
+}

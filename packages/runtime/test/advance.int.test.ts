@@ -1,0 +1,65 @@
+/**
+ * The store's atomic steps, driven directly: what a redelivered job or a second worker would do.
+ * These pin the exactly-once rules the crash test relies on, without the timing of real crashes.
+ */
+import { chain, chord, signature } from '@celeriac/canvas';
+import { describe, expect, it } from 'vitest';
+import { testApp } from './helpers.js';
+
+const success = (value: unknown): string => `{"s":"SUCCESS","d":0,"v":${JSON.stringify(value)}}`;
+const failure = (message: string): string =>
+  JSON.stringify({ s: 'FAILURE', d: 0, e: { name: 'Error', message, task: 't', id: 'x' } });
+
+describe('workflow store', () => {
+  it('releases a chain successor once however often its predecessor is recorded', async () => {
+    const app = testApp();
+    const res = await app.apply(chain(signature('a'), signature('b')));
+    const store = app.internals.store;
+    const first = await store.advance(res.id, 0, success(1));
+    expect(first.status).toBe(0);
+    expect(first.released.map((r) => r.index)).toEqual([1]);
+    expect(first.released[0]!.inputs).toEqual([1]);
+    // A redelivery: nothing new is released, but the successor still waiting in the outbox is returned.
+    const again = await store.advance(res.id, 0, success(999));
+    expect(again.status).toBe(1);
+    expect(again.released.map((r) => r.index)).toEqual([1]);
+    expect(await store.releaseCounts(res.id)).toEqual({ 1: 1 });
+    // Once the successor has run, a late redelivery returns nothing to enqueue.
+    await store.advance(res.id, 1, success(2));
+    expect((await store.advance(res.id, 0, success(1))).released).toEqual([]);
+    expect(await res.get({ timeout: 1_000 })).toBe(2);
+  });
+
+  it('releases a chord body only on the last header completion, once, with ordered inputs', async () => {
+    const app = testApp();
+    const res = await app.apply(chord([signature('h'), signature('h'), signature('h')], signature('body')));
+    const store = app.internals.store;
+    expect((await store.advance(res.id, 2, success('c'))).released).toEqual([]);
+    expect((await store.advance(res.id, 2, success('c'))).status).toBe(1);
+    expect((await store.advance(res.id, 0, success('a'))).released).toEqual([]);
+    const last = await store.advance(res.id, 1, success('b'));
+    expect(last.released.map((r) => [r.index, r.inputs])).toEqual([[3, ['a', 'b', 'c']]]);
+    expect(await store.releaseCounts(res.id)).toEqual({ 3: 1 });
+  });
+
+  it('never releases anything after a node failed, and fails downstream once', async () => {
+    const app = testApp();
+    const res = await app.apply(chain(signature('a'), signature('b'), signature('c')));
+    const store = app.internals.store;
+    expect((await store.fail(res.id, 0, failure('boom'), failure('chord'))).status).toBe(0);
+    expect((await store.fail(res.id, 0, failure('boom'), failure('chord'))).status).toBe(1);
+    expect((await store.advance(res.id, 0, success(1))).status).toBe(2);
+    expect(await store.states(res.id, [0, 1, 2])).toEqual(['FAILURE', 'FAILURE', 'FAILURE']);
+    expect(await store.releaseCounts(res.id)).toEqual({});
+  });
+
+  it('keeps a finished node finished when a late delivery marks it started', async () => {
+    const app = testApp();
+    const res = await app.apply(signature('a'));
+    const store = app.internals.store;
+    expect(await store.mark(res.id, 0, 'STARTED')).toBeNull();
+    await store.advance(res.id, 0, success(1));
+    expect(await store.mark(res.id, 0, 'STARTED')).toBe('SUCCESS');
+    expect(await res.state()).toBe('SUCCESS');
+  });
+});

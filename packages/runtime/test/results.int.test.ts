@@ -1,0 +1,124 @@
+import { chain, chord, group } from '@celeriac/canvas';
+import { AsyncResult, GroupResult, ResultNotFoundError, TimeoutError, createApp } from '@celeriac/runtime';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { redisUrl, testApp } from './helpers.js';
+
+const T = { timeout: 15_000 };
+
+describe('results', () => {
+  it('assigns every id at apply time, so the .parent chain exists before anything runs', async () => {
+    const app = testApp();
+    const add = app.task('add', (x: number, y: number) => x + y);
+    const res = await app.apply(chain(add.s(2, 2), add.s(4), add.s(8)));
+    expect(res.parent!.parent!.id).toEqual(expect.any(String));
+    expect(await res.state()).toBe('PENDING');
+    expect(await res.parent!.parent!.state()).toBe('PENDING');
+    app.worker();
+    expect(await res.get(T)).toBe(16);
+  });
+
+  it('rebuilds a result with its .parent chain from Redis alone in another app instance', async () => {
+    const producer = testApp();
+    const add = producer.task('add', (x: number, y: number) => x + y);
+    const tsum = producer.task('tsum', (nums: number[]) => nums.reduce((a, b) => a + b, 0));
+    producer.worker();
+    const res = await producer.apply(chain(add.s(2, 2), group(add.s(1), add.s(2)), chord([add.si(1, 1)], tsum.s())));
+    await res.get(T).catch(() => undefined);
+
+    // A separate app shares nothing in memory with the producer: only Redis.
+    const observer = createApp({ redis: redisUrl(), prefix: producer.prefix });
+    try {
+      const again = await observer.result(res.id);
+      expect(again).toBeInstanceOf(AsyncResult);
+      expect(again.id).toBe(res.id);
+      const header = again.parent as GroupResult;
+      expect(header).toBeInstanceOf(GroupResult);
+      expect(header.id).toBe((res.parent as GroupResult).id);
+      const previousGroup = header.parent as GroupResult;
+      expect(previousGroup.results.map((r) => r.id)).toEqual((res.parent!.parent as GroupResult).results.map((r) => r.id));
+      expect(await previousGroup.get(T)).toEqual([5, 6]);
+      expect(await (previousGroup.parent as AsyncResult).get(T)).toBe(4);
+      const member = await observer.result(previousGroup.results[1]!.id);
+      expect(await member.get(T)).toBe(6);
+      const byGroupId = await observer.result(previousGroup.id);
+      expect(byGroupId).toBeInstanceOf(GroupResult);
+    } finally {
+      await observer.close();
+    }
+  });
+
+  it('reports state transitions and readiness', async () => {
+    const app = testApp();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const wait = app.task('wait', async () => {
+      await gate;
+      return 'done';
+    });
+    app.worker();
+    const res = await wait.delay();
+    await expect.poll(() => res.state(), { timeout: 10_000 }).toBe('STARTED');
+    expect(await res.ready()).toBe(false);
+    release();
+    expect(await res.get(T)).toBe('done');
+    expect(await res.state()).toBe('SUCCESS');
+    expect(await res.ready()).toBe(true);
+    expect(await res.successful()).toBe(true);
+  });
+
+  it('rejects get() with TimeoutError when the timeout passes first', async () => {
+    const app = testApp();
+    const add = app.task('add', (x: number, y: number) => x + y);
+    const res = await add.delay(1, 1); // no worker: it never runs
+    const started = Date.now();
+    await expect(res.get({ timeout: 200 })).rejects.toBeInstanceOf(TimeoutError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
+  it('rejects result() with ResultNotFoundError for an id nobody applied', async () => {
+    const app = testApp();
+    await expect(app.result('no-such-id')).rejects.toBeInstanceOf(ResultNotFoundError);
+  });
+
+  it('expires results after resultTtl', async () => {
+    const app = testApp({ resultTtl: 1 });
+    const add = app.task('add', (x: number, y: number) => x + y);
+    app.worker();
+    const res = await add.delay(1, 1);
+    expect(await res.get(T)).toBe(2);
+    const redis = new Redis(redisUrl());
+    try {
+      const ttl = await redis.ttl(`${app.prefix}:wf:{${res.id}}:result`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(1);
+    } finally {
+      redis.disconnect();
+    }
+    await expect.poll(() => app.result(res.id).then(() => 'found', (e: unknown) => e), { timeout: 5_000, interval: 250 }).toBeInstanceOf(
+      ResultNotFoundError,
+    );
+  });
+
+  it('applies the same taskId twice without running it twice', async () => {
+    const app = testApp();
+    let runs = 0;
+    const count = app.task('count', () => ++runs);
+    app.worker();
+    const first = await count.applyAsync({ taskId: 'fixed-id' });
+    expect(await first.get(T)).toBe(1);
+    const second = await count.applyAsync({ taskId: 'fixed-id' });
+    expect(second.id).toBe('fixed-id');
+    expect(await second.get(T)).toBe(1);
+    expect(runs).toBe(1);
+  });
+
+  it('waits for a 2 000-member group without polling and returns values in order', async () => {
+    const app = testApp();
+    const identity = app.task('identity', (x: number) => x);
+    app.worker({ concurrency: 50 });
+    const n = 2_000;
+    const res = await app.apply(group(Array.from({ length: n }, (_, i) => identity.s(i))));
+    expect(await res.get({ timeout: 60_000 })).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+});
