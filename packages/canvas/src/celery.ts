@@ -8,10 +8,24 @@ import { freeze } from 'immer';
 import { CanvasParser, OPTION_NAMES, describe, parseCanvas, type OptionName } from './parse.js';
 import type { Backoff, Canvas, Chain, Chord, Group, Json, Kwargs, Signature, TaskOptions } from './types.js';
 
-/** Celery's `subtask_type` values: `null` is a plain task. */
+/**
+ * Celery's `subtask_type` values besides `null` (a plain task).
+ *
+ * @example
+ * ```ts
+ * const type: CelerySubtaskType = 'chord';
+ * ```
+ */
 export type CelerySubtaskType = 'chain' | 'group' | 'chord' | 'xmap' | 'xstarmap' | 'chunks';
 
-/** A value inside a Celery dict: JSON, where containers hold their children as nested dicts. */
+/**
+ * A value inside a Celery dict: JSON, where containers hold their children as nested dicts.
+ *
+ * @example
+ * ```ts
+ * const tasks: CeleryValue = [toCelery(add.s(1, 1))];
+ * ```
+ */
 export type CeleryValue = Json | CelerySignatureDict | readonly CelerySignatureDict[];
 
 /**

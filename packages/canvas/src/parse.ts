@@ -48,7 +48,14 @@ const NODE_FIELDS: { readonly [K in CanvasKind]: readonly string[] } = {
   chord: ['kind', 'header', 'body', 'options'],
 };
 
-/** The option names of {@link TaskOptions}, in documentation order. */
+/**
+ * The option names of {@link TaskOptions}, in documentation order: the only keys `options` may have.
+ *
+ * @example
+ * ```ts
+ * OPTION_NAMES.includes('taskId'); // true
+ * ```
+ */
 export const OPTION_NAMES = [
   'queue',
   'priority',
@@ -65,7 +72,14 @@ export const OPTION_NAMES = [
   'linkError',
 ] as const satisfies readonly (keyof TaskOptions)[];
 
-/** One option name of {@link TaskOptions}. */
+/**
+ * One option name of {@link TaskOptions}.
+ *
+ * @example
+ * ```ts
+ * const name: OptionName = 'softTimeLimit';
+ * ```
+ */
 export type OptionName = (typeof OPTION_NAMES)[number];
 
 const OPTION_SET: ReadonlySet<string> = new Set(OPTION_NAMES);
