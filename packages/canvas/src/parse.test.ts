@@ -69,6 +69,12 @@ describe('parseCanvas', () => {
       expect(JSON.parse(JSON.stringify(parsed))).toStrictEqual(parsed);
     });
 
+    it('turns -0, which JSON cannot hold, into 0', () => {
+      const parsed = asSignature(parseCanvas({ kind: 'signature', task: 'add', args: [-0, { x: -0 }] }));
+      expect(parsed.args).toStrictEqual([0, { x: 0 }]);
+      expect(JSON.parse(JSON.stringify(parsed))).toStrictEqual(parsed);
+    });
+
     it('returns a deeply frozen copy that shares nothing with the input', () => {
       const args = [1, { deep: [2] }];
       const input = { kind: 'group', tasks: [{ kind: 'signature', task: 'add', args }], options: {} };

@@ -319,7 +319,9 @@ export class CanvasParser {
       case 'boolean':
         return value;
       case 'number':
-        return Number.isFinite(value) ? value : this.fail(`expected JSON, got ${describe(value)}`);
+        if (!Number.isFinite(value)) return this.fail(`expected JSON, got ${describe(value)}`);
+        // JSON has no negative zero: keep `JSON.parse(JSON.stringify(x))` equal to `x`.
+        return value === 0 ? 0 : value;
       case 'object':
         if (value === null) return null;
         break;
