@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { chain } from './chain.js';
+import { CanvasError } from './errors.js';
+import { group } from './group.js';
+import { signature, withOptions } from './signature.js';
+import type { Canvas, Group, Json, Signature, TaskOptions } from './types.js';
+
+const s = (task: string, args: Json[] = []) => signature(task, args);
+const sig = (task: string, args: Json[] = []) =>
+  ({ kind: 'signature', task, args, kwargs: {}, options: {}, immutable: false }) satisfies Signature;
+const gr = (tasks: Canvas[], options: TaskOptions = {}) => ({ kind: 'group', tasks, options }) satisfies Group;
+
+describe('group', () => {
+  it('builds a group of its members in order', () => {
+    expect(group(s('a'), s('b'), s('c'))).toStrictEqual(gr([sig('a'), sig('b'), sig('c')]));
+  });
+
+  it('accepts its members as one array', () => {
+    expect(group([s('a'), s('b')])).toStrictEqual(gr([sig('a'), sig('b')]));
+  });
+
+  it('builds an empty group from no members', () => {
+    expect(group()).toStrictEqual(gr([]));
+    expect(group([])).toStrictEqual(gr([]));
+  });
+
+  it('keeps a group of one member a group', () => {
+    expect(group(s('a'))).toStrictEqual(gr([sig('a')]));
+  });
+
+  it('flattens a nested group into its members', () => {
+    expect(group(s('a'), group(s('b'), s('c')), s('d'))).toStrictEqual(gr([sig('a'), sig('b'), sig('c'), sig('d')]));
+  });
+
+  it('flattens groups nested at any depth', () => {
+    const nested = group(s('1'), group(s('2'), group(s('3'), s('4'))));
+    expect(nested).toStrictEqual(gr([sig('1'), sig('2'), sig('3'), sig('4')]));
+    // An option-less group written by hand is flattened too.
+    const literal = gr([gr([sig('x')]), sig('y')]);
+    expect(group(literal, s('z'))).toStrictEqual(gr([sig('x'), sig('y'), sig('z')]));
+  });
+
+  it('keeps a nested group that has options of its own whole', () => {
+    const inner = withOptions(group(s('b'), s('c')), { queue: 'q' });
+    expect(group(s('a'), inner)).toStrictEqual(gr([sig('a'), gr([sig('b'), sig('c')], { queue: 'q' })]));
+  });
+
+  it('does not flatten a chain member: it contributes its final result', () => {
+    expect(group(s('a'), chain(s('b'), s('c')))).toStrictEqual(
+      gr([sig('a'), { kind: 'chain', tasks: [sig('b'), sig('c')], options: {} }]),
+    );
+  });
+
+  it('rejects a member that is not a canvas, naming its position', () => {
+    const build = () => group(s('a'), 'b' as unknown as Signature);
+    expect(build).toThrow(CanvasError);
+    expect(build).toThrow(/tasks\[1\]: group\(\) expected a canvas, got a string/);
+  });
+
+  it('builds a group of 100 000 members', () => {
+    const members = Array.from({ length: 100_000 }, (_, i) => s('t', [i]));
+    const big = group(members);
+    expect(big.tasks).toHaveLength(100_000);
+    expect(big.tasks[99_999]).toStrictEqual(sig('t', [99_999]));
+    expect(chain(s('first'), big).tasks[1]).toBe(big); // reused, not re-checked or copied
+  });
+});
