@@ -14,6 +14,9 @@ export type CeleriacErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_JOB'
   | 'REVOKED'
+  | 'TIME_LIMIT'
+  | 'MAX_RETRIES'
+  | 'RATE_LIMIT'
   | 'CLOSED';
 
 const marker = Symbol.for('celeriac.error');

@@ -4,6 +4,7 @@
  */
 import {
   CanvasError,
+  chain,
   compile,
   defineTask,
   parseCanvas,
@@ -18,18 +19,29 @@ import {
   type Json,
   type Kwargs,
   type Signature,
-  type TaskOptions,
 } from '@celeriac/canvas';
 import { Redis, type RedisOptions } from 'ioredis';
 import { builtinTasks } from './builtins.js';
-import { Dispatcher } from './dispatch.js';
-import { ClosedError, ResultNotFoundError } from './errors.js';
+import { Control, type RevokeOptions } from './control.js';
+import { Dispatcher, type JobData } from './dispatch.js';
+import { ClosedError, ResultNotFoundError, toRemoteError } from './errors.js';
+import { encodeSuccess } from './envelope.js';
 import { EventHub } from './events.js';
 import { withScripts } from './lua.js';
-import { freeze, type RunOptions } from './plan.js';
-import { WorkflowView, type AnyResult, type AsyncResult, type GroupResult } from './result.js';
+import { freeze, type ResultIndex, type RunOptions, type WorkflowMeta } from './plan.js';
+import { WorkflowView, type AnyResult, type AsyncResult, type GroupResult, type ResultBackend } from './result.js';
 import { WorkflowStore } from './store.js';
-import type { AppTask, ApplyOptions, RegisteredTask, TaskContext, TaskDefinitionOptions } from './task.js';
+import { recordFailure, recordSuccess } from './outcome.js';
+import {
+  rateInterval,
+  toTaskOptions,
+  type AppTask,
+  type ApplyOptions,
+  type CallOptions,
+  type RegisteredTask,
+  type TaskContext,
+  type TaskDefinitionOptions,
+} from './task.js';
 import { Worker, type Logger, type WorkerOptions } from './worker.js';
 
 /** Options of {@link createApp}. */
@@ -59,12 +71,16 @@ export type ResultFor<TCanvas> = TCanvas extends Group
       : AnyResult;
 
 /** Options of `app.apply(canvas, options)`: partial args/kwargs for the first node(s) plus options. */
-export interface AppApplyOptions extends TaskOptions {
+export interface AppApplyOptions extends CallOptions {
   /** Prepended to the args of the first executable node(s) (every member of a leading group). */
   readonly args?: readonly Json[];
   /** Merged into the kwargs of the first executable node(s); these win. */
   readonly kwargs?: Kwargs;
 }
+
+/** Built-in tasks finishing a replaced task (see `ctx.replace`). */
+const REPLACED = 'celeriac.replaced';
+const REPLACE_FAILED = 'celeriac.replace_failed';
 
 const stderrLogger: Logger = {
   // eslint-disable-next-line no-console
@@ -96,6 +112,7 @@ export class App {
   private readonly store: WorkflowStore;
   private readonly dispatcher: Dispatcher;
   private readonly events: EventHub;
+  private readonly control: Control;
   private readonly registry = new Map<string, RegisteredTask>();
   private readonly workers = new Set<Worker>();
   private readonly logger: Logger;
@@ -118,7 +135,8 @@ export class App {
     this.store = new WorkflowStore(withScripts(this.redis), this.prefix, ttl);
     this.dispatcher = new Dispatcher(this.redis, `${this.prefix}:q`);
     this.events = new EventHub(() => this.connect());
-    for (const builtin of builtinTasks((name) => this.registry.get(name), () => this.registered)) {
+    this.control = new Control(this.store, this.redis, `${this.prefix}:control`);
+    for (const builtin of [...builtinTasks((name) => this.registry.get(name), () => this.registered), ...this.replaceTasks()]) {
       this.registry.set(builtin.name, builtin);
     }
   }
@@ -147,17 +165,24 @@ export class App {
     this.assertOpen();
     if (typeof name !== 'string' || name === '') throw new CanvasError('task', 'expected a non-empty task name');
     if (typeof handler !== 'function') throw new CanvasError('handler', `expected a function for task "${name}"`);
-    const { bind = false, ...defaults } = options;
+    const { bind = false, rateLimit, autoretryFor, ...defaults } = options;
     // Validates the default options with the same rules as any signature's options.
     parseCanvas(signature(name, [], {}, defaults));
-    this.registry.set(name, { name, handler, bind, defaults });
+    this.registry.set(name, {
+      name,
+      handler,
+      bind,
+      defaults,
+      ...(rateLimit === undefined ? {} : { rateInterval: rateInterval(rateLimit, name) }),
+      ...(autoretryFor === undefined ? {} : { autoretryFor }),
+    });
     const ref = defineTask<Json[], unknown>(name);
     return {
       ...ref,
       // async, so invalid arguments reject the returned promise instead of throwing synchronously.
       delay: async (...args: Json[]) => (await this.apply(signature(name, args))) as AsyncResult,
       applyAsync: async ({ args = [], kwargs = {}, ...rest }: ApplyOptions = {}) =>
-        (await this.apply(signature(name, args, kwargs, rest))) as AsyncResult,
+        (await this.apply(signature(name, args, kwargs), rest)) as AsyncResult,
     };
   }
 
@@ -175,7 +200,10 @@ export class App {
         dispatcher: this.dispatcher,
         registry: this.registry,
         logger: this.logger,
+        controlChannel: this.control.channel,
         connect: () => this.connect({ maxRetriesPerRequest: null }),
+        listen: (channel, listener) => this.events.listen(channel, listener),
+        replace: (data, canvas, queue) => this.replace(data, canvas, queue),
       },
       options,
     );
@@ -199,8 +227,8 @@ export class App {
     this.assertOpen();
     const { args, kwargs, ...rest } = options;
     let prepared = parseCanvas(canvas);
-    if (args !== undefined || kwargs !== undefined) prepared = partial(prepared, args ?? [], kwargs ?? {});
-    if (Object.keys(rest).length > 0) prepared = withOptions(prepared, rest);
+    if ((args !== undefined && args.length > 0) || kwargs !== undefined) prepared = partial(prepared, args ?? [], kwargs ?? {});
+    if (Object.keys(rest).length > 0) prepared = withOptions(prepared, toTaskOptions(rest));
     if (prepared !== canvas) prepared = parseCanvas(prepared);
 
     const plan = freeze(compile(prepared), (task) => this.defaultsOf(task));
@@ -220,11 +248,62 @@ export class App {
    */
   async result<TResult = unknown>(id: string): Promise<AnyResult<TResult>> {
     this.assertOpen();
+    const { meta, ref } = await this.find(id);
+    return new WorkflowView(this.backend(), meta).resolve(ref) as AnyResult<TResult>;
+  }
+
+  private async find(id: string): Promise<{ meta: WorkflowMeta; ref: ResultIndex }> {
     const location = await this.store.locate(id);
     const meta = location === null ? null : await this.store.meta(location.workflowId);
     if (location === null || meta === null) throw new ResultNotFoundError(id);
-    const view = new WorkflowView(this.backend(), meta);
-    return view.resolve(location.ref ?? meta.result) as AnyResult<TResult>;
+    return { meta, ref: location.ref ?? meta.result };
+  }
+
+  /**
+   * `ctx.replace`: runs `canvas`, then a built-in step that records its final result as the
+   * replaced node's (or its failure, through an error callback). The ids are derived from the
+   * replaced task's id, so a redelivered task that replaces itself again changes nothing.
+   */
+  private async replace(data: JobData, canvas: Canvas, queue: string): Promise<void> {
+    const target = { w: data.w, i: data.i, id: data.id, task: data.task };
+    const finish = signature(REPLACED, [], target, { taskId: `${data.id}.replaced`, queue });
+    const onError = signature(REPLACE_FAILED, [], target, { queue });
+    await this.apply(withOptions(chain([canvas, finish]), { linkError: [onError] }));
+  }
+
+  /** The built-in tasks that finish a replaced task from its replacement's outcome. */
+  private replaceTasks(): RegisteredTask[] {
+    const targetOf = (ctx: TaskContext) => ctx.kwargs as unknown as { w: string; i: number; id: string; task: string };
+    const replaced = (ctx: TaskContext, value: unknown): Promise<unknown> =>
+      recordSuccess(this.store, this.dispatcher, targetOf(ctx), encodeSuccess(value)).then(() => value);
+    const replaceFailed = async (ctx: TaskContext, failedId: string): Promise<null> => {
+      const { meta, ref } = await this.find(failedId);
+      const index = 'n' in ref ? ref.n : 0;
+      const [envelope] = await this.store.envelopes(meta.id, [index]);
+      const remote =
+        envelope !== null && envelope !== undefined && envelope.state !== 'SUCCESS'
+          ? envelope.error
+          : toRemoteError(new Error(`replacement task ${failedId} failed`), ctx.task, failedId);
+      await recordFailure(this.store, this.dispatcher, targetOf(ctx), remote);
+      return null;
+    };
+    return [
+      { name: REPLACED, handler: replaced as (...args: never[]) => unknown, bind: true, defaults: {} },
+      { name: REPLACE_FAILED, handler: replaceFailed as (...args: never[]) => unknown, bind: true, defaults: {} },
+    ];
+  }
+
+  /**
+   * Revokes a task, group or workflow by id, in any process: what has not run yet never runs
+   * (state REVOKED, `get()` rejects with RevokedError), including everything downstream of it.
+   * The id `apply` returned revokes every unfinished task of the workflow. With `terminate`,
+   * running tasks' AbortSignals fire. Revocations live in Redis, so they survive worker restarts.
+   * Resolves to the ids of the tasks revoked.
+   */
+  async revoke(id: string, options: RevokeOptions = {}): Promise<string[]> {
+    this.assertOpen();
+    const { meta, ref } = await this.find(id);
+    return this.control.revoke(meta, ref, options);
   }
 
   /** Closes the app's workers (gracefully), queues and connections. */
@@ -246,8 +325,8 @@ export class App {
     return this.registry.get(task)?.defaults;
   }
 
-  private backend(): { store: WorkflowStore; events: EventHub } {
-    return { store: this.store, events: this.events };
+  private backend(): ResultBackend {
+    return { store: this.store, events: this.events, control: this.control };
   }
 
   private connect(overrides: Partial<RedisOptions> = {}): Redis {

@@ -25,6 +25,21 @@ export interface JobData {
   readonly parentId: string | null;
   readonly groupId: string | null;
   readonly groupIndex: number | null;
+  /** Execution options the worker applies (merged over the task's defaults). */
+  readonly o: JobOptions;
+  /** Retries so far. */
+  readonly r: number;
+}
+
+/** The options a worker needs while running a job; `expiresAt` is fixed when the job is sent. */
+export interface JobOptions {
+  readonly retries?: number;
+  readonly backoff?: RunOptions['backoff'];
+  readonly timeLimit?: number;
+  readonly softTimeLimit?: number;
+  readonly ignoreResult?: boolean;
+  /** Epoch ms after which the job is revoked instead of run. */
+  readonly expiresAt?: number;
 }
 
 /** Name of the queue a task goes to when nothing routes it elsewhere. */
@@ -87,6 +102,22 @@ function jobData(workflowId: string, node: Released, parentId: string | null): J
     parentId,
     groupId: spec.groupId ?? null,
     groupIndex: spec.groupIndex ?? null,
+    o: jobRunOptions(spec.options),
+    r: 0,
+  };
+}
+
+function jobRunOptions(options: RunOptions): JobOptions {
+  const { retries, backoff, timeLimit, softTimeLimit, ignoreResult, expires } = options;
+  const expiresAt =
+    expires === undefined ? undefined : typeof expires === 'number' ? Date.now() + expires * 1000 : Date.parse(expires);
+  return {
+    ...(retries === undefined ? {} : { retries }),
+    ...(backoff === undefined ? {} : { backoff }),
+    ...(timeLimit === undefined ? {} : { timeLimit }),
+    ...(softTimeLimit === undefined ? {} : { softTimeLimit }),
+    ...(ignoreResult === undefined ? {} : { ignoreResult }),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
   };
 }
 
@@ -107,18 +138,12 @@ function assemble(input: SpecInput, spec: NodeSpec, inputs: readonly unknown[]):
 
 function jobOptions(spec: NodeSpec): JobsOptions {
   const { options } = spec;
-  const opts: JobsOptions = {
-    jobId: spec.id,
-    attempts: (options.retries ?? 0) + 1,
-    removeOnComplete: KEEP_COMPLETED,
-    removeOnFail: KEEP_FAILED,
-  };
+  // Retries are the worker's business (same job, moved to delayed), not BullMQ attempts: the
+  // retry limit may be a default the producer does not know.
+  const opts: JobsOptions = { jobId: spec.id, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED };
   const delay = delayOf(options);
   if (delay > 0) opts.delay = delay;
   if (options.priority !== undefined) opts.priority = options.priority;
-  if (options.backoff !== undefined) {
-    opts.backoff = { type: options.backoff.type, delay: options.backoff.delay * 1000 };
-  }
   return opts;
 }
 

@@ -118,6 +118,9 @@ export function fromRemoteError(remote: RemoteError): CeleriacError {
     const cause = fromRemoteError(remote.cause);
     return new ChordError(remote.cause.id, `${remote.cause.name}: ${remote.cause.message}`, cause);
   }
+  if (remote.code === 'REVOKED') {
+    return remote.name === 'ExpiredError' ? new ExpiredError(remote.id, remote.message) : new RevokedError(remote.id, remote.message);
+  }
   if (remote.code === 'NOT_REGISTERED') {
     const error = new NotRegisteredError(remote.task, []);
     error.message = remote.message;
@@ -146,5 +149,48 @@ export class ResultNotFoundError extends CeleriacError {
     );
     this.name = 'ResultNotFoundError';
     this.id = id;
+  }
+}
+
+/** The task was revoked before it finished; it never ran, or its result was discarded. */
+export class RevokedError extends CeleriacError {
+  readonly taskId: string;
+
+  constructor(taskId: string, message = `Task ${taskId} was revoked`) {
+    super('REVOKED', message);
+    this.name = 'RevokedError';
+    this.taskId = taskId;
+  }
+}
+
+/** The task's `expires` time passed before it could start, so it was revoked instead of run. */
+export class ExpiredError extends RevokedError {
+  constructor(taskId: string, message = `Task ${taskId} expired before it started`) {
+    super(taskId, message);
+    this.name = 'ExpiredError';
+  }
+}
+
+/** The task ran past its hard `timeLimit` and was failed (Celery's `TimeLimitExceeded`). */
+export class TimeLimitExceeded extends CeleriacError {
+  constructor(seconds: number) {
+    super('TIME_LIMIT', `the task exceeded its hard time limit of ${seconds} s; raise timeLimit or make the task faster`);
+    this.name = 'TimeLimitExceeded';
+  }
+}
+
+/** The reason a handler's AbortSignal fires at its `softTimeLimit` (Celery's `SoftTimeLimitExceeded`). */
+export class SoftTimeLimitExceeded extends CeleriacError {
+  constructor(seconds: number) {
+    super('TIME_LIMIT', `the task exceeded its soft time limit of ${seconds} s; clean up and return or throw`);
+    this.name = 'SoftTimeLimitExceeded';
+  }
+}
+
+/** `ctx.retry()` was called after the task had used all its retries and gave no error of its own. */
+export class MaxRetriesExceededError extends CeleriacError {
+  constructor(task: string, retries: number) {
+    super('MAX_RETRIES', `Task ${task} was retried ${retries} times, its maximum; raise retries or let it fail`);
+    this.name = 'MaxRetriesExceededError';
   }
 }

@@ -26,7 +26,17 @@ export type { TaskState } from './envelope.js';
 export { READY_STATES } from './envelope.js';
 export { Worker } from './worker.js';
 export type { WorkerOptions, Logger } from './worker.js';
-export type { AppTask, ApplyOptions, TaskContext, TaskDefinitionOptions } from './task.js';
+export type {
+  AppTask,
+  ApplyOptions,
+  CallOptions,
+  ErrorMatcher,
+  RetryOptions,
+  TaskContext,
+  TaskDefinitionOptions,
+} from './task.js';
+export { InvalidTaskOptionError } from './task.js';
+export type { RevokeOptions } from './control.js';
 export {
   TaskError,
   NotRegisteredError,
@@ -35,6 +45,11 @@ export {
   InvalidJobError,
   ClosedError,
   ResultNotFoundError,
+  RevokedError,
+  ExpiredError,
+  TimeLimitExceeded,
+  SoftTimeLimitExceeded,
+  MaxRetriesExceededError,
 } from './errors.js';
 export type { RemoteError } from './errors.js';
 export { CeleriacError, CanvasError } from '@celeriac/canvas';

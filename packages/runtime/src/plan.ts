@@ -53,6 +53,12 @@ export interface WorkflowPlan {
   readonly entries: readonly number[];
 }
 
+function inputKeysOf(input: InputRef): string[] {
+  if ('node' in input) return [input.node];
+  if ('list' in input) return input.list.flatMap(inputKeysOf);
+  return [];
+}
+
 /** Node indices an input needs results from, in the order `lua/includes/released.lua` returns them. */
 export function inputIndices(input: SpecInput | null): number[] {
   const out: number[] = [];
@@ -96,8 +102,15 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
   const successors: number[][] = graph.nodes.map(() => []);
   graph.nodes.forEach((node, i) => node.after.forEach((key) => successors[index(key)]!.push(i)));
 
+  const feedsSuccessor = graph.nodes.map(() => false);
+  for (const node of graph.nodes) {
+    if (node.input !== null) for (const key of inputKeysOf(node.input)) feedsSuccessor[index(key)] = true;
+  }
+
   const specs = graph.nodes.map((node, i): NodeSpec => {
     const { taskId: _taskId, link: _link, linkError: _linkError, ...own } = node.options;
+    // A result that feeds a successor must be stored whatever ignoreResult says: it is the input.
+    if (own.ignoreResult === true && feedsSuccessor[i]) delete own.ignoreResult;
     const group = node.group === null ? undefined : groupIndexOf.get(node.group.key);
     return {
       id: nodeIds[i]!,

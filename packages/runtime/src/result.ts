@@ -6,6 +6,7 @@
  */
 import { READY_STATES, type Envelope, type TaskState } from './envelope.js';
 import { fromRemoteError, TimeoutError } from './errors.js';
+import type { Control, RevokeOptions } from './control.js';
 import { RECHECK, type EventHub } from './events.js';
 import type { ResultIndex, WorkflowMeta } from './plan.js';
 import type { WorkflowStore } from './store.js';
@@ -27,6 +28,7 @@ export type AnyResult<T = unknown> = AsyncResult<T> | GroupResult<T>;
 export interface ResultBackend {
   readonly store: WorkflowStore;
   readonly events: EventHub;
+  readonly control: Control;
 }
 
 /** A workflow's meta plus memoised handles, so `.parent` objects are shared, not rebuilt. */
@@ -220,6 +222,15 @@ export class AsyncResult<T = unknown> {
     throw own;
   }
 
+  /**
+   * Revokes the task so it never runs (state REVOKED, `get()` rejects with RevokedError), with
+   * everything downstream of it. Revoking the result `apply` returned revokes every unfinished
+   * task of the workflow. With `terminate`, a running task's AbortSignal fires.
+   */
+  async revoke(options: RevokeOptions = {}): Promise<void> {
+    await this.view.backend.control.revoke(this.view.meta, { n: this.index }, options);
+  }
+
   /** Plain-data form, e.g. for logging. */
   toJSON(): { id: string; task: string } {
     return { id: this.id, task: this.task };
@@ -327,6 +338,11 @@ export class GroupResult<T = unknown[]> {
       return envelope.state === 'SUCCESS' ? envelope.value : errorOf(envelope);
     };
     return build({ g: this.index }) as T;
+  }
+
+  /** Revokes every member (and what follows them); see `AsyncResult.revoke`. */
+  async revoke(options: RevokeOptions = {}): Promise<void> {
+    await this.view.backend.control.revoke(this.view.meta, { g: this.index }, options);
   }
 
   /** Alias of `get` (Celery's `join`). */

@@ -106,6 +106,21 @@ export class WorkflowStore {
     return reply === 'OK' ? null : (reply as TaskState);
   }
 
+  /**
+   * Revokes nodes and everything downstream of them (`'all'`: every unfinished node of the
+   * workflow). Returns the indices revoked now.
+   */
+  async revoke(workflowId: string, nodes: readonly number[] | 'all', envelope: string): Promise<number[]> {
+    const keys = this.keys(workflowId);
+    const list = nodes === 'all' ? [] : nodes;
+    return this.redis.revoke(...this.keyList(keys), envelope, this.ttl, keys.events, nodes === 'all' ? 'all' : '', ...list);
+  }
+
+  /** Takes a start slot for a rate-limited task: 0 when it may start now, else ms to wait. */
+  async rateLimit(task: string, intervalMs: number): Promise<number> {
+    return this.redis.rate(`${this.prefix}:rate:{${task}}`, intervalMs);
+  }
+
   /** Released nodes whose jobs may not be enqueued yet. */
   async outbox(workflowId: string): Promise<readonly Released[]> {
     return parseRelease(await this.redis.outbox(...this.keyList(this.keys(workflowId)))).released;

@@ -1,19 +1,33 @@
 /**
  * The worker: consumes BullMQ queues, runs handlers, and advances workflows. For each job it
- * (1) marks the node STARTED — learning instead that it already ended when this is a redelivery,
- * (2) runs the handler, (3) records the outcome and releases successors atomically (Lua), and
- * (4) enqueues what was released. A crash between any two steps is repaired by BullMQ's stalled
- * job redelivery: step 1 then finds the node done and step 3 returns the outbox to finish.
+ * (1) marks the node STARTED — learning instead that it already ended when this is a redelivery
+ * or a revoked task, (2) runs the handler under its limits, (3) records the outcome and releases
+ * successors atomically (Lua), and (4) enqueues what was released. A crash between any two steps
+ * is repaired by BullMQ's stalled-job redelivery: step 1 then finds the node done and step 3
+ * returns the outbox to finish.
  */
 import { hostname } from 'node:os';
-import { Worker as BullWorker, UnrecoverableError, type Job } from 'bullmq';
+import { CanvasError, type Canvas } from '@celeriac/canvas';
+import { DelayedError, Worker as BullWorker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Dispatcher, JobData } from './dispatch.js';
-import { DEFAULT_QUEUE } from './dispatch.js';
+import { DEFAULT_QUEUE, type Dispatcher, type JobData, type JobOptions } from './dispatch.js';
 import { encodeError, encodeSuccess } from './envelope.js';
-import { InvalidJobError, NotRegisteredError, toRemoteError, type RemoteError } from './errors.js';
+import {
+  ExpiredError,
+  InvalidJobError,
+  MaxRetriesExceededError,
+  NotRegisteredError,
+  RevokedError,
+  SoftTimeLimitExceeded,
+  TimeLimitExceeded,
+  toRemoteError,
+  type RemoteError,
+} from './errors.js';
+import type { Listener } from './events.js';
+import { recordFailure, recordSuccess } from './outcome.js';
+import { ReplacedSignal, RetrySignal } from './signals.js';
 import type { WorkflowStore } from './store.js';
-import type { RegisteredTask, TaskContext } from './task.js';
+import type { RegisteredTask, RetryOptions, TaskContext } from './task.js';
 
 /** Options of `app.worker(...)`. */
 export interface WorkerOptions {
@@ -37,14 +51,27 @@ export interface Logger {
   error(message: string, detail?: unknown): void;
 }
 
+/** A control message published to every worker (see `App.revoke`). */
+export interface ControlMessage {
+  readonly type: 'revoke';
+  readonly ids: readonly string[];
+  readonly terminate: boolean;
+}
+
 /** What a worker needs from its app. */
 export interface WorkerRuntime {
   readonly store: WorkflowStore;
   readonly dispatcher: Dispatcher;
   readonly registry: ReadonlyMap<string, RegisteredTask>;
   readonly logger: Logger;
+  /** The channel control messages arrive on. */
+  readonly controlChannel: string;
   /** A new connection for BullMQ's blocking commands (closed by BullMQ with the worker). */
   connect(): Redis;
+  /** Subscribes to a pub/sub channel on the app's shared subscriber. */
+  listen(channel: string, listener: Listener): Promise<() => void>;
+  /** Applies a replacement canvas for `ctx.replace` (idempotent for the same task id). */
+  replace(data: JobData, canvas: Canvas, queue: string): Promise<void>;
 }
 
 /** Thrown to BullMQ after a failure was recorded, so the job ends failed without BullMQ retries. */
@@ -66,7 +93,10 @@ export class Worker {
   readonly queues: readonly string[];
   private readonly workers: BullWorker[];
   private readonly connections: Redis[] = [];
-  private readonly abort = new AbortController();
+  private readonly shutdown = new AbortController();
+  /** Abort controllers of the tasks running now, by task id (for revoke with terminate). */
+  private readonly running = new Map<string, AbortController>();
+  private readonly control: Promise<() => void>;
   private closing: Promise<void> | undefined;
 
   /** @internal use `app.worker(options)`. */
@@ -76,10 +106,12 @@ export class Worker {
   ) {
     this.name = (options.name ?? `celeriac@%h`).replaceAll('%h', hostname());
     this.queues = options.queues ?? [DEFAULT_QUEUE];
+    this.control = runtime.listen(runtime.controlChannel, (message) => this.onControl(message));
+    this.control.catch((error: unknown) => runtime.logger.error(`worker ${this.name}: cannot subscribe to control messages`, error));
     this.workers = this.queues.map((queue) => {
       const connection = runtime.connect();
       this.connections.push(connection);
-      const worker = new BullWorker<JobData>(queue, (job) => this.process(job), {
+      const worker = new BullWorker<JobData>(queue, (job, token) => this.process(job, token), {
         connection,
         prefix: runtime.dispatcher.queuePrefix,
         concurrency: options.concurrency ?? 1,
@@ -94,9 +126,9 @@ export class Worker {
     });
   }
 
-  /** Resolves once every queue consumer is connected. */
+  /** Resolves once every queue consumer and the control subscription are connected. */
   async waitUntilReady(): Promise<void> {
-    await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
+    await Promise.all([...this.workers.map((worker) => worker.waitUntilReady()), this.control]);
   }
 
   /** Registered task names this worker can run (what `celery inspect registered` shows). */
@@ -109,95 +141,198 @@ export class Worker {
    * signals fire and the worker stops without waiting; their jobs are redelivered elsewhere.
    */
   close(options: { force?: boolean } = {}): Promise<void> {
-    if (options.force === true) this.abort.abort(new Error(`worker ${this.name} is shutting down`));
-    this.closing ??= Promise.all(this.workers.map((worker) => worker.close(options.force === true))).then(async () => {
+    if (options.force === true) this.shutdown.abort(new Error(`worker ${this.name} is shutting down`));
+    this.closing ??= (async () => {
+      await Promise.all(this.workers.map((worker) => worker.close(options.force === true)));
+      (await this.control.catch(() => () => {}))();
       // BullMQ leaves connections it was given open; these are ours.
       await Promise.all(this.connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
-    });
+    })();
     return this.closing;
   }
 
-  private async process(job: Job<JobData>): Promise<void> {
+  private async process(job: Job<JobData>, token: string | undefined): Promise<void> {
     const data = parseJobData(job);
     const { store } = this.runtime;
+    const task = this.runtime.registry.get(data.task);
+
+    if (data.o.expiresAt !== undefined && Date.now() > data.o.expiresAt) {
+      const expired = new ExpiredError(data.id);
+      await store.revoke(data.w, [data.i], encodeError('REVOKED', toRemoteError(expired, data.task, data.id)));
+      return;
+    }
+    if (task?.rateInterval !== undefined) {
+      const wait = await store.rateLimit(task.name, task.rateInterval);
+      if (wait > 0) return this.postpone(job, token, wait);
+    }
     const ended = await store.mark(data.w, data.i, 'STARTED');
     if (ended !== null) return this.finishRedelivered(data, ended);
-
-    const task = this.runtime.registry.get(data.task);
     if (task === undefined) return this.recordFailure(data, new NotRegisteredError(data.task, this.registered), true);
+
+    const options: JobOptions = { ...pickJobOptions(task), ...data.o };
+    const abort = new AbortController();
+    this.running.set(data.id, abort);
+    let value: unknown;
+    try {
+      value = await this.invoke(task, data, job, options, abort);
+    } catch (error) {
+      if (error instanceof ReplacedSignal) return;
+      if (abort.signal.reason instanceof RevokedError) return; // terminated: the node is already REVOKED
+      const retry = error instanceof RetrySignal ? error : undefined;
+      const cause = retry === undefined ? error : retry.error;
+      const limit = retry?.maxRetries ?? options.retries ?? 0;
+      const retryable = retry !== undefined || (options.retries !== undefined && matches(task, error));
+      if (retryable && data.r < limit) return this.scheduleRetry(job, token, data, options, cause, retry?.countdown);
+      const final = retry !== undefined && retry.error === undefined ? new MaxRetriesExceededError(data.task, data.r) : cause;
+      return this.recordFailure(data, final, true);
+    } finally {
+      this.running.delete(data.id);
+    }
 
     let envelope: string;
     try {
-      const value = await this.invoke(task, data, job);
-      envelope = encodeSuccess(value);
+      envelope = encodeSuccess(options.ignoreResult === true ? null : value);
     } catch (error) {
-      const attempts = job.opts.attempts ?? 1;
-      if (job.attemptsMade + 1 < attempts) {
-        // BullMQ retries with backoff; meanwhile the result shows RETRY with the error, as in Celery.
-        await store.mark(data.w, data.i, 'RETRY', encodeError('RETRY', toRemoteError(error, data.task, data.id)));
-        throw error;
-      }
       return this.recordFailure(data, error, true);
     }
-    const recorded = await store.advance(data.w, data.i, envelope);
-    await this.runtime.dispatcher.enqueue(data.w, recorded.released, data.id);
+    await recordSuccess(store, this.runtime.dispatcher, data, envelope);
   }
 
-  private invoke(task: RegisteredTask, data: JobData, job: Job<JobData>): Promise<unknown> {
+  /** Runs the handler with its context, soft and hard time limits, and abort wiring. */
+  private async invoke(task: RegisteredTask, data: JobData, job: Job<JobData>, options: JobOptions, abort: AbortController): Promise<unknown> {
+    const timers: NodeJS.Timeout[] = [];
+    const onShutdown = (): void => abort.abort(this.shutdown.signal.reason);
+    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    if (options.softTimeLimit !== undefined) {
+      const seconds = options.softTimeLimit;
+      timers.push(setTimeout(() => abort.abort(new SoftTimeLimitExceeded(seconds)), seconds * 1000));
+    }
     const handler = task.handler as (...args: unknown[]) => unknown;
-    if (!task.bind) return Promise.resolve().then(() => handler(...data.args));
-    const context: TaskContext = {
+    const run = Promise.resolve().then(() =>
+      task.bind ? handler(this.context(data, job.queueName, abort.signal), ...data.args) : handler(...data.args),
+    );
+    try {
+      if (options.timeLimit === undefined) return await run;
+      const seconds = options.timeLimit;
+      const hard = new Promise<never>((_, reject) => {
+        timers.push(
+          setTimeout(() => {
+            const error = new TimeLimitExceeded(seconds);
+            abort.abort(error);
+            reject(error);
+          }, seconds * 1000),
+        );
+      });
+      // JavaScript cannot pre-empt a handler: the hard limit fails the task and aborts its signal.
+      return await Promise.race([run, hard]);
+    } finally {
+      timers.forEach(clearTimeout);
+      this.shutdown.signal.removeEventListener('abort', onShutdown);
+      run.catch(() => {}); // a handler that rejects after its hard limit must not crash the process
+    }
+  }
+
+  private context(data: JobData, queue: string, signal: AbortSignal): TaskContext {
+    return {
       id: data.id,
       task: data.task,
       rootId: data.rootId,
       parentId: data.parentId,
       groupId: data.groupId,
       groupIndex: data.groupIndex,
-      retries: job.attemptsMade,
+      retries: data.r,
       kwargs: data.kwargs,
-      signal: this.abort.signal,
+      signal,
+      retry: (options: RetryOptions = {}): never => {
+        const { countdown, error, maxRetries } = options;
+        if (countdown !== undefined && !(countdown >= 0)) {
+          throw new CanvasError('countdown', `expected seconds >= 0 for ctx.retry, got ${String(countdown)}`);
+        }
+        throw new RetrySignal(countdown, error, maxRetries);
+      },
+      replace: async (canvas: Canvas): Promise<never> => {
+        await this.runtime.replace(data, canvas, queue);
+        throw new ReplacedSignal();
+      },
     };
-    return Promise.resolve().then(() => handler(context, ...data.args));
+  }
+
+  /** Runs the job again later with the same task id: the result shows RETRY meanwhile. */
+  private async scheduleRetry(job: Job<JobData>, token: string | undefined, data: JobData, options: JobOptions, error: unknown, countdown: number | undefined): Promise<void> {
+    const delay = countdown !== undefined ? countdown * 1000 : backoffDelay(options.backoff, data.r);
+    await this.runtime.store.mark(data.w, data.i, 'RETRY', encodeError('RETRY', toRemoteError(error, data.task, data.id)));
+    await job.updateData({ ...data, r: data.r + 1 });
+    return this.postpone(job, token, delay);
+  }
+
+  /** Moves the job back to BullMQ's delayed set without counting an attempt. */
+  private async postpone(job: Job<JobData>, token: string | undefined, delayMs: number): Promise<never> {
+    await job.moveToDelayed(Date.now() + Math.max(0, Math.round(delayMs)), token);
+    throw new DelayedError();
   }
 
   /** A redelivered job whose node already ended: finish enqueueing what its outcome released. */
   private async finishRedelivered(data: JobData, state: string): Promise<void> {
+    // The scripts ignore the envelopes for a node that already ended and return its outbox.
     const { store, dispatcher } = this.runtime;
-    if (state === 'SUCCESS') {
-      const recorded = await store.advance(data.w, data.i, '');
-      await dispatcher.enqueue(data.w, recorded.released, data.id);
-    } else if (state === 'FAILURE') {
-      const recorded = await store.fail(data.w, data.i, '', '');
-      await dispatcher.enqueue(data.w, recorded.released, data.id);
-    }
+    if (state === 'SUCCESS') await recordSuccess(store, dispatcher, data, '');
+    else if (state === 'FAILURE') await store.fail(data.w, data.i, '', '').then((r) => dispatcher.enqueue(data.w, r.released, data.id));
   }
 
   /** Records a final failure, fails everything downstream, and enqueues the error callbacks. */
   private async recordFailure(data: JobData, error: unknown, rethrow: boolean): Promise<void> {
     const remote = toRemoteError(error, data.task, data.id);
-    const chord: RemoteError = {
-      name: 'ChordError',
-      code: 'CHORD_FAILED',
-      message: `Dependency ${data.id} raised ${remote.name}: ${remote.message}`,
-      task: data.task,
-      id: data.id,
-      cause: remote,
-    };
-    const recorded = await this.runtime.store.fail(data.w, data.i, encodeError('FAILURE', remote), encodeError('FAILURE', chord));
-    await this.runtime.dispatcher.enqueue(data.w, recorded.released, data.id);
+    await recordFailure(this.runtime.store, this.runtime.dispatcher, data, remote);
     if (rethrow) throw new RecordedFailure(remote);
   }
 
   /** BullMQ failed a job on its own (a worker died with it too often): record that as its failure. */
   private async onBullFailure(job: Job<JobData> | undefined, error: Error): Promise<void> {
-    if (job === undefined || error instanceof UnrecoverableError) return;
-    if (job.attemptsMade < (job.opts.attempts ?? 1) && !/stalled/i.test(error.message)) return;
+    if (job === undefined || error instanceof UnrecoverableError || !/stalled/i.test(error.message)) return;
     try {
       await this.recordFailure(parseJobData(job), error, false);
     } catch (recordError) {
       this.runtime.logger.error(`worker ${this.name}: could not record the failure of job ${job.id}`, recordError);
     }
   }
+
+  private onControl(message: string): void {
+    let control: ControlMessage;
+    try {
+      control = JSON.parse(message) as ControlMessage;
+    } catch {
+      return;
+    }
+    if (control.type !== 'revoke' || !control.terminate) return;
+    for (const id of control.ids) this.running.get(id)?.abort(new RevokedError(id, `Task ${id} was revoked and terminated`));
+  }
+}
+
+function pickJobOptions(task: RegisteredTask): JobOptions {
+  const { retries, backoff, timeLimit, softTimeLimit, ignoreResult } = task.defaults;
+  return {
+    ...(retries === undefined ? {} : { retries }),
+    ...(backoff === undefined ? {} : { backoff }),
+    ...(timeLimit === undefined ? {} : { timeLimit }),
+    ...(softTimeLimit === undefined ? {} : { softTimeLimit }),
+    ...(ignoreResult === undefined ? {} : { ignoreResult }),
+  };
+}
+
+/** Whether `autoretryFor` covers this error (everything when it is not set). */
+function matches(task: RegisteredTask, error: unknown): boolean {
+  if (task.autoretryFor === undefined) return true;
+  return task.autoretryFor.some((matcher) =>
+    typeof matcher === 'string' ? error instanceof Error && error.name === matcher : error instanceof matcher,
+  );
+}
+
+/** Celery's retry backoff: fixed, or `delay * 2^retries` capped at `maxDelay` (600 s), optionally jittered. */
+export function backoffDelay(backoff: JobOptions['backoff'], retries: number): number {
+  if (backoff === undefined) return 0;
+  const seconds =
+    backoff.type === 'fixed' ? backoff.delay : Math.min(backoff.maxDelay ?? 600, backoff.delay * 2 ** retries);
+  return (backoff.jitter === true ? Math.random() * seconds : seconds) * 1000;
 }
 
 /** Validates a job's payload; a job whose stored data is garbage fails alone, with a clear reason. */
@@ -212,7 +347,9 @@ function parseJobData(job: Job<JobData>): JobData {
           ? 'its data lacks the workflow id, node index or task id'
           : typeof data.task !== 'string' || !Array.isArray(data.args) || typeof data.kwargs !== 'object'
             ? 'its data lacks the task name, args or kwargs'
-            : undefined;
+            : typeof data.o !== 'object' || data.o === null || !Number.isInteger(data.r)
+              ? 'its data lacks its options or retry count'
+              : undefined;
   if (problem !== undefined) {
     throw new UnrecoverableError(
       new InvalidJobError(`Job ${job.id} in queue ${job.queueName} was not written by Celeriac: ${problem}. It was skipped.`).message,
