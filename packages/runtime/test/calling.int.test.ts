@@ -51,16 +51,16 @@ describe('scheduling', () => {
     expect(ran).toBe(false);
   });
 
-  it('runs waiting tasks in priority order, 1 first', async () => {
+  it('runs waiting tasks in priority order, 1 first, after tasks sent without a priority', async () => {
     const app = testApp();
-    const order: number[] = [];
-    const record = app.task('record', (p: number) => order.push(p));
-    const sent = [5, 1, 3, 2];
+    const order: (number | string)[] = [];
+    const record = app.task('record', (p: number | string) => order.push(p));
     const results = [];
-    for (const priority of sent) results.push(await record.applyAsync({ args: [priority], priority }));
+    for (const priority of [5, 1, 3, 2]) results.push(await record.applyAsync({ args: [priority], priority }));
+    results.push(await record.delay('none'));
     app.worker({ concurrency: 1 });
     await Promise.all(results.map((res) => res.get(T)));
-    expect(order).toEqual([1, 2, 3, 5]);
+    expect(order).toEqual(['none', 1, 2, 3, 5]);
   });
 
   it('routes tasks to queues and lets workers consume only their own queues', async () => {
