@@ -254,8 +254,8 @@ export class App {
 
   private async find(id: string): Promise<{ meta: WorkflowMeta; ref: ResultIndex }> {
     const location = await this.store.locate(id);
-    const meta = location === null ? null : await this.store.meta(location.workflowId);
-    if (location === null || meta === null) throw new ResultNotFoundError(id);
+    const meta = await this.store.meta(location.workflowId);
+    if (meta === null) throw new ResultNotFoundError(id);
     return { meta, ref: location.ref ?? meta.result };
   }
 

@@ -48,6 +48,7 @@ export const DEFAULT_QUEUE = 'default';
 /** How long BullMQ keeps finished jobs, so re-adding a finished node's id is still a no-op. */
 const KEEP_COMPLETED = { age: 3600, count: 100_000 };
 const KEEP_FAILED = { age: 7 * 24 * 3600 };
+const INFRASTRUCTURE_RETRIES = { attempts: 5, backoff: { type: 'exponential', delay: 1_000 } } as const;
 
 export class Dispatcher {
   private readonly queues = new Map<string, Queue>();
@@ -138,9 +139,10 @@ function assemble(input: SpecInput, spec: NodeSpec, inputs: readonly unknown[]):
 
 function jobOptions(spec: NodeSpec): JobsOptions {
   const { options } = spec;
-  // Retries are the worker's business (same job, moved to delayed), not BullMQ attempts: the
-  // retry limit may be a default the producer does not know.
-  const opts: JobsOptions = { jobId: spec.id, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED };
+  // Task retries are the worker's business (same job, moved to delayed): the retry limit may be a
+  // default the producer does not know. BullMQ attempts only cover infrastructure errors around
+  // the handler (Redis unreachable while recording the outcome): the job is simply run again.
+  const opts: JobsOptions = { jobId: spec.id, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED, ...INFRASTRUCTURE_RETRIES };
   const delay = delayOf(options);
   if (delay > 0) opts.delay = delay;
   if (options.priority !== undefined) opts.priority = options.priority;

@@ -121,7 +121,7 @@ export class WorkflowView {
     }
   }
 
-  /** The first failed result among `refs`, searched root-first through their ancestors. */
+  /** The error of the first failed ancestor of `ref`, searched from the workflow's root down. */
   async firstFailedAncestor(ref: ResultIndex): Promise<Error | undefined> {
     const chain: ResultIndex[] = [];
     for (let at = this.parentOf(ref); at !== null; at = this.parentOf(at)) chain.unshift(at);

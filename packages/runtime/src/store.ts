@@ -24,12 +24,6 @@ export interface Recorded {
   readonly released: readonly Released[];
 }
 
-/** Where a result id lives: its workflow and its place in that workflow's meta. */
-export interface Location {
-  readonly workflowId: string;
-  readonly ref: ResultIndex;
-}
-
 export class WorkflowStore {
   constructor(
     private readonly redis: Redis & ScriptCommands,
@@ -132,8 +126,11 @@ export class WorkflowStore {
     return text === null ? null : (JSON.parse(text) as WorkflowMeta);
   }
 
-  /** Finds the workflow a result id belongs to. */
-  async locate(id: string): Promise<{ workflowId: string; ref: ResultIndex | null } | null> {
+  /**
+   * Finds the workflow a result id belongs to: through its pointer, or else the id is a workflow's
+   * own (`ref: null`: the workflow's result). The caller checks that the workflow exists.
+   */
+  async locate(id: string): Promise<{ workflowId: string; ref: ResultIndex | null }> {
     const pointer = await this.redis.get(pointerKey(this.prefix, id));
     if (pointer === null) return { workflowId: id, ref: null };
     const [workflowId, ref] = pointer.split(' ') as [string, string];

@@ -273,10 +273,10 @@ export class Worker {
 
   /** A redelivered job whose node already ended: finish enqueueing what its outcome released. */
   private async finishRedelivered(data: JobData, state: string): Promise<void> {
-    // The scripts ignore the envelopes for a node that already ended and return its outbox.
+    // For a node that already ended the scripts ignore the envelope and return its outbox.
     const { store, dispatcher } = this.runtime;
     if (state === 'SUCCESS') await recordSuccess(store, dispatcher, data, '');
-    else if (state === 'FAILURE') await store.fail(data.w, data.i, '', '').then((r) => dispatcher.enqueue(data.w, r.released, data.id));
+    if (state === 'FAILURE') await dispatcher.enqueue(data.w, (await store.fail(data.w, data.i, '', '')).released, data.id);
   }
 
   /** Records a final failure, fails everything downstream, and enqueues the error callbacks. */
@@ -286,9 +286,15 @@ export class Worker {
     if (rethrow) throw new RecordedFailure(remote);
   }
 
-  /** BullMQ failed a job on its own (a worker died with it too often): record that as its failure. */
+  /**
+   * BullMQ failed a job for good on its own — a worker died with it too often, or Redis kept failing
+   * around it — so record that as the task's failure and no waiter hangs. Failures the worker
+   * recorded itself arrive as UnrecoverableError and are skipped.
+   */
   private async onBullFailure(job: Job<JobData> | undefined, error: Error): Promise<void> {
-    if (job === undefined || error instanceof UnrecoverableError || !/stalled/i.test(error.message)) return;
+    if (job === undefined || error instanceof UnrecoverableError) return;
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(error.message);
+    if (!final) return;
     try {
       await this.recordFailure(parseJobData(job), error, false);
     } catch (recordError) {
