@@ -103,15 +103,16 @@ function jobData(workflowId: string, node: Released, parentId: string | null): J
     parentId,
     groupId: spec.groupId ?? null,
     groupIndex: spec.groupIndex ?? null,
-    o: jobRunOptions(spec.options),
+    o: jobOptionsOf(spec.options, Date.now()),
     r: 0,
   };
 }
 
-function jobRunOptions(options: RunOptions): JobOptions {
+/** The options a worker applies while running a job; a relative `expires` counts from `sentAt`. */
+export function jobOptionsOf(options: RunOptions, sentAt: number): JobOptions {
   const { retries, backoff, timeLimit, softTimeLimit, ignoreResult, expires } = options;
   const expiresAt =
-    expires === undefined ? undefined : typeof expires === 'number' ? Date.now() + expires * 1000 : Date.parse(expires);
+    expires === undefined ? undefined : typeof expires === 'number' ? sentAt + expires * 1000 : Date.parse(expires);
   return {
     ...(retries === undefined ? {} : { retries }),
     ...(backoff === undefined ? {} : { backoff }),

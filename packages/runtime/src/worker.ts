@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { CanvasError, type Canvas } from '@celeriac/canvas';
 import { DelayedError, Worker as BullWorker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DEFAULT_QUEUE, type Dispatcher, type JobData, type JobOptions } from './dispatch.js';
+import { DEFAULT_QUEUE, jobOptionsOf, type Dispatcher, type JobData, type JobOptions } from './dispatch.js';
 import { encodeError, encodeSuccess } from './envelope.js';
 import {
   ExpiredError,
@@ -155,8 +155,10 @@ export class Worker {
     const data = parseJobData(job);
     const { store } = this.runtime;
     const task = this.runtime.registry.get(data.task);
+    // The task's defaults fill what the producer did not set (it may not know the task).
+    const options: JobOptions = { ...(task === undefined ? {} : jobOptionsOf(task.defaults, job.timestamp)), ...data.o };
 
-    if (data.o.expiresAt !== undefined && Date.now() > data.o.expiresAt) {
+    if (options.expiresAt !== undefined && Date.now() > options.expiresAt) {
       const expired = new ExpiredError(data.id);
       await store.revoke(data.w, [data.i], encodeError('REVOKED', toRemoteError(expired, data.task, data.id)));
       return;
@@ -169,7 +171,6 @@ export class Worker {
     if (ended !== null) return this.finishRedelivered(data, ended);
     if (task === undefined) return this.recordFailure(data, new NotRegisteredError(data.task, this.registered), true);
 
-    const options: JobOptions = { ...pickJobOptions(task), ...data.o };
     const abort = new AbortController();
     this.running.set(data.id, abort);
     let value: unknown;
@@ -312,17 +313,6 @@ export class Worker {
     if (control.type !== 'revoke' || !control.terminate) return;
     for (const id of control.ids) this.running.get(id)?.abort(new RevokedError(id, `Task ${id} was revoked and terminated`));
   }
-}
-
-function pickJobOptions(task: RegisteredTask): JobOptions {
-  const { retries, backoff, timeLimit, softTimeLimit, ignoreResult } = task.defaults;
-  return {
-    ...(retries === undefined ? {} : { retries }),
-    ...(backoff === undefined ? {} : { backoff }),
-    ...(timeLimit === undefined ? {} : { timeLimit }),
-    ...(softTimeLimit === undefined ? {} : { softTimeLimit }),
-    ...(ignoreResult === undefined ? {} : { ignoreResult }),
-  };
 }
 
 /** Whether `autoretryFor` covers this error (everything when it is not set). */
