@@ -1,0 +1,32 @@
+/**
+ * The two halves every benchmarked system implements: a producer that starts a workload and waits
+ * for its results, and a worker that executes its tasks. Each half runs in its own process
+ * (bench/lib/child.ts), so peak memory is measured per role.
+ */
+import type { Workload } from './workload.js';
+
+/** The systems compared. */
+export type SystemName = 'celeriac' | 'bullmq';
+
+export const SYSTEMS: readonly SystemName[] = ['celeriac', 'bullmq'];
+
+/** Every worker runs this many jobs at once (issue 5: "bulk-added, concurrency 50"). */
+export const WORKER_CONCURRENCY = 50;
+
+/** The producer half. */
+export interface Producer {
+  /** Starts `workload`, waits for every result and checks the values; throws when one is wrong. */
+  run(workload: Workload, timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The worker half. */
+export interface Consumer {
+  close(): Promise<void>;
+}
+
+/** How a system's halves are created. */
+export interface System {
+  producer(redisUrl: string): Promise<Producer>;
+  consumer(redisUrl: string): Promise<Consumer>;
+}

@@ -1,0 +1,85 @@
+/**
+ * What a benchmark run does, described as data so the orchestrator, the producer and the worker
+ * processes agree on it, plus the values a correct run must produce. Both systems (Celeriac and
+ * plain BullMQ) run the same workloads with the same trivial task bodies: `add(x, y)` and
+ * `sum(list)`, so the numbers measure the engine, not the tasks.
+ */
+
+/** One workload, in the shapes of issue 5. */
+export type Workload =
+  /** `count` independent chains of `steps` sequential steps, all started at once. */
+  | { readonly kind: 'chains'; readonly count: number; readonly steps: number }
+  /** One group of `size` independent tasks. */
+  | { readonly kind: 'group'; readonly size: number }
+  /** One chord: a header of `size` tasks, then one body task summing their results. */
+  | { readonly kind: 'chord'; readonly size: number }
+  /** `count` workflows started at once, cycling through {@link MIXED_SHAPES}. */
+  | { readonly kind: 'mixed'; readonly count: number };
+
+/** The shapes of the mixed workload, in order: workflow `i` has shape `MIXED_SHAPES[i % 4]`. */
+export const MIXED_SHAPES = [
+  { shape: 'task', tasks: 1 },
+  { shape: 'chain', tasks: 5 },
+  { shape: 'group', tasks: 10 },
+  { shape: 'chord', tasks: 11 },
+] as const;
+
+/** Chain length, group and chord size used by the mixed workload. */
+export const MIXED_CHAIN_STEPS = 5;
+export const MIXED_GROUP_SIZE = 10;
+
+/** How many task executions a workload causes. */
+export function taskCount(workload: Workload): number {
+  switch (workload.kind) {
+    case 'chains':
+      return workload.count * workload.steps;
+    case 'group':
+      return workload.size;
+    case 'chord':
+      return workload.size + 1;
+    case 'mixed': {
+      let total = 0;
+      for (let i = 0; i < workload.count; i++) total += MIXED_SHAPES[i % MIXED_SHAPES.length]!.tasks;
+      return total;
+    }
+  }
+}
+
+/**
+ * A small version of a workload, run untimed before the measured one so both systems are
+ * measured with warm JIT, loaded Lua scripts and open connections.
+ */
+export function warmupOf(workload: Workload): Workload {
+  switch (workload.kind) {
+    case 'chains':
+      return { kind: 'chains', count: Math.min(workload.count, 10), steps: Math.min(workload.steps, 100) };
+    case 'group':
+      return { kind: 'group', size: Math.min(workload.size, 2_000) };
+    case 'chord':
+      return { kind: 'chord', size: Math.min(workload.size, 2_000) };
+    case 'mixed':
+      return { kind: 'mixed', count: Math.min(workload.count, 100) };
+  }
+}
+
+/** The value a chain of `steps` steps returns: it starts with add(0, 1) and adds 1 per step. */
+export const chainValue = (steps: number): number => steps;
+
+/** The value of the member `i` of a group or chord header: add(i, i). */
+export const memberValue = (i: number): number => 2 * i;
+
+/** Sum of the members of a group or chord header of `size`. */
+export const headerSum = (size: number): number => size * (size - 1);
+
+/** Throws when a group's values are not `[0, 2, 4, ...]`. */
+export function checkGroup(values: readonly unknown[], size: number, what: string): void {
+  if (values.length !== size) throw new Error(`${what}: expected ${size} values, got ${values.length}`);
+  values.forEach((value, i) => {
+    if (value !== memberValue(i)) throw new Error(`${what}: member ${i} returned ${String(value)}, expected ${memberValue(i)}`);
+  });
+}
+
+/** Throws when `actual` is not `expected`. */
+export function checkValue(actual: unknown, expected: number, what: string): void {
+  if (actual !== expected) throw new Error(`${what}: returned ${JSON.stringify(actual)}, expected ${expected}`);
+}

@@ -1,0 +1,231 @@
+/**
+ * `npm run bench`: every scenario of issue 5 through Celeriac and through hand-written plain
+ * BullMQ, on one private redis-server, alternating A/B over several rounds.
+ *
+ *   npm run bench                      full run (about 10 minutes on 2 cores)
+ *   npm run bench -- --quick           about a minute: fewer rounds
+ *   npm run bench -- --only chain-100,group-1k --rounds 5
+ *   npm run bench -- --profile         Redis round trips per chain hop, group member, chord join
+ *
+ * Each trial flushes the private Redis, starts a fresh worker process and a fresh producer process
+ * (so peak RSS is per role), runs a small warm-up, then the measured workload. Results go to stdout
+ * as Markdown and to bench/results/latest.json (or --out). The benchmark never touches a Redis it
+ * did not start, and it is not part of `npm test`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, totalmem } from 'node:os';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { startPrivateRedis } from '../scripts/private-redis.js';
+import { SYSTEMS, type SystemName } from './lib/driver.js';
+import { profileEntry, profileMarkdown, type ProfileEntry } from './lib/profile.js';
+import { markdownTable, summarizeSystem, targetList, targetsFor, type ScenarioSummary } from './lib/report.js';
+import { PROFILE_UNITS, SCENARIOS, type Scenario } from './lib/scenarios.js';
+import { runTrial, type TrialResult } from './lib/trial.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    rounds: { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (flags.help) {
+  console.log('usage: npm run bench -- [--quick] [--profile] [--only id,id] [--rounds n] [--out file.json]');
+  console.log(`scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  process.exit(0);
+}
+
+const only = flags.only?.split(',').map((id) => id.trim()).filter(Boolean);
+const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
+if (unknown.length > 0) {
+  console.error(`unknown scenario(s): ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  process.exit(2);
+}
+const roundsOverride = flags.rounds === undefined ? undefined : Number(flags.rounds);
+if (roundsOverride !== undefined && !(Number.isInteger(roundsOverride) && roundsOverride > 0)) {
+  console.error(`--rounds must be a positive whole number, got ${flags.rounds}`);
+  process.exit(2);
+}
+const outFile = flags.out ?? fileURLToPath(new URL(flags.profile ? './results/profile.json' : './results/latest.json', import.meta.url));
+
+function machine(redisVersion: string): Record<string, string | number> {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    freeMemoryGb: Math.round((freemem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    redis: redisVersion,
+    bullmq: bullmqVersion(),
+    platform: `${process.platform} ${process.arch}`,
+    commit: commit(),
+  };
+}
+
+/** The commit measured, and whether the runtime had uncommitted changes. */
+function commit(): string {
+  try {
+    const git = (...args: string[]): string => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = git('status', '--porcelain', '--untracked-files=no', '--', 'packages/runtime', 'packages/canvas') !== '';
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' + uncommitted runtime/canvas changes' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function bullmqVersion(): string {
+  try {
+    return execFileSync(process.execPath, ['-p', "require('bullmq/package.json').version"], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+const log = (line: string): void => console.error(line);
+
+async function trialOrError(
+  run: () => Promise<TrialResult>,
+  label: string,
+): Promise<{ result?: TrialResult; error?: string }> {
+  try {
+    const result = await run();
+    log(`  ${label}: ${result.ms.toFixed(1)} ms  (producer ${(result.producer.peakRssBytes / 2 ** 20).toFixed(0)} MB, worker ${(result.worker.peakRssBytes / 2 ** 20).toFixed(0)} MB)`);
+    return { result };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`  ${label}: FAILED ${message.split('\n')[0]}`);
+    return { error: message };
+  }
+}
+
+interface BenchmarkRun {
+  readonly summaries: ScenarioSummary[];
+  readonly failed: string[];
+  readonly raw: unknown[];
+}
+
+async function benchmark(url: string, admin: Redis): Promise<BenchmarkRun> {
+  const scenarios = SCENARIOS.filter((s) => only === undefined || only.includes(s.id));
+  const summaries = new Map<string, ScenarioSummary>();
+  const failed: string[] = [];
+  const raw: unknown[] = [];
+  for (const scenario of scenarios) {
+    const rounds = roundsOverride ?? (flags.quick ? scenario.rounds.quick : scenario.rounds.full);
+    log(`${scenario.title} (${scenario.tasks.toLocaleString('en-US')} tasks, ${rounds} round${rounds > 1 ? 's' : ''})`);
+    const trials: Record<SystemName, TrialResult[]> = { celeriac: [], bullmq: [] };
+    const failures: Record<SystemName, string[]> = { celeriac: [], bullmq: [] };
+    for (let round = 0; round < rounds; round++) {
+      // A/B then B/A: neither system always runs on the warmer (or noisier) half of a round.
+      const order = round % 2 === 0 ? SYSTEMS : [...SYSTEMS].reverse();
+      for (const system of order) {
+        const outcome = await trialOrError(
+          () => runTrial({ system, workload: scenario.workload, redisUrl: url, admin, timeoutMs: scenario.timeoutMs, countRoundTrips: false }),
+          `round ${round + 1} ${system}`,
+        );
+        if (outcome.result !== undefined) trials[system].push(outcome.result);
+        if (outcome.error !== undefined) {
+          failures[system].push(outcome.error);
+          failed.push(`${scenario.id} round ${round + 1} ${system}: ${outcome.error.split('\n')[0]}`);
+        }
+        raw.push({ scenario: scenario.id, round: round + 1, system, ...outcome });
+      }
+    }
+    summaries.set(scenario.id, summarize(scenario, trials, failures, summaries));
+  }
+  await admin.flushall();
+  return { summaries: [...summaries.values()], failed, raw };
+}
+
+function summarize(
+  scenario: Scenario,
+  trials: Record<SystemName, TrialResult[]>,
+  failures: Record<SystemName, string[]>,
+  all: ReadonlyMap<string, ScenarioSummary>,
+): ScenarioSummary {
+  const systems: ScenarioSummary['systems'] = {};
+  for (const system of SYSTEMS) {
+    const summary = summarizeSystem(scenario, trials[system], failures[system]);
+    if (summary !== undefined) systems[system] = summary;
+  }
+  const c = systems.celeriac;
+  const b = systems.bullmq;
+  return {
+    id: scenario.id,
+    title: scenario.title,
+    tasks: scenario.tasks,
+    systems,
+    failures: Object.fromEntries(SYSTEMS.filter((system) => failures[system].length > 0).map((system) => [system, failures[system].length])),
+    ratio: c !== undefined && b !== undefined ? c.medianMs / b.medianMs : null,
+    targets:
+      c === undefined && failures.celeriac.length > 0
+        ? [{ goal: 'Celeriac completes the scenario', measured: `failed: ${failures.celeriac[0]!.split('\n')[0]}`, met: false }]
+        : targetsFor(scenario.id, systems, all),
+  };
+}
+
+async function profile(url: string, admin: Redis): Promise<ProfileEntry[]> {
+  const entries: ProfileEntry[] = [];
+  for (const unit of PROFILE_UNITS) {
+    for (const system of SYSTEMS) {
+      log(`profile ${unit.title}: ${system}`);
+      const run = (workload: typeof unit.small): Promise<TrialResult> =>
+        runTrial({ system, workload, redisUrl: url, admin, timeoutMs: 120_000, countRoundTrips: true });
+      const small = await run(unit.small);
+      const large = await run(unit.large);
+      entries.push(profileEntry(unit, system, small, large));
+    }
+  }
+  await admin.flushall();
+  return entries;
+}
+
+async function main(): Promise<void> {
+  const redis = await startPrivateRedis();
+  const stopRedis = (): void => {
+    void redis.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stopRedis);
+  process.once('SIGTERM', stopRedis);
+  const admin = new Redis(redis.url);
+  try {
+    const serverInfo = await admin.info('server');
+    const redisVersion = /redis_version:(\S+)/.exec(serverInfo)?.[1] ?? 'unknown';
+    const env = machine(redisVersion);
+    log(`machine: ${JSON.stringify(env)}`);
+    log(`private redis-server ${redisVersion} at ${redis.url} (pid ${redis.pid})`);
+    const startedAt = new Date().toISOString();
+    mkdirSync(dirname(outFile), { recursive: true });
+    if (flags.profile) {
+      const entries = await profile(redis.url, admin);
+      console.log(profileMarkdown(entries));
+      writeFileSync(outFile, `${JSON.stringify({ startedAt, machine: env, profile: entries }, null, 2)}\n`);
+    } else {
+      const { summaries, failed, raw } = await benchmark(redis.url, admin);
+      console.log(`\nCeleriac vs plain BullMQ — ${flags.quick ? 'quick' : 'full'} run, ${startedAt}`);
+      console.log(
+        `machine: ${env['cpus']} × ${env['cpuModel']}, ${env['memoryGb']} GB RAM, Node ${env['node']}, Redis ${redisVersion}, ` +
+          `BullMQ ${env['bullmq']}; commit ${env['commit']}\n`,
+      );
+      console.log(markdownTable(summaries));
+      const targets = targetList(summaries);
+      if (targets !== '') console.log(`\nTargets (issue 5):\n${targets}`);
+      if (failed.length > 0) console.log(`\nFailed trials:\n${failed.map((f) => `- ${f}`).join('\n')}`);
+      const mode = flags.quick ? 'quick' : 'full';
+      writeFileSync(outFile, `${JSON.stringify({ startedAt, mode, machine: env, summaries, trials: raw }, null, 2)}\n`);
+    }
+    log(`wrote ${outFile}`);
+  } finally {
+    await admin.quit().catch(() => admin.disconnect());
+    await redis.stop();
+  }
+}
+
+await main();
