@@ -135,7 +135,7 @@ export class App {
     this.store = new WorkflowStore(withScripts(this.redis), this.prefix, ttl);
     this.dispatcher = new Dispatcher(this.redis, `${this.prefix}:q`);
     this.events = new EventHub(() => this.connect());
-    this.control = new Control(this.store, this.redis, `${this.prefix}:control`);
+    this.control = new Control(this.store, this.redis, this.dispatcher, `${this.prefix}:control`);
     for (const builtin of [...builtinTasks((name) => this.registry.get(name), () => this.registered), ...this.replaceTasks()]) {
       this.registry.set(builtin.name, builtin);
     }
@@ -253,10 +253,14 @@ export class App {
   }
 
   private async find(id: string): Promise<{ meta: WorkflowMeta; ref: ResultIndex }> {
-    const location = await this.store.locate(id);
-    const meta = await this.store.meta(location.workflowId);
-    if (meta === null) throw new ResultNotFoundError(id);
-    return { meta, ref: location.ref ?? meta.result };
+    for (const { workflowId, ref } of await this.store.locate(id)) {
+      const meta = await this.store.meta(workflowId);
+      if (meta === null) continue;
+      if (ref === null) return { meta, ref: meta.result };
+      const known = 'n' in ref ? meta.nodes[ref.n]?.id : meta.groups[ref.g]?.id;
+      if (known === id) return { meta, ref };
+    }
+    throw new ResultNotFoundError(id);
   }
 
   /**

@@ -4,6 +4,7 @@
  * workers running a revoked task can abort it when asked to terminate.
  */
 import type { Redis } from 'ioredis';
+import { DEFAULT_QUEUE, type Dispatcher } from './dispatch.js';
 import { encodeError } from './envelope.js';
 import type { ResultIndex, WorkflowMeta } from './plan.js';
 import type { WorkflowStore } from './store.js';
@@ -19,6 +20,7 @@ export class Control {
   constructor(
     private readonly store: WorkflowStore,
     private readonly publisher: Redis,
+    private readonly dispatcher: Dispatcher,
     /** Channel every worker listens to. */
     readonly channel: string,
   ) {}
@@ -39,11 +41,14 @@ export class Control {
     });
     const nodes = whole ? 'all' : leaves(meta, ref);
     const revoked = await this.store.revoke(meta.id, nodes, envelope);
+    if (revoked.length === 0) return [];
     const ids = revoked.map((index) => meta.nodes[index]!.id);
-    if (options.terminate === true && ids.length > 0) {
-      const message: ControlMessage = { type: 'revoke', ids, terminate: true };
-      await this.publisher.publish(this.channel, JSON.stringify(message));
-    }
+    // Jobs still waiting are removed, so no worker — not even one started later — takes them;
+    // the announcement covers jobs a worker already fetched, and running ones with `terminate`.
+    const specs = await this.store.specs(meta.id, revoked);
+    await Promise.all(specs.map((spec) => (spec === null ? undefined : this.dispatcher.remove(spec.options.queue ?? DEFAULT_QUEUE, spec.id))));
+    const message: ControlMessage = { type: 'revoke', ids, terminate: options.terminate === true };
+    await this.publisher.publish(this.channel, JSON.stringify(message));
     return ids;
   }
 }

@@ -79,7 +79,17 @@ export class Dispatcher {
       if (jobs === undefined) byQueue.set(queue, (jobs = []));
       jobs.push({ name: node.spec.task, data: jobData(workflowId, node, parentId), opts: jobOptions(node.spec) });
     }
-    await Promise.all([...byQueue].map(([queue, jobs]) => this.queue(queue).addBulk(jobs)));
+    // A lone job goes without addBulk's MULTI/EXEC wrapper: the common case of a chain step.
+    await Promise.all(
+      [...byQueue].map(([queue, jobs]) =>
+        jobs.length === 1 ? this.queue(queue).add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : this.queue(queue).addBulk(jobs),
+      ),
+    );
+  }
+
+  /** Removes a job that has not started; a job a worker holds stays (it is running). */
+  async remove(queue: string, jobId: string): Promise<void> {
+    await this.queue(queue).remove(jobId).catch(() => 0);
   }
 
   async close(): Promise<void> {

@@ -59,6 +59,17 @@ function inputKeysOf(input: InputRef): string[] {
   return [];
 }
 
+/**
+ * Where a derived id (`<workflow>.<n>` or `<workflow>.g<n>`) points, if it has that shape. The
+ * caller confirms the workflow exists: a user's own `taskId` may look alike.
+ */
+export function derivedLocation(id: string): { workflowId: string; ref: ResultIndex } | null {
+  const match = /^(.+)\.(g?)(\d+)$/.exec(id);
+  if (match === null) return null;
+  const at = Number(match[3]);
+  return { workflowId: match[1]!, ref: match[2] === 'g' ? { g: at } : { n: at } };
+}
+
 /** Node indices an input needs results from, in the order `lua/includes/released.lua` returns them. */
 export function inputIndices(input: SpecInput | null): number[] {
   const out: number[] = [];
@@ -86,16 +97,25 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
     seen.add(chosen);
     return chosen;
   };
-  const nodeIds = graph.nodes.map((node) => claim(node.options.taskId, node.key));
-  const groupIds = graph.groups.map((group) => claim(group.taskId, group.key));
   const index = (key: string): number => indexOf.get(key)!;
   const ref = (r: ResultRef | null): ResultIndex | null =>
     r === null ? null : 'node' in r ? { n: index(r.node) } : { g: groupIndexOf.get(r.group)! };
+  const result = ref(graph.result)!;
+
+  // The workflow's id is its result's id; other ids derive from it (`<id>.<n>`, `<id>.g<n>`), so
+  // any of them leads back to the workflow without a lookup key per task (see derivedLocation).
+  const given = 'n' in result ? graph.nodes[result.n]!.options.taskId : graph.groups[result.g]!.taskId;
+  const workflowId = claim(given ?? randomUUID(), 'taskId');
+  const isResult = (r: ResultIndex): boolean => ('n' in r && 'n' in result ? r.n === result.n : 'g' in r && 'g' in result && r.g === result.g);
+  const nodeIds = graph.nodes.map((node, i) =>
+    isResult({ n: i }) ? workflowId : claim(node.options.taskId ?? `${workflowId}.${i}`, node.key),
+  );
+  const groupIds = graph.groups.map((group, g) =>
+    isResult({ g }) ? workflowId : claim(group.taskId ?? `${workflowId}.g${g}`, group.key),
+  );
   const toInput = (input: InputRef): SpecInput =>
     'node' in input ? { n: index(input.node) } : 'list' in input ? { l: input.list.map(toInput) } : { f: nodeIds[index(input.failureOf)]! };
 
-  const result = ref(graph.result)!;
-  const workflowId = 'n' in result ? nodeIds[result.n]! : groupIds[result.g]!;
   const firstEntry = graph.entries[0];
   const rootId = firstEntry === undefined ? workflowId : nodeIds[index(firstEntry)]!;
 

@@ -7,7 +7,7 @@ import { decodeEnvelope, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
 import { pointerKey, workflowKeys, type WorkflowKeys } from './keys.js';
 import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
-import { inputIndices, type NodeSpec, type ResultIndex, type WorkflowMeta, type WorkflowPlan } from './plan.js';
+import { derivedLocation, inputIndices, type NodeSpec, type ResultIndex, type WorkflowMeta, type WorkflowPlan } from './plan.js';
 
 /** A node released to run: its spec and the results of the nodes it takes input from. */
 export interface Released {
@@ -66,13 +66,14 @@ export class WorkflowStore {
       ...deps,
       ...plan.entries,
     );
-    const pointer = (id: string, ref: string): void => {
-      if (id === meta.id) return;
+    // Only ids a user chose need a pointer: the others are the workflow's id or derived from it.
+    const pointer = (id: string, ref: string, derived: string): void => {
+      if (id === meta.id || id === derived) return;
       if (this.ttl > 0) pipeline.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`, 'EX', this.ttl);
       else pipeline.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`);
     };
-    meta.nodes.forEach((node, i) => pointer(node.id, `n${i}`));
-    meta.groups.forEach((group, g) => pointer(group.id, `g${g}`));
+    meta.nodes.forEach((node, i) => pointer(node.id, `n${i}`, `${meta.id}.${i}`));
+    meta.groups.forEach((group, g) => pointer(group.id, `g${g}`, `${meta.id}.g${g}`));
     const replies = (await pipeline.exec()) ?? [];
     const failed = replies.find(([error]) => error !== null);
     if (failed) throw failed[0]!;
@@ -127,15 +128,26 @@ export class WorkflowStore {
   }
 
   /**
-   * Finds the workflow a result id belongs to: through its pointer, or else the id is a workflow's
-   * own (`ref: null`: the workflow's result). The caller checks that the workflow exists.
+   * Where a result id may live, most likely first: its pointer (a user-chosen id), the workflow its
+   * shape derives from (`<workflow>.<n>`), or a workflow of its own. The caller takes the first
+   * whose workflow exists.
    */
-  async locate(id: string): Promise<{ workflowId: string; ref: ResultIndex | null }> {
+  async locate(id: string): Promise<{ workflowId: string; ref: ResultIndex | null }[]> {
     const pointer = await this.redis.get(pointerKey(this.prefix, id));
-    if (pointer === null) return { workflowId: id, ref: null };
-    const [workflowId, ref] = pointer.split(' ') as [string, string];
-    const at = Number(ref.slice(1));
-    return { workflowId, ref: ref.startsWith('g') ? { g: at } : { n: at } };
+    if (pointer !== null) {
+      const [workflowId, ref] = pointer.split(' ') as [string, string];
+      const at = Number(ref.slice(1));
+      return [{ workflowId, ref: ref.startsWith('g') ? { g: at } : { n: at } }];
+    }
+    const derived = derivedLocation(id);
+    return [...(derived === null ? [] : [derived]), { workflowId: id, ref: null }];
+  }
+
+  /** The specs of some nodes (to find their queues). */
+  async specs(workflowId: string, indices: readonly number[]): Promise<(NodeSpec | null)[]> {
+    if (indices.length === 0) return [];
+    const values = await this.redis.hmget(this.keys(workflowId).graph, ...indices.map((i) => `n:${i}`));
+    return values.map((value) => (value === null ? null : (JSON.parse(value) as NodeSpec)));
   }
 
   /** States of the given nodes (PENDING when nothing is stored). */

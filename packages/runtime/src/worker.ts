@@ -96,6 +96,8 @@ export class Worker {
   private readonly shutdown = new AbortController();
   /** Abort controllers of the tasks running now, by task id (for revoke with terminate). */
   private readonly running = new Map<string, AbortController>();
+  /** Ids revoked lately, as announced on the control channel (Celery's in-memory revoked set). */
+  private readonly revoked = new RecentIds(50_000);
   private readonly control: Promise<() => void>;
   private closing: Promise<void> | undefined;
 
@@ -153,6 +155,7 @@ export class Worker {
 
   private async process(job: Job<JobData>, token: string | undefined): Promise<void> {
     const data = parseJobData(job);
+    if (this.revoked.has(data.id)) return; // its state in Redis is already REVOKED
     const { store } = this.runtime;
     const task = this.runtime.registry.get(data.task);
     // The task's defaults fill what the producer did not set (it may not know the task).
@@ -167,17 +170,33 @@ export class Worker {
       const wait = await store.rateLimit(task.name, task.rateInterval);
       if (wait > 0) return this.postpone(job, token, wait);
     }
-    const ended = await store.mark(data.w, data.i, 'STARTED');
-    if (ended !== null) return this.finishRedelivered(data, ended);
     if (task === undefined) return this.recordFailure(data, new NotRegisteredError(data.task, this.registered), true);
 
+    // Marking STARTED also tells whether the node already ended (revoked, or finished by an earlier
+    // delivery). A redelivered job waits for that answer; a first delivery does not spend a round
+    // trip on it — revoked jobs were removed from the queue and announced to every worker — and
+    // the answer, arriving moments later, aborts the handler in the rare race it loses.
     const abort = new AbortController();
+    const marking = store.mark(data.w, data.i, 'STARTED');
+    const redelivered = job.attemptsStarted > 1 || job.stalledCounter > 0;
+    if (redelivered) {
+      const ended = await marking;
+      if (ended !== null) return this.finishRedelivered(data, ended);
+    } else {
+      marking.then(
+        (ended) => ended !== null && abort.abort(ended === 'REVOKED' ? new RevokedError(data.id) : new Error(`task ${data.id} already ended`)),
+        () => {}, // a Redis error here fails the outcome's recording below, which retries the job
+      );
+    }
+
     this.running.set(data.id, abort);
     let value: unknown;
     try {
       value = await this.invoke(task, data, job, options, abort);
     } catch (error) {
       if (error instanceof ReplacedSignal) return;
+      const ended = await marking;
+      if (ended !== null) return this.finishRedelivered(data, ended);
       if (abort.signal.reason instanceof RevokedError) return; // terminated: the node is already REVOKED
       const retry = error instanceof RetrySignal ? error : undefined;
       const cause = retry === undefined ? error : retry.error;
@@ -190,6 +209,8 @@ export class Worker {
       this.running.delete(data.id);
     }
 
+    const ended = await marking;
+    if (ended !== null) return this.finishRedelivered(data, ended);
     let envelope: string;
     try {
       envelope = encodeSuccess(options.ignoreResult === true ? null : value);
@@ -310,8 +331,27 @@ export class Worker {
     } catch {
       return;
     }
-    if (control.type !== 'revoke' || !control.terminate) return;
-    for (const id of control.ids) this.running.get(id)?.abort(new RevokedError(id, `Task ${id} was revoked and terminated`));
+    if (control.type !== 'revoke') return;
+    for (const id of control.ids) {
+      this.revoked.add(id);
+      if (control.terminate) this.running.get(id)?.abort(new RevokedError(id, `Task ${id} was revoked and terminated`));
+    }
+  }
+}
+
+/** A set of ids that forgets the oldest beyond `capacity`. */
+class RecentIds {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly capacity: number) {}
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  add(id: string): void {
+    this.ids.add(id);
+    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value!);
   }
 }
 

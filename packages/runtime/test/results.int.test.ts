@@ -1,4 +1,4 @@
-import { chain, chord, group } from '@celeriac/canvas';
+import { chain, chord, group, withOptions } from '@celeriac/canvas';
 import { AsyncResult, GroupResult, ResultNotFoundError, TimeoutError, createApp } from '@celeriac/runtime';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +46,20 @@ describe('results', () => {
     } finally {
       await observer.close();
     }
+  });
+
+  it('finds results by derived ids and by ids a user chose for inner tasks', async () => {
+    const app = testApp();
+    const add = app.task('add', (x: number, y: number) => x + y);
+    app.worker();
+    const res = await app.apply(chain(withOptions(add.s(1, 1), { taskId: 'first-step' }), group(add.s(1), add.s(2))));
+    expect(await res.get(T)).toEqual([3, 4]);
+    expect(res.parent!.id).toBe('first-step');
+    expect(await (await app.result('first-step')).get(T)).toBe(2);
+    const member = (res as GroupResult).results[1]!;
+    expect(member.id.startsWith(`${res.id}.`)).toBe(true);
+    expect(await (await app.result(member.id)).get(T)).toBe(4);
+    await expect(app.result(`${res.id}.99`)).rejects.toBeInstanceOf(ResultNotFoundError);
   });
 
   it('reports state transitions and readiness', async () => {
