@@ -50,7 +50,7 @@ export const SCENARIOS: readonly Scenario[] = [
  * units is the marginal cost of one unit (fixed costs such as connecting and applying cancel out).
  */
 export interface ProfileUnit {
-  readonly id: 'chain-hop' | 'group-member' | 'chord-member';
+  readonly id: 'chain-hop' | 'group-member' | 'chord-member' | 'mixed-workflow';
   readonly title: string;
   readonly small: Workload;
   readonly large: Workload;
@@ -70,4 +70,11 @@ export const PROFILE_UNITS: readonly ProfileUnit[] = [
   },
   { id: 'group-member', title: 'group member', small: { kind: 'group', size: 1_000 }, large: { kind: 'group', size: 3_000 }, units: size },
   { id: 'chord-member', title: 'chord header member', small: { kind: 'chord', size: 1_000 }, large: { kind: 'chord', size: 3_000 }, units: size },
+  {
+    id: 'mixed-workflow',
+    title: 'mixed workflow (6.75 tasks)',
+    small: { kind: 'mixed', count: 200 },
+    large: { kind: 'mixed', count: 600 },
+    units: (workload) => (workload.kind === 'mixed' ? workload.count : 0),
+  },
 ];
