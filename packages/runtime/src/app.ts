@@ -134,7 +134,9 @@ export class App {
     }
     this.store = new WorkflowStore(withScripts(this.redis), this.prefix, ttl);
     this.dispatcher = new Dispatcher(this.redis, `${this.prefix}:q`);
-    this.events = new EventHub(() => this.connect());
+    // No ready check on the subscriber: ioredis may send SUBSCRIBE before it, and the check's INFO
+    // then fails in subscriber mode.
+    this.events = new EventHub(() => this.connect({ enableReadyCheck: false }));
     this.control = new Control(this.store, this.redis, this.dispatcher, `${this.prefix}:control`);
     for (const builtin of [...builtinTasks((name) => this.registry.get(name), () => this.registered), ...this.replaceTasks()]) {
       this.registry.set(builtin.name, builtin);

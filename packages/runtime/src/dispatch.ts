@@ -45,9 +45,14 @@ export interface JobOptions {
 /** Name of the queue a task goes to when nothing routes it elsewhere. */
 export const DEFAULT_QUEUE = 'default';
 
-/** How long BullMQ keeps finished jobs, so re-adding a finished node's id is still a no-op. */
-const KEEP_COMPLETED = { age: 3600, count: 100_000 };
+/**
+ * Completed jobs are dropped at once: their results live in the workflow's hashes, and a node
+ * leaves the outbox atomically with its result, so nothing re-adds a finished node's job (except a
+ * stale recovery, which the worker's STARTED check catches). Failed jobs stay a week for inspection.
+ */
 const KEEP_FAILED = { age: 7 * 24 * 3600 };
+/** Jobs per addBulk call. */
+const ENQUEUE_SLICE = 1_000;
 const INFRASTRUCTURE_RETRIES = { attempts: 5, backoff: { type: 'exponential', delay: 1_000 } } as const;
 
 export class Dispatcher {
@@ -82,9 +87,16 @@ export class Dispatcher {
     // A lone job goes without addBulk's MULTI/EXEC wrapper: the common case of a chain step.
     await Promise.all(
       [...byQueue].map(([queue, jobs]) =>
-        jobs.length === 1 ? this.queue(queue).add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : this.queue(queue).addBulk(jobs),
+        jobs.length === 1 ? this.queue(queue).add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : this.addInSlices(queue, jobs),
       ),
     );
+  }
+
+  /** Bounded addBulk calls, so a 100 000-member group never holds 100 000 BullMQ jobs at once. */
+  private async addInSlices(queue: string, jobs: readonly { name: string; data: JobData; opts: JobsOptions }[]): Promise<void> {
+    for (let from = 0; from < jobs.length; from += ENQUEUE_SLICE) {
+      await this.queue(queue).addBulk(jobs.slice(from, from + ENQUEUE_SLICE));
+    }
   }
 
   /** Removes a job that has not started; a job a worker holds stays (it is running). */
@@ -153,7 +165,7 @@ function jobOptions(spec: NodeSpec): JobsOptions {
   // Task retries are the worker's business (same job, moved to delayed): the retry limit may be a
   // default the producer does not know. BullMQ attempts only cover infrastructure errors around
   // the handler (Redis unreachable while recording the outcome): the job is simply run again.
-  const opts: JobsOptions = { jobId: spec.id, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED, ...INFRASTRUCTURE_RETRIES };
+  const opts: JobsOptions = { jobId: spec.id, removeOnComplete: true, removeOnFail: KEEP_FAILED, ...INFRASTRUCTURE_RETRIES };
   const delay = delayOf(options);
   if (delay > 0) opts.delay = delay;
   if (options.priority !== undefined) opts.priority = options.priority;

@@ -16,7 +16,7 @@ function source(name: string): string {
 }
 
 /** Script name → number of keys, matching `lua/<name>-<keys>.lua`. */
-const scripts = { create: 6, advance: 6, fail: 6, mark: 2, outbox: 6, revoke: 6, rate: 1 } as const;
+const scripts = { create: 9, advance: 6, fail: 6, mark: 2, outbox: 6, revoke: 6, rate: 1 } as const;
 
 /** What each script returns; see the header of its `.lua` file. */
 export type ReleaseReply = [status: number, ...released: (string | number | null)[]];

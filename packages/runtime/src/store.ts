@@ -2,6 +2,7 @@
  * All Redis I/O about workflow state: creating a plan, recording outcomes (through the Lua
  * scripts), and reading states and results. Queues are BullMQ's business, not this file's.
  */
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { decodeEnvelope, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
@@ -24,6 +25,11 @@ export interface Recorded {
   readonly released: readonly Released[];
 }
 
+/** Nodes written per pipeline when creating a workflow. */
+const SLICE = 1_000;
+/** Seconds the staging keys of an apply that died half-way live. */
+const STAGING_TTL = 3_600;
+
 export class WorkflowStore {
   constructor(
     private readonly redis: Redis & ScriptCommands,
@@ -36,48 +42,59 @@ export class WorkflowStore {
     return workflowKeys(this.prefix, workflowId);
   }
 
-  /** Writes a plan once. Returns false when a workflow with this id already exists. */
+  /**
+   * Writes a plan once. Returns false when a workflow with this id already exists. The plan is
+   * written in slices of {@link SLICE} nodes under staging keys — one pipeline each, so memory and
+   * argument lists stay bounded for any size — and then published atomically by `create-9.lua`.
+   * A plan of up to one slice costs one round trip.
+   */
   async create(plan: WorkflowPlan): Promise<boolean> {
     const { meta, specs } = plan;
-    const graph: (string | number)[] = ['meta', JSON.stringify(meta)];
-    specs.forEach((spec, i) => {
-      graph.push(`n:${i}`, JSON.stringify(spec));
-      const next = plan.successors[i]!;
-      if (next.length > 0) graph.push(`s:${i}`, next.join(','));
-      const errbacks = plan.errbacks[i]!;
-      if (errbacks.length > 0) graph.push(`e:${i}`, errbacks.join(','));
-      const inputs = inputIndices(spec.input);
-      if (inputs.length > 0) graph.push(`a:${i}`, inputs.join(','));
-      if (spec.input !== null && 'l' in spec.input) graph.push(`j:${i}`, 1);
-    });
-    const deps: (string | number)[] = [];
-    plan.waitsFor.forEach((count, i) => {
-      if (count > 0) deps.push(i, count);
-    });
     const keys = this.keys(meta.id);
-    const pipeline = this.redis.pipeline() as ScriptPipeline;
-    pipeline.create(
-      ...Object.values(this.keyList(keys)),
-      this.ttl,
-      graph.length / 2,
-      deps.length / 2,
-      plan.entries.length,
-      ...graph,
-      ...deps,
-      ...plan.entries,
-    );
+    const nonce = randomUUID();
+    const staged = [`${keys.graph}:new:${nonce}`, `${keys.deps}:new:${nonce}`, `${keys.outbox}:new:${nonce}`] as const;
+    const [stagedGraph, stagedDeps, stagedOutbox] = staged;
+    let pipeline = this.redis.pipeline() as ScriptPipeline;
     // Only ids a user chose need a pointer: the others are the workflow's id or derived from it.
     const pointer = (id: string, ref: string, derived: string): void => {
       if (id === meta.id || id === derived) return;
       if (this.ttl > 0) pipeline.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`, 'EX', this.ttl);
       else pipeline.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`);
     };
-    meta.nodes.forEach((node, i) => pointer(node.id, `n${i}`, `${meta.id}.${i}`));
+    const entries = new Set(plan.entries);
+    for (let from = 0; from < specs.length; from += SLICE) {
+      const to = Math.min(specs.length, from + SLICE);
+      const graph: (string | number)[] = [];
+      const deps: number[] = [];
+      const outbox: number[] = [];
+      for (let i = from; i < to; i++) {
+        const spec = specs[i]!;
+        graph.push(`n:${i}`, JSON.stringify(spec));
+        const next = plan.successors[i]!;
+        if (next.length > 0) graph.push(`s:${i}`, next.join(','));
+        const errbacks = plan.errbacks[i]!;
+        if (errbacks.length > 0) graph.push(`e:${i}`, errbacks.join(','));
+        const inputs = inputIndices(spec.input);
+        if (inputs.length > 0) graph.push(`a:${i}`, inputs.join(','));
+        if (spec.input !== null && 'l' in spec.input) graph.push(`j:${i}`, 1);
+        if (plan.waitsFor[i]! > 0) deps.push(i, plan.waitsFor[i]!);
+        if (entries.has(i)) outbox.push(i);
+        pointer(meta.nodes[i]!.id, `n${i}`, `${meta.id}.${i}`);
+      }
+      pipeline.hset(stagedGraph, ...graph);
+      if (deps.length > 0) pipeline.hset(stagedDeps, ...deps);
+      if (outbox.length > 0) pipeline.sadd(stagedOutbox, ...outbox);
+      // Staging left behind by an apply that died half-way cleans itself up.
+      if (from === 0) for (const key of staged) pipeline.expire(key, STAGING_TTL);
+      if (to < specs.length) {
+        await execOrThrow(pipeline);
+        pipeline = this.redis.pipeline() as ScriptPipeline;
+      }
+    }
     meta.groups.forEach((group, g) => pointer(group.id, `g${g}`, `${meta.id}.g${g}`));
-    const replies = (await pipeline.exec()) ?? [];
-    const failed = replies.find(([error]) => error !== null);
-    if (failed) throw failed[0]!;
-    return replies[0]![1] === 1;
+    pipeline.create(...this.keyList(keys), ...staged, this.ttl, JSON.stringify(meta));
+    const replies = await execOrThrow(pipeline);
+    return replies[replies.length - 1]![1] === 1;
   }
 
   /** Records a success and returns the successors it released. */
@@ -183,6 +200,13 @@ export class WorkflowStore {
   private keyList(keys: WorkflowKeys): [string, string, string, string, string, string] {
     return [keys.graph, keys.state, keys.result, keys.deps, keys.outbox, keys.released];
   }
+}
+
+async function execOrThrow(pipeline: ScriptPipeline): Promise<[Error | null, unknown][]> {
+  const replies = (await pipeline.exec()) ?? [];
+  const failed = replies.find(([error]) => error !== null);
+  if (failed) throw failed[0]!;
+  return replies;
 }
 
 function parseRelease(reply: ReleaseReply): Recorded {

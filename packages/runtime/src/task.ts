@@ -12,6 +12,8 @@ export interface TaskContext {
   readonly id: string;
   /** Registered task name. */
   readonly task: string;
+  /** The queue the task was taken from. */
+  readonly queue: string;
   /** Id of the first task of the workflow. */
   readonly rootId: string;
   /** Id of the task whose completion sent this one; null for a top-level call. */

@@ -6,12 +6,13 @@
  * is repaired by BullMQ's stalled-job redelivery: step 1 then finds the node done and step 3
  * returns the outbox to finish.
  */
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { CanvasError, type Canvas } from '@celeriac/canvas';
 import { DelayedError, Worker as BullWorker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DEFAULT_QUEUE, jobOptionsOf, type Dispatcher, type JobData, type JobOptions } from './dispatch.js';
-import { encodeError, encodeSuccess } from './envelope.js';
+import { encodeError, encodeSuccess, type TaskState } from './envelope.js';
 import {
   ExpiredError,
   InvalidJobError,
@@ -43,6 +44,11 @@ export interface WorkerOptions {
   readonly stalledInterval?: number;
   /** How often a job may be orphaned by a dead worker before it fails. Default 5. */
   readonly maxStalledCount?: number;
+  /**
+   * Record `STARTED` when a task starts (Celery's `task_track_started`). Default false, as in
+   * Celery: it costs a Redis write per task. Redelivered jobs are always checked.
+   */
+  readonly trackStarted?: boolean;
 }
 
 /** Where the worker reports problems that are not task failures (bad jobs, Redis errors). */
@@ -100,6 +106,7 @@ export class Worker {
   private readonly revoked = new RecentIds(50_000);
   private readonly control: Promise<() => void>;
   private closing: Promise<void> | undefined;
+  private readonly trackStarted: boolean;
 
   /** @internal use `app.worker(options)`. */
   constructor(
@@ -108,6 +115,9 @@ export class Worker {
   ) {
     this.name = (options.name ?? `celeriac@%h`).replaceAll('%h', hostname());
     this.queues = options.queues ?? [DEFAULT_QUEUE];
+    this.trackStarted = options.trackStarted ?? false;
+    // Every running task listens for shutdown: as many listeners as jobs in flight is expected.
+    setMaxListeners(0, this.shutdown.signal);
     this.control = runtime.listen(runtime.controlChannel, (message) => this.onControl(message));
     this.control.catch((error: unknown) => runtime.logger.error(`worker ${this.name}: cannot subscribe to control messages`, error));
     this.workers = this.queues.map((queue) => {
@@ -173,12 +183,14 @@ export class Worker {
     if (task === undefined) return this.recordFailure(data, new NotRegisteredError(data.task, this.registered), true);
 
     // Marking STARTED also tells whether the node already ended (revoked, or finished by an earlier
-    // delivery). A redelivered job waits for that answer; a first delivery does not spend a round
-    // trip on it — revoked jobs were removed from the queue and announced to every worker — and
-    // the answer, arriving moments later, aborts the handler in the rare race it loses.
+    // delivery). A redelivered job waits for that answer. A first delivery does not spend a round
+    // trip on it — revoked jobs were removed from the queue and announced to every worker, and a
+    // finished node's result cannot be recorded twice — so it marks only with `trackStarted`, and
+    // then the answer, arriving moments later, aborts the handler in the rare race it loses.
     const abort = new AbortController();
-    const marking = store.mark(data.w, data.i, 'STARTED');
     const redelivered = job.attemptsStarted > 1 || job.stalledCounter > 0;
+    const marking: Promise<TaskState | null> =
+      redelivered || this.trackStarted ? store.mark(data.w, data.i, 'STARTED') : Promise.resolve(null);
     if (redelivered) {
       const ended = await marking;
       if (ended !== null) return this.finishRedelivered(data, ended);
@@ -258,6 +270,7 @@ export class Worker {
     return {
       id: data.id,
       task: data.task,
+      queue,
       rootId: data.rootId,
       parentId: data.parentId,
       groupId: data.groupId,

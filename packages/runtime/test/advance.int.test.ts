@@ -2,7 +2,7 @@
  * The store's atomic steps, driven directly: what a redelivered job or a second worker would do.
  * These pin the exactly-once rules the crash test relies on, without the timing of real crashes.
  */
-import { chain, chord, signature } from '@celeriac/canvas';
+import { chain, chord, group, signature, withOptions } from '@celeriac/canvas';
 import { describe, expect, it } from 'vitest';
 import { testApp } from './helpers.js';
 
@@ -51,6 +51,22 @@ describe('workflow store', () => {
     expect((await store.advance(res.id, 0, success(1))).status).toBe(2);
     expect(await store.states(res.id, [0, 1, 2])).toEqual(['FAILURE', 'FAILURE', 'FAILURE']);
     expect(await store.releaseCounts(res.id)).toEqual({});
+  });
+
+  it('writes a plan larger than one slice completely, publishes it once, and applies it idempotently', async () => {
+    const app = testApp();
+    const n = 2_500; // three slices of 1 000
+    const canvas = group(Array.from({ length: n }, (_, i) => signature('id', [i])));
+    const res = await app.apply(withOptions(canvas, { taskId: 'big-group' }));
+    const store = app.internals.store;
+    expect((await store.meta(res.id))!.nodes).toHaveLength(n);
+    expect(await store.outbox(res.id)).toHaveLength(n);
+    expect((await store.specs(res.id, [0, n - 1])).map((spec) => spec!.args)).toEqual([[0], [n - 1]]);
+    const again = await app.apply(withOptions(canvas, { taskId: 'big-group' }));
+    expect(again.id).toBe(res.id);
+    app.task('id', (x: number) => x);
+    app.worker({ concurrency: 50 });
+    expect(await res.get({ timeout: 30_000 })).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 
   it('keeps a finished node finished when a late delivery marks it started', async () => {

@@ -62,7 +62,7 @@ describe('results', () => {
     await expect(app.result(`${res.id}.99`)).rejects.toBeInstanceOf(ResultNotFoundError);
   });
 
-  it('reports state transitions and readiness', async () => {
+  it('reports state transitions and readiness, STARTED with trackStarted', async () => {
     const app = testApp();
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -70,7 +70,7 @@ describe('results', () => {
       await gate;
       return 'done';
     });
-    app.worker();
+    app.worker({ trackStarted: true });
     const res = await wait.delay();
     await expect.poll(() => res.state(), { timeout: 10_000 }).toBe('STARTED');
     expect(await res.ready()).toBe(false);
@@ -79,6 +79,24 @@ describe('results', () => {
     expect(await res.state()).toBe('SUCCESS');
     expect(await res.ready()).toBe(true);
     expect(await res.successful()).toBe(true);
+  });
+
+  it('leaves a running task PENDING without trackStarted, as Celery does', async () => {
+    const app = testApp();
+    let started = false;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const wait = app.task('wait', async () => {
+      started = true;
+      await gate;
+      return 'done';
+    });
+    app.worker();
+    const res = await wait.delay();
+    await expect.poll(() => started, { timeout: 10_000 }).toBe(true);
+    expect(await res.state()).toBe('PENDING');
+    release();
+    expect(await res.get(T)).toBe('done');
   });
 
   it('rejects get() with TimeoutError when the timeout passes first', async () => {
