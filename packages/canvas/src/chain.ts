@@ -4,7 +4,8 @@
  * (CELERY-SEMANTICS §2.5), so every rule lives in one place and has one test.
  */
 import { makeChord, unpack } from './chord.js';
-import { adopt, pushDown, seal } from './internal/values.js';
+import { adopt, pushDown } from './internal/values.js';
+import { seal } from './internal/sealed.js';
 import { immutable } from './signature.js';
 import type { Canvas, Chain, Group, TaskOptions } from './types.js';
 import type { AnyCanvas, ChainAccepts, CheckChain, Last, StepResult } from './typing.js';

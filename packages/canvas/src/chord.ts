@@ -4,7 +4,8 @@
  */
 import { CanvasError } from './errors.js';
 import { flatten } from './group.js';
-import { adopt, formatPath, isEmpty, seal } from './internal/values.js';
+import { adopt, formatPath, isEmpty } from './internal/values.js';
+import { seal } from './internal/sealed.js';
 import type { Canvas, Chord, Group } from './types.js';
 import type { AnyCanvas, FitsAfter, Header, HeaderAccepts, HeaderResult, InferResult } from './typing.js';
 

@@ -2,7 +2,8 @@
  * `group(...)`: members run in parallel and the result is the list of their results in member
  * order (Celery's `group`).
  */
-import { adopt, isEmpty, seal } from './internal/values.js';
+import { adopt, isEmpty } from './internal/values.js';
+import { seal } from './internal/sealed.js';
 import type { Canvas, Group } from './types.js';
 import type { AnyCanvas, GroupAccepts, GroupResults } from './typing.js';
 

@@ -3,7 +3,8 @@
  * (map, starmap), or split the inputs into parts run in parallel (chunks).
  */
 import { CanvasError } from './errors.js';
-import { checkAt, formatPath, seal } from './internal/values.js';
+import { checkAt, formatPath } from './internal/values.js';
+import { seal } from './internal/sealed.js';
 import { signature } from './signature.js';
 import type { TaskRef } from './signature.js';
 import type { Group, Json, Signature } from './types.js';

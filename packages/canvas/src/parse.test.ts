@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CanvasError } from './errors.js';
+import { group } from './group.js';
 import { MAX_DEPTH, parseCanvas } from './parse.js';
+import { signature } from './signature.js';
 import type { Canvas, Chord, Group, Signature } from './types.js';
 
 const add = (...args: unknown[]): Record<string, unknown> => ({ kind: 'signature', task: 'add', args });
@@ -380,5 +382,20 @@ describe('parseCanvas', () => {
     const chord = parseCanvas({ kind: 'chord', header: [add(1)], body: add(2) }) as Chord;
     expect(chord.header).toHaveLength(1);
     expect(chord.body).toMatchObject({ task: 'add', args: [2] });
+  });
+});
+
+describe('parseCanvas on values it can trust', () => {
+  it('returns a canvas the builders made as is, without copying it', () => {
+    const built = group(Array.from({ length: 3 }, (_, i) => signature('add', [i, i])));
+    expect(parseCanvas(built)).toBe(built);
+  });
+
+  it('returns its own earlier result as is, and still copies plain input', () => {
+    const raw = { kind: 'signature', task: 'add', args: [1] };
+    const parsed = parseCanvas(raw);
+    expect(parsed).not.toBe(raw);
+    expect(parseCanvas(parsed)).toBe(parsed);
+    expect(parseCanvas({ ...raw })).not.toBe(parsed);
   });
 });

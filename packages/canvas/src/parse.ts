@@ -7,6 +7,7 @@
  * and each copy is frozen as soon as it is complete, so the whole result is deeply frozen without
  * a second walk.
  */
+import { isSealed, trust } from './internal/sealed.js';
 import { freeze } from 'immer';
 import { CanvasError } from './errors.js';
 import type {
@@ -115,7 +116,9 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
  * - `link`, `linkError`: arrays of canvases, parsed recursively.
  *
  * @param value - Anything, typically the result of `JSON.parse`.
- * @returns The validated canvas: a new object graph sharing nothing with `value`, deeply frozen.
+ * @returns The validated canvas, deeply frozen: a new object graph sharing nothing with `value`,
+ *   or `value` itself when the builders (or an earlier `parseCanvas`) made it — such values are
+ *   valid and frozen already, so re-checking them would only cost a copy.
  * @throws {@link CanvasError} whose `path` (e.g. `tasks[2].args`) locates the first problem and
  *   whose message says what was expected there.
  * @example
@@ -126,7 +129,10 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
  * ```
  */
 export function parseCanvas(value: unknown): Canvas {
-  return new CanvasParser().canvas(value);
+  if (isSealed(value)) return value;
+  const canvas = new CanvasParser().canvas(value);
+  trust(canvas);
+  return canvas;
 }
 
 /**

@@ -4,7 +4,8 @@
  * `withOptions`) and `set_immutable(True)` (here `immutable`). All of them return new, deeply
  * frozen values and leave their inputs alone.
  */
-import { adopt, checkAt, checkOptions, seal, withoutUndefined } from './internal/values.js';
+import { adopt, checkAt, checkOptions, withoutUndefined } from './internal/values.js';
+import { seal } from './internal/sealed.js';
 import type { Canvas, Json, Kwargs, Signature, TaskOptions } from './types.js';
 import type {
   AnyCanvas,

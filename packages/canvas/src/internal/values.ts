@@ -8,44 +8,13 @@
  * `parseCanvas`, which copy it, so a builder never freezes, keeps or changes an object it was given,
  * and never lets through a value that the runtime's parser would reject later.
  */
-import { freeze } from 'immer';
 import { CanvasError } from '../errors.js';
 import { CanvasParser, describe } from '../parse.js';
+import { isSealed, trust } from './sealed.js';
 import type { Canvas, TaskOptions } from '../types.js';
 
 /** A location in the builder's arguments, e.g. `['steps', 2]`, for error messages. */
 export type Path = readonly (string | number)[];
-
-const sealed = new WeakSet<object>();
-
-/**
- * Deep-freezes a canvas a builder just made and remembers every node in it as trusted.
- * Freezing stops at nodes that are already frozen, so the cost is the size of what is new.
- */
-export function seal<T extends Canvas>(canvas: T): T {
-  freeze(canvas, true);
-  trust(canvas);
-  return canvas;
-}
-
-function trust(node: Canvas): void {
-  if (sealed.has(node)) return;
-  sealed.add(node);
-  switch (node.kind) {
-    case 'signature':
-      break;
-    case 'chain':
-    case 'group':
-      for (const task of node.tasks) trust(task);
-      break;
-    case 'chord':
-      for (const task of node.header) trust(task);
-      trust(node.body);
-      break;
-  }
-  for (const callback of node.options.link ?? []) trust(callback);
-  for (const errback of node.options.linkError ?? []) trust(errback);
-}
 
 /** Runs a parser check with `path` as the current location, so its errors name that path. */
 export function checkAt<T>(path: Path, check: (parser: CanvasParser) => T): T {
@@ -64,7 +33,7 @@ export function checkAt<T>(path: Path, check: (parser: CanvasParser) => T): T {
  * @throws CanvasError naming `path` when the value is not a valid canvas.
  */
 export function adopt(value: unknown, path: Path, builder: string): Canvas {
-  if (typeof value === 'object' && value !== null && sealed.has(value)) return value as Canvas;
+  if (isSealed(value)) return value;
   if (typeof value !== 'object' || value === null || Array.isArray(value) || !('kind' in value)) {
     throw new CanvasError(
       formatPath(path),
