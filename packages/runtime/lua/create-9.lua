@@ -21,6 +21,12 @@ redis.call('HSET', KEYS[7], 'meta', ARGV[2])
 redis.call('RENAME', KEYS[7], KEYS[1])
 if redis.call('EXISTS', KEYS[8]) == 1 then redis.call('RENAME', KEYS[8], KEYS[4]) end
 if redis.call('EXISTS', KEYS[9]) == 1 then redis.call('RENAME', KEYS[9], KEYS[5]) end
+-- Sentinel members: these keys exist, with their TTL, for the workflow's whole life, so the
+-- scripts need not re-apply the TTL each time they write one (see refreshTtl).
+redis.call('HSET', KEYS[2], '_', '')
+redis.call('HSET', KEYS[3], '_', '')
+redis.call('SADD', KEYS[5], '_')
+redis.call('HSET', KEYS[6], '_', 0)
 local ttl = tonumber(ARGV[1])
 for k = 1, 6 do
   if ttl > 0 then redis.call('EXPIRE', KEYS[k], ttl) else redis.call('PERSIST', KEYS[k]) end

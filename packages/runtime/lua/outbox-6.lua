@@ -10,4 +10,8 @@
   Output: { 0, released... } as appended by appendReleased.
 ]]
 --@include released
-return appendReleased({ 0 }, redis.call('SMEMBERS', KEYS[5]))
+local pending = {}
+for _, j in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  if j ~= SENTINEL then pending[#pending + 1] = j end
+end
+return appendReleased({ 0 }, pending)

@@ -25,6 +25,9 @@ export interface Recorded {
   readonly released: readonly Released[];
 }
 
+/** The member every workflow hash and set holds from creation (see `lua/create-9.lua`). */
+const SENTINEL = '_';
+
 /** Nodes written per pipeline when creating a workflow. */
 const SLICE = 1_000;
 /** Seconds the staging keys of an apply that died half-way live. */
@@ -194,7 +197,7 @@ export class WorkflowStore {
   /** How many times each node was released (the crash tests check every count is 1). */
   async releaseCounts(workflowId: string): Promise<Record<string, number>> {
     const raw = await this.redis.hgetall(this.keys(workflowId).released);
-    return Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, Number(value)]));
+    return Object.fromEntries(Object.entries(raw).filter(([key]) => key !== SENTINEL).map(([key, value]) => [key, Number(value)]));
   }
 
   private keyList(keys: WorkflowKeys): [string, string, string, string, string, string] {

@@ -132,6 +132,33 @@ describe('results', () => {
     );
   });
 
+  it('leaves no workflow key without a TTL, whatever the workflow did', async () => {
+    const app = testApp({ resultTtl: 300 });
+    const add = app.task('add', (x: number, y: number) => x + y);
+    const fail = app.task('fail', (..._args: unknown[]): number => {
+      throw new Error('boom');
+    });
+    app.worker({ concurrency: 4 });
+    const named = withOptions(add.si(0, 0), { taskId: 'named-callback' }); // a user id: a pointer key
+    const ok = await app.apply(chain(withOptions(add.s(1, 1), { link: [named] }), group(add.s(1), add.s(2)), chord([add.si(1, 1)], add.si(2, 2))));
+    let errbackRan = false;
+    const note = app.task('note', (_failedId: string) => (errbackRan = true));
+    const bad = await app.apply(chain(add.s(1, 1), fail.s(), add.s(1)), { linkError: [note.s()] });
+    await ok.get(T);
+    await bad.get(T).catch(() => undefined);
+    await expect.poll(async () => (await app.result('named-callback')).ready(), { timeout: 5_000 }).toBe(true);
+    await expect.poll(() => errbackRan, { timeout: 5_000 }).toBe(true);
+    const redis = new Redis(redisUrl());
+    try {
+      const keys = (await redis.keys(`${app.prefix}:*`)).filter((key) => !key.startsWith(`${app.prefix}:q:`));
+      expect(keys.length).toBeGreaterThan(10);
+      const ttls = await Promise.all(keys.map(async (key) => [key, await redis.ttl(key)] as const));
+      expect(ttls.filter(([, ttl]) => !(ttl > 0 && ttl <= 300))).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('applies the same taskId twice without running it twice', async () => {
     const app = testApp();
     let runs = 0;
