@@ -59,6 +59,9 @@ interface Builder {
 }
 
 const ROOT = '$';
+/** Shared empty lists: most nodes have no callbacks and no predecessors. */
+const NONE: readonly Canvas[] = Object.freeze([]);
+const NONE_KEYS: readonly string[] = Object.freeze([]);
 
 /**
  * Compiles a canvas into its execution graph: one node per task invocation with a stable,
@@ -121,11 +124,15 @@ function build(b: Builder, canvas: Canvas, path: string, ctx: Context): Fragment
 }
 
 function buildSignature(b: Builder, sig: Signature, key: string, ctx: Context): Fragment {
-  const { link = [], linkError = [], ...own } = sig.options;
+  const { link = NONE, linkError = NONE, ...own } = sig.options;
   // Containers never push `taskId` down as an override: it reaches a node only as the result holder's id.
   const taskId = ctx.taskId ?? own.taskId;
-  const merged = definedOnly({ ...own, ...ctx.override });
-  const options: TaskOptions = taskId === undefined ? merged : { ...merged, taskId };
+  const untouched = link === NONE && linkError === NONE && taskId === own.taskId && Object.keys(ctx.override).length === 0;
+  // Reusing the signature's own (frozen) options when nothing changes them keeps a 100 000-node
+  // graph from holding 100 000 copies of the same small object.
+  const merged = untouched ? sig.options : definedOnly({ ...own, ...ctx.override });
+  const options: TaskOptions = taskId === undefined || untouched ? merged : { ...merged, taskId };
+  const errbackCanvases = [...linkError, ...ctx.linkError];
   const errbacks: string[] = [];
   const node: GraphNode = {
     key,
@@ -136,8 +143,8 @@ function buildSignature(b: Builder, sig: Signature, key: string, ctx: Context): 
     immutable: sig.immutable,
     role: ctx.role,
     input: ctx.incoming === null || sig.immutable ? null : ctx.incoming.input,
-    after: ctx.incoming?.after ?? [],
-    errbacks,
+    after: ctx.incoming?.after ?? NONE_KEYS,
+    errbacks: errbackCanvases.length === 0 ? NONE_KEYS : errbacks,
     group: ctx.group,
     parent: ctx.parent,
   };
@@ -150,7 +157,7 @@ function buildSignature(b: Builder, sig: Signature, key: string, ctx: Context): 
       parent: { node: key },
     });
   });
-  [...linkError, ...ctx.linkError].forEach((errback, i) => {
+  errbackCanvases.forEach((errback, i) => {
     const fragment = build(b, errback, `${key}.e${i}`, {
       ...detached('errback'),
       incoming: { input: { failureOf: key }, after: [] },

@@ -78,6 +78,9 @@ export interface AppApplyOptions extends CallOptions {
   readonly kwargs?: Kwargs;
 }
 
+/** Entry nodes take no predecessor results. */
+const NO_INPUTS: readonly unknown[] = Object.freeze([]);
+
 /** Built-in tasks finishing a replaced task (see `ctx.replace`). */
 const REPLACED = 'celeriac.replaced';
 const REPLACE_FAILED = 'celeriac.replace_failed';
@@ -237,7 +240,7 @@ export class App {
     if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
     const created = await this.store.create(plan);
     const released = created
-      ? plan.entries.map((index) => ({ index, spec: plan.specs[index]!, inputs: [] }))
+      ? plan.entries.map((index) => ({ index, spec: plan.specs[index]!, inputs: NO_INPUTS }))
       : await this.store.outbox(plan.meta.id);
     await this.dispatcher.enqueue(plan.meta.id, released, null);
     const view = new WorkflowView(this.backend(), created ? plan.meta : ((await this.store.meta(plan.meta.id)) ?? plan.meta));

@@ -74,28 +74,25 @@ export class Dispatcher {
     return queue;
   }
 
-  /** Enqueues released nodes, one bulk add per queue. */
+  /**
+   * Enqueues released nodes: per slice of {@link ENQUEUE_SLICE}, one bulk add per queue, so job
+   * payloads exist for one slice at a time however large the release (a 100 000-member group).
+   */
   async enqueue(workflowId: string, released: readonly Released[], parentId: string | null): Promise<void> {
-    if (released.length === 0) return;
-    const byQueue = new Map<string, { name: string; data: JobData; opts: JobsOptions }[]>();
-    for (const node of released) {
-      const queue = node.spec.options.queue ?? DEFAULT_QUEUE;
-      let jobs = byQueue.get(queue);
-      if (jobs === undefined) byQueue.set(queue, (jobs = []));
-      jobs.push({ name: node.spec.task, data: jobData(workflowId, node, parentId), opts: jobOptions(node.spec) });
-    }
-    // A lone job goes without addBulk's MULTI/EXEC wrapper: the common case of a chain step.
-    await Promise.all(
-      [...byQueue].map(([queue, jobs]) =>
-        jobs.length === 1 ? this.queue(queue).add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : this.addInSlices(queue, jobs),
-      ),
-    );
-  }
-
-  /** Bounded addBulk calls, so a 100 000-member group never holds 100 000 BullMQ jobs at once. */
-  private async addInSlices(queue: string, jobs: readonly { name: string; data: JobData; opts: JobsOptions }[]): Promise<void> {
-    for (let from = 0; from < jobs.length; from += ENQUEUE_SLICE) {
-      await this.queue(queue).addBulk(jobs.slice(from, from + ENQUEUE_SLICE));
+    for (let from = 0; from < released.length; from += ENQUEUE_SLICE) {
+      const byQueue = new Map<string, { name: string; data: JobData; opts: JobsOptions }[]>();
+      for (const node of released.slice(from, from + ENQUEUE_SLICE)) {
+        const queue = node.spec.options.queue ?? DEFAULT_QUEUE;
+        let jobs = byQueue.get(queue);
+        if (jobs === undefined) byQueue.set(queue, (jobs = []));
+        jobs.push({ name: node.spec.task, data: jobData(workflowId, node, parentId), opts: jobOptions(node.spec) });
+      }
+      // A lone job goes without addBulk's MULTI/EXEC wrapper: the common case of a chain step.
+      await Promise.all(
+        [...byQueue].map(([queue, jobs]) =>
+          jobs.length === 1 ? this.queue(queue).add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : this.queue(queue).addBulk(jobs),
+        ),
+      );
     }
   }
 

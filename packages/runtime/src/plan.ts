@@ -53,6 +53,16 @@ export interface WorkflowPlan {
   readonly entries: readonly number[];
 }
 
+const NONE: readonly number[] = Object.freeze([]);
+
+/** A node's options as it runs: no id, and no ignoreResult when a successor needs its result. */
+function runOptionsOf(options: TaskOptions, feedsSuccessor: boolean): RunOptions {
+  const { taskId: _taskId, link: _link, linkError: _linkError, ...own } = options;
+  // A result that feeds a successor must be stored whatever ignoreResult says: it is the input.
+  if (own.ignoreResult === true && feedsSuccessor) delete own.ignoreResult;
+  return own;
+}
+
 function inputKeysOf(input: InputRef): string[] {
   if ('node' in input) return [input.node];
   if ('list' in input) return input.list.flatMap(inputKeysOf);
@@ -119,8 +129,10 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
   const firstEntry = graph.entries[0];
   const rootId = firstEntry === undefined ? workflowId : nodeIds[index(firstEntry)]!;
 
-  const successors: number[][] = graph.nodes.map(() => []);
-  graph.nodes.forEach((node, i) => node.after.forEach((key) => successors[index(key)]!.push(i)));
+  // Most nodes of a large group have no successor and no error callback: they share one empty list.
+  const successors: number[][] = new Array<number[]>(graph.nodes.length);
+  graph.nodes.forEach((node, i) => node.after.forEach((key) => (successors[index(key)] ??= []).push(i)));
+  for (let i = 0; i < successors.length; i++) successors[i] ??= NONE as number[];
 
   const feedsSuccessor = graph.nodes.map(() => false);
   for (const node of graph.nodes) {
@@ -128,16 +140,18 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
   }
 
   const specs = graph.nodes.map((node, i): NodeSpec => {
-    const { taskId: _taskId, link: _link, linkError: _linkError, ...own } = node.options;
-    // A result that feeds a successor must be stored whatever ignoreResult says: it is the input.
-    if (own.ignoreResult === true && feedsSuccessor[i]) delete own.ignoreResult;
+    // Compiled options never hold link/linkError; without a taskId or a fix to make they are
+    // shared as they are (the plan only reads them).
+    const fix = node.options.taskId !== undefined || (node.options.ignoreResult === true && feedsSuccessor[i]);
+    const own: RunOptions = fix ? runOptionsOf(node.options, feedsSuccessor[i]!) : node.options;
+    const taskDefaults = defaults(node.task);
     const group = node.group === null ? undefined : groupIndexOf.get(node.group.key);
     return {
       id: nodeIds[i]!,
       task: node.task,
       args: node.args,
       kwargs: node.kwargs,
-      options: { ...defaults(node.task), ...own },
+      options: taskDefaults === undefined ? own : { ...taskDefaults, ...own },
       input: node.input === null ? null : toInput(node.input),
       rootId,
       ...(group === undefined ? {} : { groupId: groupIds[group]!, groupIndex: node.group!.index }),
@@ -161,7 +175,7 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
     },
     specs,
     successors,
-    errbacks: graph.nodes.map((node) => node.errbacks.map(index)),
+    errbacks: graph.nodes.map((node) => (node.errbacks.length === 0 ? NONE : node.errbacks.map(index))),
     waitsFor: graph.nodes.map((node) => node.after.length),
     entries: graph.entries.map(index),
   };

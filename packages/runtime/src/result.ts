@@ -325,18 +325,29 @@ export class GroupResult<T = unknown[]> {
       stopOnFailure: propagate,
       what: `Group ${this.id}`,
     });
-    const envelopes = await this.view.backend.store.envelopes(this.view.meta.id, leaves);
-    const byLeaf = new Map(leaves.map((leaf, k) => [leaf, envelopes[k] ?? null]));
-    if (propagate) {
-      const failed = envelopes.find((e) => e !== null && e.state !== 'SUCCESS' && e.state !== 'RETRY');
-      if (failed !== undefined && failed !== null) throw errorOf(failed);
+    // Decoded a slice at a time into one value list (errors in failed places): a 100 000-member
+    // group never holds all its raw envelopes at once.
+    const values = new Array<unknown>(leaves.length);
+    let firstError: Error | undefined;
+    for (let from = 0; from < leaves.length; from += 10_000) {
+      const envelopes = await this.view.backend.store.envelopes(this.view.meta.id, leaves.slice(from, from + 10_000));
+      envelopes.forEach((envelope, k) => {
+        if (envelope === null || envelope.state === 'RETRY') {
+          values[from + k] = null; // not finished: only seen when a failure elsewhere ended the wait
+        } else if (envelope.state === 'SUCCESS') {
+          values[from + k] = envelope.value;
+        } else {
+          const error = errorOf(envelope);
+          firstError ??= error;
+          values[from + k] = error;
+        }
+      });
     }
-    const build = (ref: ResultIndex): unknown => {
-      if ('g' in ref) return this.view.meta.groups[ref.g]!.members.map(build);
-      const envelope = byLeaf.get(ref.n) ?? null;
-      if (envelope === null) return null;
-      return envelope.state === 'SUCCESS' ? envelope.value : errorOf(envelope);
-    };
+    if (propagate && firstError !== undefined) throw firstError;
+    // Leaves are in member order, depth first, so the nested result is rebuilt with a cursor.
+    let cursor = 0;
+    const build = (ref: ResultIndex): unknown =>
+      'g' in ref ? this.view.meta.groups[ref.g]!.members.map(build) : values[cursor++];
     return build({ g: this.index }) as T;
   }
 
