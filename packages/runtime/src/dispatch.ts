@@ -52,7 +52,7 @@ export const DEFAULT_QUEUE = 'default';
  */
 const KEEP_FAILED = { age: 7 * 24 * 3600 };
 /** Jobs per addBulk call. */
-const ENQUEUE_SLICE = 1_000;
+const ENQUEUE_SLICE = 250;
 const INFRASTRUCTURE_RETRIES = { attempts: 5, backoff: { type: 'exponential', delay: 1_000 } } as const;
 
 export class Dispatcher {
