@@ -48,7 +48,7 @@ export const DEFAULT_QUEUE = 'default';
 /**
  * Completed jobs are dropped at once: their results live in the workflow's hashes, and a node
  * leaves the outbox atomically with its result, so nothing re-adds a finished node's job (except a
- * stale recovery, which the worker's STARTED check catches). Failed jobs stay a week for inspection.
+ * stale recovery; the re-run cannot record or release anything twice). Failed jobs stay a week for inspection.
  */
 const KEEP_FAILED = { age: 7 * 24 * 3600 };
 /** Jobs per addBulk call. */

@@ -1,10 +1,10 @@
 /**
  * The worker: consumes BullMQ queues, runs handlers, and advances workflows. For each job it
- * (1) marks the node STARTED — learning instead that it already ended when this is a redelivery
- * or a revoked task, (2) runs the handler under its limits, (3) records the outcome and releases
- * successors atomically (Lua), and (4) enqueues what was released. A crash between any two steps
- * is repaired by BullMQ's stalled-job redelivery: step 1 then finds the node done and step 3
- * returns the outbox to finish.
+ * (1) checks a redelivered job (or, with `trackStarted`, every job) against the node's state,
+ * marking it STARTED or learning that it already ended, (2) runs the handler under its limits,
+ * (3) records the outcome and releases successors atomically (Lua), and (4) enqueues what was
+ * released. A crash between any two steps is repaired by BullMQ's stalled-job redelivery: step 1
+ * then finds the node done, and step 3 returns the outbox to finish.
  */
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
