@@ -313,7 +313,7 @@ export class CanvasParser {
    * Checks any JSON value and copies it.
    *
    * @param value - The candidate value.
-   * @returns A fresh, deeply frozen copy.
+   * @returns A fresh, deeply frozen copy (empty arrays and objects are one shared frozen value).
    * @example
    * ```ts
    * parser.json({ a: [1, 'x', null] });
@@ -338,6 +338,8 @@ export class CanvasParser {
         return this.fail(`expected JSON, got ${describe(value)}`);
     }
     if (isPlainArray(value)) {
+      // Empty lists and objects are shared: a 100 000-signature group holds one `{}`, not 100 000.
+      if (value.length === 0) return EMPTY_ARRAY;
       this.enter(value);
       const length = value.length;
       const copy = new Array<Json>(length);
@@ -352,6 +354,7 @@ export class CanvasParser {
     }
     if (!isPlainObject(value)) return this.fail(`expected JSON, got ${describe(value)}`);
     this.rejectSymbolKeys(value);
+    if (Object.keys(value).length === 0) return EMPTY_OBJECT;
     this.enter(value);
     const copy: { [key: string]: Json } = {};
     for (const key of Object.keys(value)) {
@@ -369,7 +372,7 @@ export class CanvasParser {
    * Checks an `options` object of our own format: every key must be a known option.
    *
    * @param value - The candidate options object.
-   * @returns A fresh, deeply frozen {@link TaskOptions}.
+   * @returns A fresh, deeply frozen {@link TaskOptions} (empty options are one shared frozen value).
    * @example
    * ```ts
    * const options = parser.at('options', () => parser.options(raw.options));
@@ -378,6 +381,7 @@ export class CanvasParser {
   options(value: unknown): TaskOptions {
     const raw = this.plainObject(value, 'an options object');
     this.rejectSymbolKeys(raw);
+    if (Object.keys(raw).length === 0) return EMPTY_OBJECT;
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(raw)) {
       this.at(key, () => {
