@@ -52,6 +52,17 @@ describe('signature', () => {
     expect(Object.isFrozen(kwargs)).toBe(false);
   });
 
+  it('shares one frozen empty value for empty args, kwargs and options, so large groups stay small', () => {
+    const a = signature('t', [], {}, {});
+    const b = defineTask<[number]>('u').si(1);
+    expect(a.kwargs).toBe(b.kwargs);
+    expect(a.options).toBe(b.options);
+    expect(a.args).toBe(signature('v').args);
+    expect(Object.isFrozen(a.kwargs) && Object.isFrozen(a.options) && Object.isFrozen(a.args)).toBe(true);
+    // Non-empty values are still copies of their own.
+    expect(signature('t', [1]).args).not.toBe(signature('t', [1]).args);
+  });
+
   it.each([
     ['an empty task name', () => signature(''), /task: expected a task name, got an empty string/],
     ['a task name that is not a string', () => signature(42 as unknown as string), /task: expected a task name/],
