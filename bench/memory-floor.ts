@@ -15,22 +15,18 @@
  * The gap between `canvas` and the other cases is what each part adds on top of the user's data.
  */
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { group } from '@celeriac/canvas';
 import { createApp } from '@celeriac/runtime';
 import { Queue } from 'bullmq';
 import { startPrivateRedis } from '../scripts/private-redis.js';
+import { peakRss } from './lib/memory.js';
+import { median } from './lib/report.js';
 
 const SIZE = 100_000;
 const RUNS = 3;
 const CASES = ['canvas', 'plan write', 'bullmq enqueue', 'apply'] as const;
 type Case = (typeof CASES)[number];
-
-function peakRssMb(): number {
-  const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return match === null ? Math.round(process.memoryUsage.rss() / 2 ** 20) : Math.round(Number(match[1]) / 1024);
-}
 
 async function runCase(which: Case, redisUrl: string): Promise<number> {
   const app = createApp({ name: 'floor', redis: redisUrl, prefix: 'floor', resultTtl: 600 });
@@ -71,14 +67,9 @@ async function runCase(which: Case, redisUrl: string): Promise<number> {
       await app.apply(canvas);
       break;
   }
-  const peak = peakRssMb();
+  const peak = Math.round(peakRss() / 2 ** 20);
   await app.close();
   return peak;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function main(): Promise<void> {
