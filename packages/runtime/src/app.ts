@@ -169,6 +169,9 @@ export class App {
   task(name: string, handler: (...args: never[]) => unknown, options: TaskDefinitionOptions = {}): AppTask<Json[], unknown> {
     this.assertOpen();
     if (typeof name !== 'string' || name === '') throw new CanvasError('task', 'expected a non-empty task name');
+    if (name.startsWith('celeriac.')) {
+      throw new CanvasError('task', `task names starting with "celeriac." are reserved for Celeriac's own jobs; rename "${name}"`);
+    }
     if (typeof handler !== 'function') throw new CanvasError('handler', `expected a function for task "${name}"`);
     const { bind = false, rateLimit, autoretryFor, ...defaults } = options;
     // Validates the default options with the same rules as any signature's options.

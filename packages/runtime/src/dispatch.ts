@@ -31,6 +31,24 @@ export interface JobData {
   readonly r: number;
 }
 
+/**
+ * The payload of a release job: nodes of one queue that a worker enqueues on the producer's
+ * behalf (see {@link Dispatcher.enqueue}).
+ */
+export interface ReleaseData {
+  readonly v: 1;
+  readonly w: string;
+  /** Indices of the nodes to enqueue; those no longer in the workflow's outbox are skipped. */
+  readonly release: readonly number[];
+  /** Task id of the node whose outcome released them (`parentId` of their jobs). */
+  readonly parentId: string | null;
+  /** Epoch ms the nodes were released: relative `countdown` and `expires` count from here. */
+  readonly sentAt: number;
+}
+
+/** Name of release jobs in queue listings. */
+export const RELEASE_JOB = 'celeriac.release';
+
 /** The options a worker needs while running a job; `expiresAt` is fixed when the job is sent. */
 export interface JobOptions {
   readonly retries?: number;
@@ -53,6 +71,13 @@ export const DEFAULT_QUEUE = 'default';
 const KEEP_FAILED = { age: 7 * 24 * 3600 };
 /** Jobs per addBulk call. */
 const ENQUEUE_SLICE = 250;
+/**
+ * Released nodes one process enqueues itself. A larger release (a big group's members) becomes
+ * release jobs of this many nodes each, which workers turn into the nodes' jobs: building and
+ * sending 100 000 jobs would otherwise cost the producer about 100 MB of memory and most of the
+ * time `apply` takes, on one core.
+ */
+export const RELEASE_BATCH = 1_000;
 const INFRASTRUCTURE_RETRIES = { attempts: 5, backoff: { type: 'exponential', delay: 1_000 } } as const;
 
 export class Dispatcher {
@@ -75,17 +100,21 @@ export class Dispatcher {
   }
 
   /**
-   * Enqueues released nodes: per slice of {@link ENQUEUE_SLICE}, one bulk add per queue, so job
-   * payloads exist for one slice at a time however large the release (a 100 000-member group).
+   * Enqueues released nodes. Up to {@link RELEASE_BATCH} of them are sent as their own jobs, per
+   * slice of {@link ENQUEUE_SLICE} one bulk add per queue. More are sent as release jobs, one per
+   * batch of a queue's nodes, and the workers of that queue enqueue them (`sentAt` keeps their
+   * countdowns and expiry counting from the release). A release job is idempotent: it enqueues
+   * only the nodes still in the outbox, under their own job ids.
    */
-  async enqueue(workflowId: string, released: readonly Released[], parentId: string | null): Promise<void> {
+  async enqueue(workflowId: string, released: readonly Released[], parentId: string | null, sentAt = Date.now()): Promise<void> {
+    if (released.length > RELEASE_BATCH) return this.enqueueReleases(workflowId, released, parentId, sentAt);
     for (let from = 0; from < released.length; from += ENQUEUE_SLICE) {
       const byQueue = new Map<string, { name: string; data: JobData; opts: JobsOptions }[]>();
       for (const node of released.slice(from, from + ENQUEUE_SLICE)) {
         const queue = node.spec.options.queue ?? DEFAULT_QUEUE;
         let jobs = byQueue.get(queue);
         if (jobs === undefined) byQueue.set(queue, (jobs = []));
-        jobs.push({ name: node.spec.task, data: jobData(workflowId, node, parentId), opts: jobOptions(node.spec) });
+        jobs.push({ name: node.spec.task, data: jobData(workflowId, node, parentId, sentAt), opts: jobOptions(node.spec, sentAt) });
       }
       // A lone job goes without addBulk's MULTI/EXEC wrapper: the common case of a chain step.
       await Promise.all(
@@ -94,6 +123,31 @@ export class Dispatcher {
         ),
       );
     }
+  }
+
+  private async enqueueReleases(workflowId: string, released: readonly Released[], parentId: string | null, sentAt: number): Promise<void> {
+    const byQueue = new Map<string, number[]>();
+    for (const node of released) {
+      const queue = node.spec.options.queue ?? DEFAULT_QUEUE;
+      let indices = byQueue.get(queue);
+      if (indices === undefined) byQueue.set(queue, (indices = []));
+      indices.push(node.index);
+    }
+    await Promise.all(
+      [...byQueue].map(([queue, indices]) => {
+        const jobs: { name: string; data: ReleaseData; opts: JobsOptions }[] = [];
+        for (let from = 0; from < indices.length; from += RELEASE_BATCH) {
+          const release = indices.slice(from, from + RELEASE_BATCH);
+          jobs.push({
+            name: RELEASE_JOB,
+            data: { v: 1, w: workflowId, release, parentId, sentAt },
+            // Derived from the first node, so a release sent twice (a retried apply) is added once.
+            opts: { jobId: `${workflowId}.r${release[0]!}`, removeOnComplete: true, removeOnFail: KEEP_FAILED, ...INFRASTRUCTURE_RETRIES },
+          });
+        }
+        return this.queue(queue).addBulk(jobs);
+      }),
+    );
   }
 
   /** Removes a job that has not started; a job a worker holds stays (it is running). */
@@ -107,7 +161,7 @@ export class Dispatcher {
   }
 }
 
-function jobData(workflowId: string, node: Released, parentId: string | null): JobData {
+function jobData(workflowId: string, node: Released, parentId: string | null, sentAt: number): JobData {
   const { spec } = node;
   const args = spec.input === null ? spec.args : [assemble(spec.input, spec, node.inputs), ...spec.args];
   return {
@@ -122,7 +176,7 @@ function jobData(workflowId: string, node: Released, parentId: string | null): J
     parentId,
     groupId: spec.groupId ?? null,
     groupIndex: spec.groupIndex ?? null,
-    o: jobOptionsOf(spec.options, Date.now()),
+    o: jobOptionsOf(spec.options, sentAt),
     r: 0,
   };
 }
@@ -157,21 +211,21 @@ function assemble(input: SpecInput, spec: NodeSpec, inputs: readonly unknown[]):
   return build(input);
 }
 
-function jobOptions(spec: NodeSpec): JobsOptions {
+function jobOptions(spec: NodeSpec, sentAt: number): JobsOptions {
   const { options } = spec;
   // Task retries are the worker's business (same job, moved to delayed): the retry limit may be a
   // default the producer does not know. BullMQ attempts only cover infrastructure errors around
   // the handler (Redis unreachable while recording the outcome): the job is simply run again.
   const opts: JobsOptions = { jobId: spec.id, removeOnComplete: true, removeOnFail: KEEP_FAILED, ...INFRASTRUCTURE_RETRIES };
-  const delay = delayOf(options);
+  const delay = delayOf(options, sentAt);
   if (delay > 0) opts.delay = delay;
   if (options.priority !== undefined) opts.priority = options.priority;
   return opts;
 }
 
-/** Milliseconds until the node may run: `countdown` wins over `eta`, as in Celery. */
-function delayOf(options: RunOptions): number {
-  if (options.countdown !== undefined) return Math.max(0, options.countdown * 1000);
+/** Milliseconds until the node may run: `countdown` (from `sentAt`) wins over `eta`, as in Celery. */
+function delayOf(options: RunOptions, sentAt: number): number {
+  if (options.countdown !== undefined) return Math.max(0, sentAt + options.countdown * 1000 - Date.now());
   if (options.eta !== undefined) return Math.max(0, Date.parse(options.eta) - Date.now());
   return 0;
 }

@@ -136,9 +136,12 @@ export class WorkflowStore {
     return this.redis.rate(`${this.prefix}:rate:{${task}}`, intervalMs);
   }
 
-  /** Released nodes whose jobs may not be enqueued yet. */
-  async outbox(workflowId: string): Promise<readonly Released[]> {
-    return parseRelease(await this.redis.outbox(...this.keyList(this.keys(workflowId)))).released;
+  /**
+   * Released nodes whose jobs may not be enqueued yet: the whole outbox, or only those of `indices`
+   * still in it (what a release job enqueues).
+   */
+  async outbox(workflowId: string, indices: readonly number[] = []): Promise<readonly Released[]> {
+    return parseRelease(await this.redis.outbox(...this.keyList(this.keys(workflowId)), ...indices)).released;
   }
 
   /** The workflow's meta, or null when it does not exist (never applied, or expired). */

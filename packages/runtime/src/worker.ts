@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { CanvasError, type Canvas } from '@celeriac/canvas';
 import { DelayedError, Worker as BullWorker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DEFAULT_QUEUE, jobOptionsOf, type Dispatcher, type JobData, type JobOptions } from './dispatch.js';
+import { DEFAULT_QUEUE, RELEASE_JOB, jobOptionsOf, type Dispatcher, type JobData, type JobOptions, type ReleaseData } from './dispatch.js';
 import { encodeError, encodeSuccess, type TaskState } from './envelope.js';
 import {
   ExpiredError,
@@ -123,7 +123,7 @@ export class Worker {
     this.workers = this.queues.map((queue) => {
       const connection = runtime.connect();
       this.connections.push(connection);
-      const worker = new BullWorker<JobData>(queue, (job, token) => this.process(job, token), {
+      const worker = new BullWorker<JobData>(queue, (job, token) => (job.name === RELEASE_JOB ? this.release(job) : this.process(job, token)), {
         connection,
         prefix: runtime.dispatcher.queuePrefix,
         concurrency: options.concurrency ?? 1,
@@ -232,6 +232,13 @@ export class Worker {
     await recordSuccess(store, this.runtime.dispatcher, data, envelope);
   }
 
+  /** Enqueues the nodes of a release job that are still in their workflow's outbox. */
+  private async release(job: Job): Promise<void> {
+    const { w, release, parentId, sentAt } = parseReleaseData(job);
+    const { store, dispatcher } = this.runtime;
+    await dispatcher.enqueue(w, await store.outbox(w, release), parentId, sentAt);
+  }
+
   /** Runs the handler with its context, soft and hard time limits, and abort wiring. */
   private async invoke(task: RegisteredTask, data: JobData, job: Job<JobData>, options: JobOptions, abort: AbortController): Promise<unknown> {
     const timers: NodeJS.Timeout[] = [];
@@ -330,6 +337,15 @@ export class Worker {
     if (job === undefined || error instanceof UnrecoverableError) return;
     const final = job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(error.message);
     if (!final) return;
+    if (job.name === RELEASE_JOB) {
+      const { w } = job.data as unknown as ReleaseData;
+      this.runtime.logger.error(
+        `worker ${this.name}: release job ${job.id} failed for good; its nodes stay in the outbox of workflow ${w}, ` +
+          'and applying that workflow again with the same taskId enqueues them',
+        error,
+      );
+      return;
+    }
     try {
       await this.recordFailure(parseJobData(job), error, false);
     } catch (recordError) {
@@ -382,6 +398,26 @@ export function backoffDelay(backoff: JobOptions['backoff'], retries: number): n
   const seconds =
     backoff.type === 'fixed' ? backoff.delay : Math.min(backoff.maxDelay ?? 600, backoff.delay * 2 ** retries);
   return (backoff.jitter === true ? Math.random() * seconds : seconds) * 1000;
+}
+
+/** Validates a release job's payload, as {@link parseJobData} does a task job's. */
+function parseReleaseData(job: Job): ReleaseData {
+  const data = job.data as Partial<ReleaseData> | null;
+  const valid =
+    typeof data === 'object' &&
+    data !== null &&
+    data.v === 1 &&
+    typeof data.w === 'string' &&
+    Array.isArray(data.release) &&
+    data.release.every((index) => Number.isInteger(index)) &&
+    (data.parentId === null || typeof data.parentId === 'string') &&
+    typeof data.sentAt === 'number';
+  if (!valid) {
+    throw new UnrecoverableError(
+      new InvalidJobError(`Release job ${job.id} in queue ${job.queueName} was not written by Celeriac: its data lacks the workflow id, node indices, parent id or release time. It was skipped.`).message,
+    );
+  }
+  return data as ReleaseData;
 }
 
 /** Validates a job's payload; a job whose stored data is garbage fails alone, with a clear reason. */

@@ -1,0 +1,100 @@
+/**
+ * Large releases: above 1 000 nodes the producer sends release jobs, and workers enqueue the nodes.
+ */
+import { CanvasError, group, withOptions } from '@celeriac/canvas';
+import { Queue, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { redisUrl, testApp } from './helpers.js';
+
+const T = { timeout: 30_000 };
+const RELEASE_JOB = 'celeriac.release';
+
+const queues: Queue[] = [];
+afterEach(async () => {
+  for (const queue of queues.splice(0)) {
+    await queue.close();
+    await (queue.opts.connection as Redis).quit();
+  }
+});
+
+/** The BullMQ queue behind one of an app's queues, to look at its jobs. */
+function bullQueue(prefix: string, name: string): Queue {
+  const queue = new Queue(name, { connection: new Redis(redisUrl(), { maxRetriesPerRequest: null }), prefix: `${prefix}:q` });
+  queues.push(queue);
+  return queue;
+}
+
+/** A task that counts its runs, so a node enqueued twice would show. */
+function counting() {
+  const app = testApp();
+  const runs = new Map<number, number>();
+  const echo = app.task('echo', (i: number) => {
+    runs.set(i, (runs.get(i) ?? 0) + 1);
+    return i;
+  });
+  return { app, echo, runs };
+}
+
+describe('release jobs', () => {
+  it('sends a group of more than 1 000 members as one release job per 1 000 nodes of each queue', async () => {
+    const { app, echo, runs } = counting();
+    const members = Array.from({ length: 2_600 }, (_, i) => (i < 2_000 ? echo.si(i) : withOptions(echo.si(i), { queue: 'other' })));
+    const res = await app.apply(group(members));
+
+    const waiting = async (name: string) => (await bullQueue(app.prefix, name).getWaiting()).map((job: Job) => [job.name, job.data.release.length]);
+    expect(await waiting('default')).toEqual([[RELEASE_JOB, 1_000], [RELEASE_JOB, 1_000]]);
+    expect(await waiting('other')).toEqual([[RELEASE_JOB, 600]]);
+
+    app.worker({ queues: ['default', 'other'], concurrency: 50 });
+    expect(await res.get(T)).toEqual(members.map((_, i) => i));
+    expect(runs.size).toBe(2_600);
+    expect([...runs.values()].every((count) => count === 1)).toBe(true);
+  });
+
+  it('enqueues only the nodes still in the outbox when a release job runs again', async () => {
+    const { app, echo, runs } = counting();
+    const res = await app.apply(group(Array.from({ length: 1_500 }, (_, i) => echo.si(i))));
+    const queue = bullQueue(app.prefix, 'default');
+    const [release] = await queue.getWaiting(0, 0);
+    app.worker({ concurrency: 50 });
+    await res.get(T);
+
+    // A redelivery of the first release job, after all its nodes ended: nothing runs again.
+    const again = await queue.add(RELEASE_JOB, release!.data);
+    await expect.poll(async () => (await queue.getJobState(again.id!)), { timeout: 10_000 }).toBe('completed');
+    expect(await queue.getWaitingCount()).toBe(0);
+    expect(runs.size).toBe(1_500);
+    expect([...runs.values()].every((count) => count === 1)).toBe(true);
+  });
+
+  it('counts a countdown from the release, not from when a worker enqueues the nodes', async () => {
+    const { app, echo } = counting();
+    await app.apply(group(Array.from({ length: 1_001 }, (_, i) => echo.si(i))), { countdown: 5 });
+    const queue = bullQueue(app.prefix, 'default');
+    const [release] = await queue.getWaiting(0, 0);
+    const sentAt = release!.data.sentAt as number;
+    await new Promise((resolve) => setTimeout(resolve, 600)); // a worker that starts late
+
+    app.worker({ concurrency: 10 });
+    await expect.poll(() => queue.getDelayedCount(), { timeout: 10_000 }).toBe(1_001);
+    const delayed = await queue.getDelayed(0, 9);
+    for (const job of delayed) expect(Math.abs(job.timestamp + job.delay - (sentAt + 5_000))).toBeLessThan(300);
+  });
+
+  it('fails a release job with garbage data alone and keeps working', async () => {
+    const { app, echo } = counting();
+    const worker = app.worker();
+    await worker.waitUntilReady();
+    const queue = bullQueue(app.prefix, 'default');
+    const garbage = await queue.add(RELEASE_JOB, { w: 'x', release: 'everything' });
+    await expect.poll(async () => (await queue.getJob(garbage.id!))?.failedReason ?? '', T).toMatch(/Release job .* was not written by Celeriac/);
+    expect(await (await echo.delay(7)).get(T)).toBe(7);
+  });
+
+  it('reserves task names starting with "celeriac." for its own jobs', () => {
+    const app = testApp();
+    expect(() => app.task(RELEASE_JOB, () => null)).toThrow(CanvasError);
+    expect(() => app.task(RELEASE_JOB, () => null)).toThrow(/reserved/);
+  });
+});
