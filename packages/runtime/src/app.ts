@@ -23,12 +23,12 @@ import {
 import { Redis, type RedisOptions } from 'ioredis';
 import { builtinTasks } from './builtins.js';
 import { Control, type RevokeOptions } from './control.js';
-import { Dispatcher, type JobData } from './dispatch.js';
+import { Dispatcher, RELEASE_BATCH, queueOf, type JobData } from './dispatch.js';
 import { ClosedError, ResultNotFoundError, toRemoteError } from './errors.js';
 import { encodeSuccess } from './envelope.js';
 import { EventHub } from './events.js';
 import { withScripts } from './lua.js';
-import { freeze, type ResultIndex, type RunOptions, type WorkflowMeta } from './plan.js';
+import { freeze, nodeId, type ResultIndex, type RunOptions, type WorkflowMeta, type WorkflowPlan } from './plan.js';
 import { WorkflowView, type AnyResult, type AsyncResult, type GroupResult, type ResultBackend } from './result.js';
 import { WorkflowStore } from './store.js';
 import { recordFailure, recordSuccess } from './outcome.js';
@@ -242,12 +242,22 @@ export class App {
     const plan = freeze(compile(prepared), (task) => this.defaultsOf(task));
     if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
     const created = await this.store.create(plan);
-    const released = created
-      ? plan.entries.map((index) => ({ index, spec: plan.specs[index]!, inputs: NO_INPUTS }))
-      : await this.store.outbox(plan.meta.id);
-    await this.dispatcher.enqueue(plan.meta.id, released, null);
+    await this.release(plan, created);
     const view = new WorkflowView(this.backend(), created ? plan.meta : ((await this.store.meta(plan.meta.id)) ?? plan.meta));
     return view.resolve(view.meta.result) as ResultFor<TCanvas>;
+  }
+
+  /**
+   * Enqueues a new workflow's entries; for a workflow that already existed (a retried apply with
+   * the same taskId), whatever its outbox still holds.
+   */
+  private async release(plan: WorkflowPlan, created: boolean): Promise<void> {
+    const { id } = plan.meta;
+    if (!created) return this.dispatcher.enqueue(id, await this.store.outbox(id), null);
+    if (plan.entries.length > RELEASE_BATCH) {
+      return this.dispatcher.sendReleases(id, plan.entries.map((index) => ({ index, queue: queueOf(plan.spec(index)) })), null);
+    }
+    await this.dispatcher.enqueue(id, plan.entries.map((index) => ({ index, spec: plan.spec(index), inputs: NO_INPUTS })), null);
   }
 
   /**
@@ -265,7 +275,7 @@ export class App {
       const meta = await this.store.meta(workflowId);
       if (meta === null) continue;
       if (ref === null) return { meta, ref: meta.result };
-      const known = 'n' in ref ? meta.nodes[ref.n]?.id : meta.groups[ref.g]?.id;
+      const known = 'n' in ref ? (ref.n < meta.nodes.length ? nodeId(meta, ref.n) : undefined) : meta.groups[ref.g]?.id;
       if (known === id) return { meta, ref };
     }
     throw new ResultNotFoundError(id);

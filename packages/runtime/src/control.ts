@@ -4,9 +4,9 @@
  * workers running a revoked task can abort it when asked to terminate.
  */
 import type { Redis } from 'ioredis';
-import { DEFAULT_QUEUE, type Dispatcher } from './dispatch.js';
+import { queueOf, type Dispatcher } from './dispatch.js';
 import { encodeError } from './envelope.js';
-import type { ResultIndex, WorkflowMeta } from './plan.js';
+import { nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
 import type { WorkflowStore } from './store.js';
 import type { ControlMessage } from './worker.js';
 
@@ -31,7 +31,7 @@ export class Control {
    */
   async revoke(meta: WorkflowMeta, ref: ResultIndex, options: RevokeOptions = {}): Promise<string[]> {
     const whole = 'n' in ref ? 'n' in meta.result && meta.result.n === ref.n : 'g' in meta.result && meta.result.g === ref.g;
-    const target = 'n' in ref ? meta.nodes[ref.n]! : { id: meta.groups[ref.g]!.id, task: 'group' };
+    const target = 'n' in ref ? { id: nodeId(meta, ref.n), task: meta.nodes[ref.n]!.task } : { id: meta.groups[ref.g]!.id, task: 'group' };
     const envelope = encodeError('REVOKED', {
       name: 'RevokedError',
       code: 'REVOKED',
@@ -42,11 +42,11 @@ export class Control {
     const nodes = whole ? 'all' : leaves(meta, ref);
     const revoked = await this.store.revoke(meta.id, nodes, envelope);
     if (revoked.length === 0) return [];
-    const ids = revoked.map((index) => meta.nodes[index]!.id);
+    const ids = revoked.map((index) => nodeId(meta, index));
     // Jobs still waiting are removed, so no worker — not even one started later — takes them;
     // the announcement covers jobs a worker already fetched, and running ones with `terminate`.
     const specs = await this.store.specs(meta.id, revoked);
-    await Promise.all(specs.map((spec) => (spec === null ? undefined : this.dispatcher.remove(spec.options.queue ?? DEFAULT_QUEUE, spec.id))));
+    await Promise.all(specs.map((spec) => (spec === null ? undefined : this.dispatcher.remove(queueOf(spec), spec.id))));
     const message: ControlMessage = { type: 'revoke', ids, terminate: options.terminate === true };
     await this.publisher.publish(this.channel, JSON.stringify(message));
     return ids;

@@ -107,11 +107,13 @@ export class Dispatcher {
    * only the nodes still in the outbox, under their own job ids.
    */
   async enqueue(workflowId: string, released: readonly Released[], parentId: string | null, sentAt = Date.now()): Promise<void> {
-    if (released.length > RELEASE_BATCH) return this.enqueueReleases(workflowId, released, parentId, sentAt);
+    if (released.length > RELEASE_BATCH) {
+      return this.sendReleases(workflowId, released.map((node) => ({ index: node.index, queue: queueOf(node.spec) })), parentId, sentAt);
+    }
     for (let from = 0; from < released.length; from += ENQUEUE_SLICE) {
       const byQueue = new Map<string, { name: string; data: JobData; opts: JobsOptions }[]>();
       for (const node of released.slice(from, from + ENQUEUE_SLICE)) {
-        const queue = node.spec.options.queue ?? DEFAULT_QUEUE;
+        const queue = queueOf(node.spec);
         let jobs = byQueue.get(queue);
         if (jobs === undefined) byQueue.set(queue, (jobs = []));
         jobs.push({ name: node.spec.task, data: jobData(workflowId, node, parentId, sentAt), opts: jobOptions(node.spec, sentAt) });
@@ -125,13 +127,17 @@ export class Dispatcher {
     }
   }
 
-  private async enqueueReleases(workflowId: string, released: readonly Released[], parentId: string | null, sentAt: number): Promise<void> {
+  /**
+   * Sends release jobs for nodes of any number: per queue, one job per {@link RELEASE_BATCH}
+   * nodes. Needs only each node's index and queue, so a producer can release a large workflow's
+   * entries without building their specs all at once.
+   */
+  async sendReleases(workflowId: string, nodes: readonly { index: number; queue: string }[], parentId: string | null, sentAt = Date.now()): Promise<void> {
     const byQueue = new Map<string, number[]>();
-    for (const node of released) {
-      const queue = node.spec.options.queue ?? DEFAULT_QUEUE;
+    for (const { index, queue } of nodes) {
       let indices = byQueue.get(queue);
       if (indices === undefined) byQueue.set(queue, (indices = []));
-      indices.push(node.index);
+      indices.push(index);
     }
     await Promise.all(
       [...byQueue].map(([queue, indices]) => {
@@ -159,6 +165,11 @@ export class Dispatcher {
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     this.queues.clear();
   }
+}
+
+/** The queue a node's job goes to. */
+export function queueOf(spec: NodeSpec): string {
+  return spec.options.queue ?? DEFAULT_QUEUE;
 }
 
 function jobData(workflowId: string, node: Released, parentId: string | null, sentAt: number): JobData {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CanvasError } from '@celeriac/canvas';
-import type { CompiledGraph, InputRef, Json, Kwargs, NodeRole, ResultRef, TaskOptions } from '@celeriac/canvas';
+import type { CompiledGraph, GraphNode, InputRef, Json, Kwargs, NodeRole, ResultRef, TaskOptions } from '@celeriac/canvas';
 
 /** A node's incoming value by index: a node's result, a list of inputs, or a failed task's id. */
 export type SpecInput = { readonly n: number } | { readonly l: readonly SpecInput[] } | { readonly f: string };
@@ -30,6 +30,21 @@ export interface NodeSpec {
 /** A result reference by index: a node, or a group in `meta.groups`. */
 export type ResultIndex = { readonly n: number } | { readonly g: number };
 
+/**
+ * A node as results see it. Most nodes of a large workflow have a derived id, no parent and no
+ * children: they leave those out, and freeze shares one such object per task name, so the meta of
+ * a 100 000-member group costs little more than its node count in memory and in Redis.
+ */
+export interface MetaNode {
+  /** Absent when derived: `<workflow id>.<index>` (see {@link nodeId}). */
+  readonly id?: string;
+  readonly task: string;
+  /** Absent when null. */
+  readonly parent?: ResultIndex;
+  /** Absent when empty. */
+  readonly children?: readonly number[];
+}
+
 /** What any process needs to rebuild result objects (with `.parent` and children) from an id. */
 export interface WorkflowMeta {
   readonly v: 1;
@@ -38,14 +53,27 @@ export interface WorkflowMeta {
   /** Celery's `root_id`: the id of the first task. */
   readonly rootId: string;
   readonly result: ResultIndex;
-  readonly nodes: readonly { readonly id: string; readonly task: string; readonly parent: ResultIndex | null; readonly children: readonly number[] }[];
+  readonly nodes: readonly MetaNode[];
   readonly groups: readonly { readonly id: string; readonly members: readonly ResultIndex[]; readonly parent: ResultIndex | null }[];
   readonly createdAt: number;
 }
 
+/** The task id of node `index`. */
+export function nodeId(meta: WorkflowMeta, index: number): string {
+  return meta.nodes[index]!.id ?? derivedNodeId(meta.id, index);
+}
+
+function derivedNodeId(workflowId: string, index: number): string {
+  return `${workflowId}.${index}`;
+}
+
 export interface WorkflowPlan {
   readonly meta: WorkflowMeta;
-  readonly specs: readonly NodeSpec[];
+  /**
+   * The spec of node `index`, built on each call: a plan never holds every spec at once, so a
+   * large workflow's specs exist only one write slice at a time.
+   */
+  spec(index: number): NodeSpec;
   readonly successors: readonly (readonly number[])[];
   readonly errbacks: readonly (readonly number[])[];
   /** Predecessors each node waits for (0 for entries and error callbacks). */
@@ -114,20 +142,31 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
 
   // The workflow's id is its result's id; other ids derive from it (`<id>.<n>`, `<id>.g<n>`), so
   // any of them leads back to the workflow without a lookup key per task (see derivedLocation).
+  // Only ids a user chose are stored; derived ones are computed when needed.
   const given = 'n' in result ? graph.nodes[result.n]!.options.taskId : graph.groups[result.g]!.taskId;
   const workflowId = claim(given ?? randomUUID(), 'taskId');
   const isResult = (r: ResultIndex): boolean => ('n' in r && 'n' in result ? r.n === result.n : 'g' in r && 'g' in result && r.g === result.g);
-  const nodeIds = graph.nodes.map((node, i) =>
-    isResult({ n: i }) ? workflowId : claim(node.options.taskId ?? `${workflowId}.${i}`, node.key),
-  );
+  const chosenIds = new Map<number, string>();
+  graph.nodes.forEach((node, i) => {
+    if (isResult({ n: i })) chosenIds.set(i, workflowId);
+    else if (node.options.taskId !== undefined) chosenIds.set(i, claim(node.options.taskId, node.key));
+  });
   const groupIds = graph.groups.map((group, g) =>
     isResult({ g }) ? workflowId : claim(group.taskId ?? `${workflowId}.g${g}`, group.key),
   );
+  // A chosen id must not be the derived id of a node that has none chosen.
+  for (const id of seen) {
+    const derived = derivedLocation(id);
+    if (derived?.workflowId === workflowId && 'n' in derived.ref && derived.ref.n < graph.nodes.length && !chosenIds.has(derived.ref.n)) {
+      throw new CanvasError('taskId', `taskId "${id}" is the id of another task of this workflow; ids must be unique`);
+    }
+  }
+  const idOf = (i: number): string => chosenIds.get(i) ?? derivedNodeId(workflowId, i);
   const toInput = (input: InputRef): SpecInput =>
-    'node' in input ? { n: index(input.node) } : 'list' in input ? { l: input.list.map(toInput) } : { f: nodeIds[index(input.failureOf)]! };
+    'node' in input ? { n: index(input.node) } : 'list' in input ? { l: input.list.map(toInput) } : { f: idOf(index(input.failureOf)) };
 
   const firstEntry = graph.entries[0];
-  const rootId = firstEntry === undefined ? workflowId : nodeIds[index(firstEntry)]!;
+  const rootId = firstEntry === undefined ? workflowId : idOf(index(firstEntry));
 
   // Most nodes of a large group have no successor and no error callback: they share one empty list.
   const successors: number[][] = new Array<number[]>(graph.nodes.length);
@@ -139,7 +178,8 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
     if (node.input !== null) for (const key of inputKeysOf(node.input)) feedsSuccessor[index(key)] = true;
   }
 
-  const specs = graph.nodes.map((node, i): NodeSpec => {
+  const spec = (i: number): NodeSpec => {
+    const node = graph.nodes[i]!;
     // Compiled options never hold link/linkError; without a taskId or a fix to make they are
     // shared as they are (the plan only reads them).
     const fix = node.options.taskId !== undefined || (node.options.ignoreResult === true && feedsSuccessor[i]);
@@ -147,7 +187,7 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
     const taskDefaults = defaults(node.task);
     const group = node.group === null ? undefined : groupIndexOf.get(node.group.key);
     return {
-      id: nodeIds[i]!,
+      id: idOf(i),
       task: node.task,
       args: node.args,
       kwargs: node.kwargs,
@@ -157,7 +197,26 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
       ...(group === undefined ? {} : { groupId: groupIds[group]!, groupIndex: node.group!.index }),
       role: node.role,
     };
-  });
+  };
+
+  // One shared object per task name for the many nodes with a derived id, no parent, no children.
+  const plainNodes = new Map<string, MetaNode>();
+  const metaNode = (node: GraphNode, i: number): MetaNode => {
+    const id = chosenIds.get(i);
+    const parent = ref(node.parent);
+    const children = successors[i]!;
+    if (id === undefined && parent === null && children.length === 0) {
+      let shared = plainNodes.get(node.task);
+      if (shared === undefined) plainNodes.set(node.task, (shared = { task: node.task }));
+      return shared;
+    }
+    return {
+      ...(id === undefined ? {} : { id }),
+      task: node.task,
+      ...(parent === null ? {} : { parent }),
+      ...(children.length === 0 ? {} : { children }),
+    };
+  };
 
   return {
     meta: {
@@ -165,7 +224,7 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
       id: workflowId,
       rootId,
       result,
-      nodes: graph.nodes.map((node, i) => ({ id: nodeIds[i]!, task: node.task, parent: ref(node.parent), children: successors[i]! })),
+      nodes: graph.nodes.map(metaNode),
       groups: graph.groups.map((group, g) => ({
         id: groupIds[g]!,
         members: group.members.map((member) => ref(member)!),
@@ -173,7 +232,7 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
       })),
       createdAt: Date.now(),
     },
-    specs,
+    spec,
     successors,
     errbacks: graph.nodes.map((node) => (node.errbacks.length === 0 ? NONE : node.errbacks.map(index))),
     waitsFor: graph.nodes.map((node) => node.after.length),

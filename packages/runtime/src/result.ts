@@ -8,7 +8,7 @@ import { READY_STATES, type Envelope, type TaskState } from './envelope.js';
 import { fromRemoteError, TimeoutError } from './errors.js';
 import type { Control, RevokeOptions } from './control.js';
 import { RECHECK, type EventHub } from './events.js';
-import type { ResultIndex, WorkflowMeta } from './plan.js';
+import { nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
 import type { WorkflowStore } from './store.js';
 
 /** Options of `get()` / `join()`. */
@@ -133,7 +133,7 @@ export class WorkflowView {
   }
 
   parentOf(ref: ResultIndex): ResultIndex | null {
-    return 'n' in ref ? this.meta.nodes[ref.n]!.parent : this.meta.groups[ref.g]!.parent;
+    return 'n' in ref ? (this.meta.nodes[ref.n]!.parent ?? null) : this.meta.groups[ref.g]!.parent;
   }
 }
 
@@ -161,7 +161,7 @@ export class AsyncResult<T = unknown> {
     private readonly view: WorkflowView,
     private readonly index: number,
   ) {
-    this.id = view.meta.nodes[index]!.id;
+    this.id = nodeId(view.meta, index);
   }
 
   /** Name of the task this result belongs to. */
@@ -172,12 +172,12 @@ export class AsyncResult<T = unknown> {
   /** The result this one follows from: the previous chain step, or the chord header's group. */
   get parent(): AnyResult | null {
     const parent = this.view.meta.nodes[this.index]!.parent;
-    return parent === null ? null : this.view.resolve(parent);
+    return parent === undefined ? null : this.view.resolve(parent);
   }
 
   /** Results of the tasks this one released: the next chain step(s) and `link` callbacks. */
   get children(): AsyncResult[] {
-    return this.view.meta.nodes[this.index]!.children.map((child) => this.view.node(child));
+    return (this.view.meta.nodes[this.index]!.children ?? []).map((child) => this.view.node(child));
   }
 
   /** The current state: PENDING, STARTED, RETRY, SUCCESS, FAILURE or REVOKED. */

@@ -52,7 +52,8 @@ export class WorkflowStore {
    * A plan of up to one slice costs one round trip.
    */
   async create(plan: WorkflowPlan): Promise<boolean> {
-    const { meta, specs } = plan;
+    const { meta } = plan;
+    const size = meta.nodes.length;
     const keys = this.keys(meta.id);
     const nonce = randomUUID();
     const staged = [`${keys.graph}:new:${nonce}`, `${keys.deps}:new:${nonce}`, `${keys.outbox}:new:${nonce}`] as const;
@@ -65,13 +66,13 @@ export class WorkflowStore {
       else pipeline.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`);
     };
     const entries = new Set(plan.entries);
-    for (let from = 0; from < specs.length; from += SLICE) {
-      const to = Math.min(specs.length, from + SLICE);
+    for (let from = 0; from < size; from += SLICE) {
+      const to = Math.min(size, from + SLICE);
       const graph: (string | number)[] = [];
       const deps: number[] = [];
       const outbox: number[] = [];
       for (let i = from; i < to; i++) {
-        const spec = specs[i]!;
+        const spec = plan.spec(i);
         graph.push(`n:${i}`, JSON.stringify(spec));
         const next = plan.successors[i]!;
         if (next.length > 0) graph.push(`s:${i}`, next.join(','));
@@ -82,14 +83,15 @@ export class WorkflowStore {
         if (spec.input !== null && 'l' in spec.input) graph.push(`j:${i}`, 1);
         if (plan.waitsFor[i]! > 0) deps.push(i, plan.waitsFor[i]!);
         if (entries.has(i)) outbox.push(i);
-        pointer(meta.nodes[i]!.id, `n${i}`, `${meta.id}.${i}`);
+        const id = meta.nodes[i]!.id;
+        if (id !== undefined) pointer(id, `n${i}`, `${meta.id}.${i}`);
       }
       pipeline.hset(stagedGraph, ...graph);
       if (deps.length > 0) pipeline.hset(stagedDeps, ...deps);
       if (outbox.length > 0) pipeline.sadd(stagedOutbox, ...outbox);
       // Staging left behind by an apply that died half-way cleans itself up.
       if (from === 0) for (const key of staged) pipeline.expire(key, STAGING_TTL);
-      if (to < specs.length) {
+      if (to < size) {
         await execOrThrow(pipeline);
         pipeline = this.redis.pipeline() as ScriptPipeline;
       }
