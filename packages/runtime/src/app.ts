@@ -255,7 +255,7 @@ export class App {
     const { id } = plan.meta;
     if (!created) return this.dispatcher.enqueue(id, await this.store.outbox(id), null);
     if (plan.entries.length > RELEASE_BATCH) {
-      return this.dispatcher.sendReleases(id, plan.entries.map((index) => ({ index, queue: queueOf(plan.spec(index)) })), null);
+      return this.dispatcher.sendReleases(id, plan.entries, (k) => queueOf(plan.spec(plan.entries[k]!)), null);
     }
     await this.dispatcher.enqueue(id, plan.entries.map((index) => ({ index, spec: plan.spec(index), inputs: NO_INPUTS })), null);
   }

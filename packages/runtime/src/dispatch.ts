@@ -108,7 +108,7 @@ export class Dispatcher {
    */
   async enqueue(workflowId: string, released: readonly Released[], parentId: string | null, sentAt = Date.now()): Promise<void> {
     if (released.length > RELEASE_BATCH) {
-      return this.sendReleases(workflowId, released.map((node) => ({ index: node.index, queue: queueOf(node.spec) })), parentId, sentAt);
+      return this.sendReleases(workflowId, released.map((node) => node.index), (k) => queueOf(released[k]!.spec), parentId, sentAt);
     }
     for (let from = 0; from < released.length; from += ENQUEUE_SLICE) {
       const byQueue = new Map<string, { name: string; data: JobData; opts: JobsOptions }[]>();
@@ -129,16 +129,23 @@ export class Dispatcher {
 
   /**
    * Sends release jobs for nodes of any number: per queue, one job per {@link RELEASE_BATCH}
-   * nodes. Needs only each node's index and queue, so a producer can release a large workflow's
-   * entries without building their specs all at once.
+   * nodes. Needs only the nodes' indices and a way to find the queue of the k-th, so a producer
+   * can release a large workflow's entries without building their specs all at once.
    */
-  async sendReleases(workflowId: string, nodes: readonly { index: number; queue: string }[], parentId: string | null, sentAt = Date.now()): Promise<void> {
+  async sendReleases(
+    workflowId: string,
+    nodes: readonly number[],
+    queueAt: (k: number) => string,
+    parentId: string | null,
+    sentAt = Date.now(),
+  ): Promise<void> {
     const byQueue = new Map<string, number[]>();
-    for (const { index, queue } of nodes) {
+    nodes.forEach((index, k) => {
+      const queue = queueAt(k);
       let indices = byQueue.get(queue);
       if (indices === undefined) byQueue.set(queue, (indices = []));
       indices.push(index);
-    }
+    });
     await Promise.all(
       [...byQueue].map(([queue, indices]) => {
         const jobs: { name: string; data: ReleaseData; opts: JobsOptions }[] = [];

@@ -27,6 +27,30 @@ export interface NodeSpec {
   readonly role: NodeRole;
 }
 
+/** The values {@link encodeSpec} leaves out, and {@link decodeSpec} puts back. */
+const SPEC_DEFAULTS = { kwargs: Object.freeze({}), options: Object.freeze({}), input: null, role: 'task' } as const;
+
+/**
+ * A spec as stored: without the fields that hold their default value (no kwargs, no options, no
+ * input, the plain task role), which most members of a large group do. That keeps a 100 000-member
+ * group's plan about a third smaller, in Redis and in the garbage of the process writing it.
+ */
+export function encodeSpec(spec: NodeSpec): string {
+  const { kwargs, options, input, role, ...rest } = spec;
+  return JSON.stringify({
+    ...rest,
+    ...(Object.keys(kwargs).length === 0 ? {} : { kwargs }),
+    ...(Object.keys(options).length === 0 ? {} : { options }),
+    ...(input === null ? {} : { input }),
+    ...(role === SPEC_DEFAULTS.role ? {} : { role }),
+  });
+}
+
+/** Reads a spec written by {@link encodeSpec}. */
+export function decodeSpec(text: string): NodeSpec {
+  return { ...SPEC_DEFAULTS, ...(JSON.parse(text) as Partial<NodeSpec>) } as NodeSpec;
+}
+
 /** A result reference by index: a node, or a group in `meta.groups`. */
 export type ResultIndex = { readonly n: number } | { readonly g: number };
 

@@ -8,7 +8,7 @@ import { decodeEnvelope, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
 import { pointerKey, workflowKeys, type WorkflowKeys } from './keys.js';
 import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
-import { derivedLocation, inputIndices, type NodeSpec, type ResultIndex, type WorkflowMeta, type WorkflowPlan } from './plan.js';
+import { decodeSpec, derivedLocation, encodeSpec, inputIndices, type NodeSpec, type ResultIndex, type WorkflowMeta, type WorkflowPlan } from './plan.js';
 
 /** A node released to run: its spec and the results of the nodes it takes input from. */
 export interface Released {
@@ -73,7 +73,7 @@ export class WorkflowStore {
       const outbox: number[] = [];
       for (let i = from; i < to; i++) {
         const spec = plan.spec(i);
-        graph.push(`n:${i}`, JSON.stringify(spec));
+        graph.push(`n:${i}`, encodeSpec(spec));
         const next = plan.successors[i]!;
         if (next.length > 0) graph.push(`s:${i}`, next.join(','));
         const errbacks = plan.errbacks[i]!;
@@ -172,7 +172,7 @@ export class WorkflowStore {
   async specs(workflowId: string, indices: readonly number[]): Promise<(NodeSpec | null)[]> {
     if (indices.length === 0) return [];
     const values = await this.redis.hmget(this.keys(workflowId).graph, ...indices.map((i) => `n:${i}`));
-    return values.map((value) => (value === null ? null : (JSON.parse(value) as NodeSpec)));
+    return values.map((value) => (value === null ? null : decodeSpec(value)));
   }
 
   /** States of the given nodes (PENDING when nothing is stored). */
@@ -231,7 +231,7 @@ function parseRelease(reply: ReleaseReply): Recorded {
       const envelope = decodeEnvelope(text);
       return envelope.state === 'SUCCESS' ? envelope.value : null;
     });
-    released.push({ index, spec: JSON.parse(specText) as NodeSpec, inputs });
+    released.push({ index, spec: decodeSpec(specText), inputs });
     at += 3 + count;
   }
   return { status: status as 0 | 1 | 2, released };
