@@ -23,7 +23,7 @@ import {
 import { Redis, type RedisOptions } from 'ioredis';
 import { builtinTasks } from './builtins.js';
 import { Control, type RevokeOptions } from './control.js';
-import { Dispatcher, RELEASE_BATCH, queueOf, type JobData } from './dispatch.js';
+import { DIRECT_RELEASE_LIMIT, Dispatcher, queueOf, type JobData } from './dispatch.js';
 import { ClosedError, ResultNotFoundError, toRemoteError } from './errors.js';
 import { encodeSuccess } from './envelope.js';
 import { EventHub } from './events.js';
@@ -254,7 +254,7 @@ export class App {
   private async release(plan: WorkflowPlan, created: boolean): Promise<void> {
     const { id } = plan.meta;
     if (!created) return this.dispatcher.enqueue(id, await this.store.outbox(id), null);
-    if (plan.entries.length > RELEASE_BATCH) {
+    if (plan.entries.length > DIRECT_RELEASE_LIMIT) {
       return this.dispatcher.sendReleases(id, plan.entries, (k) => queueOf(plan.spec(plan.entries[k]!)), null);
     }
     await this.dispatcher.enqueue(id, plan.entries.map((index) => ({ index, spec: plan.spec(index), inputs: NO_INPUTS })), null);

@@ -72,12 +72,14 @@ const KEEP_FAILED = { age: 7 * 24 * 3600 };
 /** Jobs per addBulk call. */
 const ENQUEUE_SLICE = 250;
 /**
- * Released nodes one process enqueues itself. A larger release (a big group's members) becomes
- * release jobs of this many nodes each, which workers turn into the nodes' jobs: building and
- * sending 100 000 jobs would otherwise cost the producer about 100 MB of memory and most of the
- * time `apply` takes, on one core.
+ * Released nodes one process enqueues itself. Up to here that is fastest: no extra hop, and the
+ * work overlaps with the workers'. A larger release (a huge group's members) becomes release jobs
+ * that workers turn into the nodes' jobs, because building and sending 100 000 jobs would cost
+ * the releasing process about 100 MB of memory (garbage that V8 lets pile up between full GCs).
  */
-export const RELEASE_BATCH = 1_000;
+export const DIRECT_RELEASE_LIMIT = 10_000;
+/** Nodes per release job: each is one outbox read and four bulk adds for a worker. */
+const RELEASE_BATCH = 1_000;
 const INFRASTRUCTURE_RETRIES = { attempts: 5, backoff: { type: 'exponential', delay: 1_000 } } as const;
 
 export class Dispatcher {
@@ -100,14 +102,14 @@ export class Dispatcher {
   }
 
   /**
-   * Enqueues released nodes. Up to {@link RELEASE_BATCH} of them are sent as their own jobs, per
-   * slice of {@link ENQUEUE_SLICE} one bulk add per queue. More are sent as release jobs, one per
-   * batch of a queue's nodes, and the workers of that queue enqueue them (`sentAt` keeps their
+   * Enqueues released nodes. Up to {@link DIRECT_RELEASE_LIMIT} of them are sent as their own jobs,
+   * per slice of {@link ENQUEUE_SLICE} one bulk add per queue. More are sent as release jobs, one
+   * per {@link RELEASE_BATCH} nodes of a queue, and the workers of that queue enqueue them (`sentAt` keeps their
    * countdowns and expiry counting from the release). A release job is idempotent: it enqueues
    * only the nodes still in the outbox, under their own job ids.
    */
   async enqueue(workflowId: string, released: readonly Released[], parentId: string | null, sentAt = Date.now()): Promise<void> {
-    if (released.length > RELEASE_BATCH) {
+    if (released.length > DIRECT_RELEASE_LIMIT) {
       return this.sendReleases(workflowId, released.map((node) => node.index), (k) => queueOf(released[k]!.spec), parentId, sentAt);
     }
     for (let from = 0; from < released.length; from += ENQUEUE_SLICE) {

@@ -1,5 +1,6 @@
 /**
- * Large releases: above 1 000 nodes the producer sends release jobs, and workers enqueue the nodes.
+ * Large releases: above 10 000 nodes the producer sends release jobs of 1 000 nodes, and workers
+ * enqueue the nodes.
  */
 import { CanvasError, group, withOptions } from '@celeriac/canvas';
 import { Queue, type Job } from 'bullmq';
@@ -37,24 +38,24 @@ function counting() {
 }
 
 describe('release jobs', () => {
-  it('sends a group of more than 1 000 members as one release job per 1 000 nodes of each queue', async () => {
+  it('sends a group of more than 10 000 members as one release job per 1 000 nodes of each queue', async () => {
     const { app, echo, runs } = counting();
-    const members = Array.from({ length: 2_600 }, (_, i) => (i < 2_000 ? echo.si(i) : withOptions(echo.si(i), { queue: 'other' })));
+    const members = Array.from({ length: 10_600 }, (_, i) => (i < 10_000 ? echo.si(i) : withOptions(echo.si(i), { queue: 'other' })));
     const res = await app.apply(group(members));
 
     const waiting = async (name: string) => (await bullQueue(app.prefix, name).getWaiting()).map((job: Job) => [job.name, job.data.release.length]);
-    expect(await waiting('default')).toEqual([[RELEASE_JOB, 1_000], [RELEASE_JOB, 1_000]]);
+    expect(await waiting('default')).toEqual(Array.from({ length: 10 }, () => [RELEASE_JOB, 1_000]));
     expect(await waiting('other')).toEqual([[RELEASE_JOB, 600]]);
 
     app.worker({ queues: ['default', 'other'], concurrency: 50 });
     expect(await res.get(T)).toEqual(members.map((_, i) => i));
-    expect(runs.size).toBe(2_600);
+    expect(runs.size).toBe(10_600);
     expect([...runs.values()].every((count) => count === 1)).toBe(true);
   });
 
   it('enqueues only the nodes still in the outbox when a release job runs again', async () => {
     const { app, echo, runs } = counting();
-    const res = await app.apply(group(Array.from({ length: 1_500 }, (_, i) => echo.si(i))));
+    const res = await app.apply(group(Array.from({ length: 10_001 }, (_, i) => echo.si(i))));
     const queue = bullQueue(app.prefix, 'default');
     const [release] = await queue.getWaiting(0, 0);
     app.worker({ concurrency: 50 });
@@ -64,20 +65,20 @@ describe('release jobs', () => {
     const again = await queue.add(RELEASE_JOB, release!.data);
     await expect.poll(async () => (await queue.getJobState(again.id!)), { timeout: 10_000 }).toBe('completed');
     expect(await queue.getWaitingCount()).toBe(0);
-    expect(runs.size).toBe(1_500);
+    expect(runs.size).toBe(10_001);
     expect([...runs.values()].every((count) => count === 1)).toBe(true);
   });
 
   it('counts a countdown from the release, not from when a worker enqueues the nodes', async () => {
     const { app, echo } = counting();
-    await app.apply(group(Array.from({ length: 1_001 }, (_, i) => echo.si(i))), { countdown: 5 });
+    await app.apply(group(Array.from({ length: 10_001 }, (_, i) => echo.si(i))), { countdown: 5 });
     const queue = bullQueue(app.prefix, 'default');
     const [release] = await queue.getWaiting(0, 0);
     const sentAt = release!.data.sentAt as number;
     await new Promise((resolve) => setTimeout(resolve, 600)); // a worker that starts late
 
     app.worker({ concurrency: 10 });
-    await expect.poll(() => queue.getDelayedCount(), { timeout: 10_000 }).toBe(1_001);
+    await expect.poll(() => queue.getDelayedCount(), { timeout: 20_000 }).toBe(10_001);
     const delayed = await queue.getDelayed(0, 9);
     for (const job of delayed) expect(Math.abs(job.timestamp + job.delay - (sentAt + 5_000))).toBeLessThan(300);
   });
