@@ -2,7 +2,8 @@
  * Large releases: above 10 000 nodes the producer sends release jobs of 1 000 nodes, and workers
  * enqueue the nodes.
  */
-import { CanvasError, group, withOptions } from '@celeriac/canvas';
+import { CanvasError, chain, group, withOptions } from '@celeriac/canvas';
+import type { TaskContext } from '@celeriac/runtime';
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -51,6 +52,26 @@ describe('release jobs', () => {
     expect(await res.get(T)).toEqual(members.map((_, i) => i));
     expect(runs.size).toBe(10_600);
     expect([...runs.values()].every((count) => count === 1)).toBe(true);
+  });
+
+  it('sends release jobs from a worker whose task released more than 10 000 successors, with their inputs', async () => {
+    const app = testApp();
+    const seed = app.task('seed', () => 5);
+    const parents = new Set<string | null>();
+    const plus = app.task('plus', (ctx: TaskContext, x: number, i: number) => {
+      parents.add(ctx.parentId);
+      return x + i;
+    }, { bind: true });
+    const n = 10_001;
+    const members = group(Array.from({ length: n }, (_, i) => plus.s(i)));
+    const res = await app.apply(chain(seed.s(), withOptions(members, { queue: 'members' })));
+    app.worker(); // runs the seed only
+    const queue = bullQueue(app.prefix, 'members');
+    await expect.poll(async () => (await queue.getWaiting()).map((job: Job) => job.name), T).toEqual(Array.from({ length: 11 }, () => RELEASE_JOB));
+
+    app.worker({ queues: ['members'], concurrency: 50 });
+    expect(await res.get(T)).toEqual(Array.from({ length: n }, (_, i) => 5 + i));
+    expect([...parents]).toEqual([`${res.id}.0`]);
   });
 
   it('enqueues only the nodes still in the outbox when a release job runs again', async () => {
