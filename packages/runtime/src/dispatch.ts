@@ -104,9 +104,9 @@ export class Dispatcher {
   /**
    * Enqueues released nodes. Up to {@link DIRECT_RELEASE_LIMIT} of them are sent as their own jobs,
    * per slice of {@link ENQUEUE_SLICE} one bulk add per queue. More are sent as release jobs, one
-   * per {@link RELEASE_BATCH} nodes of a queue, and the workers of that queue enqueue them (`sentAt` keeps their
-   * countdowns and expiry counting from the release). A release job is idempotent: it enqueues
-   * only the nodes still in the outbox, under their own job ids.
+   * per {@link RELEASE_BATCH} nodes of a queue, and the workers of that queue enqueue them
+   * (`sentAt` keeps their countdowns and expiry counting from the release). A release job is
+   * idempotent: it enqueues only the nodes still in the outbox, under their own job ids.
    */
   async enqueue(workflowId: string, released: readonly Released[], parentId: string | null, sentAt = Date.now()): Promise<void> {
     if (released.length > DIRECT_RELEASE_LIMIT) {

@@ -33,7 +33,7 @@ const SPEC_DEFAULTS = { kwargs: Object.freeze({}), options: Object.freeze({}), i
 /**
  * A spec as stored: without the fields that hold their default value (no kwargs, no options, no
  * input, the plain task role), which most members of a large group do. That keeps a 100 000-member
- * group's plan about a third smaller, in Redis and in the garbage of the process writing it.
+ * group's plan about a quarter smaller, in Redis and in the garbage of the process writing it.
  */
 export function encodeSpec(spec: NodeSpec): string {
   const { kwargs, options, input, role, ...rest } = spec;
@@ -63,8 +63,8 @@ export interface MetaNode {
   /** Absent when derived: `<workflow id>.<index>` (see {@link nodeId}). */
   readonly id?: string;
   readonly task: string;
-  /** Absent when null. */
-  readonly parent?: ResultIndex;
+  /** Absent when null; metas written by earlier versions store `null`, so read it with `?? null`. */
+  readonly parent?: ResultIndex | null;
   /** Absent when empty. */
   readonly children?: readonly number[];
 }

@@ -171,8 +171,8 @@ export class AsyncResult<T = unknown> {
 
   /** The result this one follows from: the previous chain step, or the chord header's group. */
   get parent(): AnyResult | null {
-    const parent = this.view.meta.nodes[this.index]!.parent;
-    return parent === undefined ? null : this.view.resolve(parent);
+    const parent = this.view.parentOf({ n: this.index });
+    return parent === null ? null : this.view.resolve(parent);
   }
 
   /** Results of the tasks this one released: the next chain step(s) and `link` callbacks. */
