@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { queueOf, type Dispatcher } from './dispatch.js';
 import { encodeError } from './envelope.js';
-import { nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
+import { leavesOf, nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
 import type { WorkflowStore } from './store.js';
 import type { ControlMessage } from './worker.js';
 
@@ -39,7 +39,7 @@ export class Control {
       task: target.task,
       id: target.id,
     });
-    const nodes = whole ? 'all' : leaves(meta, ref);
+    const nodes = whole ? 'all' : leavesOf(meta, ref);
     const revoked = await this.store.revoke(meta.id, nodes, envelope);
     if (revoked.length === 0) return [];
     const ids = revoked.map((index) => nodeId(meta, index));
@@ -51,9 +51,4 @@ export class Control {
     await this.publisher.publish(this.channel, JSON.stringify(message));
     return ids;
   }
-}
-
-function leaves(meta: WorkflowMeta, ref: ResultIndex): number[] {
-  if ('n' in ref) return [ref.n];
-  return meta.groups[ref.g]!.members.flatMap((member) => leaves(meta, member));
 }

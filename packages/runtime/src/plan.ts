@@ -82,6 +82,12 @@ export interface WorkflowMeta {
   readonly createdAt: number;
 }
 
+/** Node indices a result depends on, in order (a group's nested members flattened). */
+export function leavesOf(meta: WorkflowMeta, ref: ResultIndex): number[] {
+  if ('n' in ref) return [ref.n];
+  return meta.groups[ref.g]!.members.flatMap((member) => leavesOf(meta, member));
+}
+
 /** The task id of node `index`. */
 export function nodeId(meta: WorkflowMeta, index: number): string {
   return meta.nodes[index]!.id ?? derivedNodeId(meta.id, index);

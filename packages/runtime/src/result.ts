@@ -8,7 +8,7 @@ import { READY_STATES, type Envelope, type TaskState } from './envelope.js';
 import { fromRemoteError, TimeoutError } from './errors.js';
 import type { Control, RevokeOptions } from './control.js';
 import { RECHECK, type EventHub } from './events.js';
-import { nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
+import { leavesOf, nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
 import type { WorkflowStore } from './store.js';
 
 /** Options of `get()` / `join()`. */
@@ -61,12 +61,6 @@ export class WorkflowView {
       this.groups.set(index, result);
     }
     return result;
-  }
-
-  /** Node indices a result depends on, in order (a group's nested members flattened). */
-  leaves(ref: ResultIndex): number[] {
-    if ('n' in ref) return [ref.n];
-    return this.meta.groups[ref.g]!.members.flatMap((member) => this.leaves(member));
   }
 
   /** Waits until every leaf is ready, or (with `stopOnFailure`) one has failed. */
@@ -126,7 +120,7 @@ export class WorkflowView {
     const chain: ResultIndex[] = [];
     for (let at = this.parentOf(ref); at !== null; at = this.parentOf(at)) chain.unshift(at);
     if (chain.length === 0) return undefined;
-    const leaves = chain.flatMap((r) => this.leaves(r));
+    const leaves = chain.flatMap((r) => leavesOf(this.meta, r));
     const envelopes = await this.backend.store.envelopes(this.meta.id, leaves);
     const failed = envelopes.find((e) => e !== null && e.state !== 'SUCCESS' && e.state !== 'RETRY');
     return failed === undefined || failed === null ? undefined : errorOf(failed);
@@ -281,7 +275,7 @@ export class GroupResult<T = unknown[]> {
    * FAILURE if any member failed, SUCCESS if all succeeded, PENDING if none has started, else STARTED.
    */
   async state(): Promise<TaskState> {
-    const states = await this.view.backend.store.states(this.view.meta.id, this.leaves());
+    const states = await this.memberStates();
     if (states.includes('FAILURE')) return 'FAILURE';
     if (states.every((state) => state === 'SUCCESS')) return 'SUCCESS';
     if (states.every((state) => state === 'PENDING')) return 'PENDING';
@@ -290,26 +284,22 @@ export class GroupResult<T = unknown[]> {
 
   /** Number of members that succeeded (failed ones do not count, as in Celery). */
   async completedCount(): Promise<number> {
-    const states = await this.view.backend.store.states(this.view.meta.id, this.leaves());
-    return states.filter((state) => state === 'SUCCESS').length;
+    return (await this.memberStates()).filter((state) => state === 'SUCCESS').length;
   }
 
   /** True when every member is ready. */
   async ready(): Promise<boolean> {
-    const states = await this.view.backend.store.states(this.view.meta.id, this.leaves());
-    return states.every((state) => READY_STATES.has(state));
+    return (await this.memberStates()).every((state) => READY_STATES.has(state));
   }
 
   /** True when every member succeeded. */
   async successful(): Promise<boolean> {
-    const states = await this.view.backend.store.states(this.view.meta.id, this.leaves());
-    return states.every((state) => state === 'SUCCESS');
+    return (await this.memberStates()).every((state) => state === 'SUCCESS');
   }
 
   /** True when any member failed. */
   async failed(): Promise<boolean> {
-    const states = await this.view.backend.store.states(this.view.meta.id, this.leaves());
-    return states.some((state) => state === 'FAILURE');
+    return (await this.memberStates()).some((state) => state === 'FAILURE');
   }
 
   /**
@@ -367,6 +357,10 @@ export class GroupResult<T = unknown[]> {
   }
 
   private leaves(): number[] {
-    return this.view.leaves({ g: this.index });
+    return leavesOf(this.view.meta, { g: this.index });
+  }
+
+  private memberStates(): Promise<TaskState[]> {
+    return this.view.backend.store.states(this.view.meta.id, this.leaves());
   }
 }

@@ -30,6 +30,8 @@ const SENTINEL = '_';
 
 /** Nodes written per pipeline when creating a workflow. */
 const SLICE = 1_000;
+/** Fields read per HMGET (results, states), so no reply grows with the workflow. */
+const READ_SLICE = 10_000;
 /** Seconds the staging keys of an apply that died half-way live. */
 const STAGING_TTL = 3_600;
 
@@ -177,32 +179,28 @@ export class WorkflowStore {
 
   /** States of the given nodes (PENDING when nothing is stored). */
   async states(workflowId: string, indices: readonly number[]): Promise<TaskState[]> {
-    if (indices.length === 0) return [];
-    const out: TaskState[] = [];
-    for (let from = 0; from < indices.length; from += 10_000) {
-      const slice = indices.slice(from, from + 10_000);
-      const values = await this.redis.hmget(this.keys(workflowId).state, ...slice.map(String));
-      for (const value of values) out.push((value ?? 'PENDING') as TaskState);
-    }
-    return out;
+    return this.fieldsOf(this.keys(workflowId).state, indices, (value) => (value ?? 'PENDING') as TaskState);
   }
 
   /** Stored envelopes of the given nodes (null when nothing is stored). */
   async envelopes(workflowId: string, indices: readonly number[]): Promise<(Envelope | null)[]> {
-    if (indices.length === 0) return [];
-    const out: (Envelope | null)[] = [];
-    for (let from = 0; from < indices.length; from += 10_000) {
-      const slice = indices.slice(from, from + 10_000);
-      const values = await this.redis.hmget(this.keys(workflowId).result, ...slice.map(String));
-      for (const value of values) out.push(value === null ? null : decodeEnvelope(value));
-    }
-    return out;
+    return this.fieldsOf(this.keys(workflowId).result, indices, (value) => (value === null ? null : decodeEnvelope(value)));
   }
 
   /** How many times each node was released (the crash tests check every count is 1). */
   async releaseCounts(workflowId: string): Promise<Record<string, number>> {
     const raw = await this.redis.hgetall(this.keys(workflowId).released);
     return Object.fromEntries(Object.entries(raw).filter(([key]) => key !== SENTINEL).map(([key, value]) => [key, Number(value)]));
+  }
+
+  /** Reads nodes' fields of a hash, one HMGET per {@link READ_SLICE}, decoding each as it comes. */
+  private async fieldsOf<T>(key: string, indices: readonly number[], decode: (value: string | null) => T): Promise<T[]> {
+    const out: T[] = [];
+    for (let from = 0; from < indices.length; from += READ_SLICE) {
+      const values = await this.redis.hmget(key, ...indices.slice(from, from + READ_SLICE).map(String));
+      for (const value of values) out.push(decode(value));
+    }
+    return out;
   }
 
   private keyList(keys: WorkflowKeys): [string, string, string, string, string, string] {
