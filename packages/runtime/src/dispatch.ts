@@ -4,7 +4,7 @@
  * Each job carries only its own node (O(node) message size, never the rest of the workflow).
  */
 import type { Json, Kwargs } from '@celeriac/canvas';
-import { Queue, type JobsOptions } from 'bullmq';
+import { Job, Queue, type JobsOptions, type RedisClient } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { InvalidJobError } from './errors.js';
 import { inputIndices, type NodeSpec, type RunOptions, type SpecInput } from './plan.js';
@@ -163,6 +163,17 @@ export class Dispatcher {
         return this.queue(queue).addBulk(jobs);
       }),
     );
+  }
+
+  /**
+   * Adds one released node's job through `client`, a worker's connection. The command is written
+   * before this returns (BullMQ's `Job.addJob`), so whatever is sent on `client` next runs after it
+   * (see handoff.ts); the promise settles with Redis's reply.
+   */
+  addOn(client: RedisClient, workflowId: string, node: Released, parentId: string | null, sentAt = Date.now()): Promise<string> {
+    const { spec } = node;
+    const job = new Job(this.queue(queueOf(spec)), spec.task, jobData(workflowId, node, parentId, sentAt), jobOptions(spec, sentAt), spec.id);
+    return job.addJob(client);
   }
 
   /** Removes a job that has not started; a job a worker holds stays (it is running). */

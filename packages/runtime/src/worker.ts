@@ -9,7 +9,7 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { CanvasError, type Canvas } from '@celeriac/canvas';
-import { DelayedError, Worker as BullWorker, UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, Worker as BullWorker, UnrecoverableError, type Job, type RedisClient } from 'bullmq';
 import type { Redis } from 'ioredis';
 import pLimit from 'p-limit';
 import { DEFAULT_QUEUE, RELEASE_JOB, jobOptionsOf, type Dispatcher, type JobData, type JobOptions, type ReleaseData } from './dispatch.js';
@@ -26,6 +26,7 @@ import {
   type RemoteError,
 } from './errors.js';
 import type { Listener } from './events.js';
+import { Handoff } from './handoff.js';
 import { recordFailure, recordSuccess } from './outcome.js';
 import { ReplacedSignal, RetrySignal } from './signals.js';
 import type { WorkflowStore } from './store.js';
@@ -116,6 +117,7 @@ export class Worker {
   private closing: Promise<void> | undefined;
   private readonly trackStarted: boolean;
   private readonly releasing = pLimit(RELEASES_AT_ONCE);
+  private readonly handoff: Handoff;
 
   /** @internal use `app.worker(options)`. */
   constructor(
@@ -127,20 +129,25 @@ export class Worker {
     this.trackStarted = options.trackStarted ?? false;
     // Every running task listens for shutdown: as many listeners as jobs in flight is expected.
     setMaxListeners(0, this.shutdown.signal);
+    this.handoff = new Handoff(runtime.dispatcher, runtime.logger, this.shutdown.signal);
     this.control = runtime.listen(runtime.controlChannel, (message) => this.onControl(message));
     this.control.catch((error: unknown) => runtime.logger.error(`worker ${this.name}: cannot subscribe to control messages`, error));
     this.workers = this.queues.map((queue) => {
       const connection = runtime.connect();
       this.connections.push(connection);
-      const worker = new BullWorker<JobData>(queue, (job, token) => (job.name === RELEASE_JOB ? this.release(job) : this.process(job, token)), {
-        connection,
-        prefix: runtime.dispatcher.queuePrefix,
-        concurrency: options.concurrency ?? 1,
-        lockDuration: options.lockDuration ?? 30_000,
-        stalledInterval: options.stalledInterval ?? 30_000,
-        maxStalledCount: options.maxStalledCount ?? 5,
-        name: this.name,
-      });
+      const worker: BullWorker<JobData> = new BullWorker<JobData>(
+        queue,
+        (job, token) => (job.name === RELEASE_JOB ? this.release(job) : this.process(job, token, worker.getBackend().client)),
+        {
+          connection,
+          prefix: runtime.dispatcher.queuePrefix,
+          concurrency: options.concurrency ?? 1,
+          lockDuration: options.lockDuration ?? 30_000,
+          stalledInterval: options.stalledInterval ?? 30_000,
+          maxStalledCount: options.maxStalledCount ?? 5,
+          name: this.name,
+        },
+      );
       worker.on('failed', (job, error) => void this.onBullFailure(job, error));
       worker.on('error', (error) => runtime.logger.error(`worker ${this.name}: queue ${queue} error`, error));
       return worker;
@@ -165,6 +172,7 @@ export class Worker {
     if (options.force === true) this.shutdown.abort(new Error(`worker ${this.name} is shutting down`));
     this.closing ??= (async () => {
       await Promise.all(this.workers.map((worker) => worker.close(options.force === true)));
+      await this.handoff.settled();
       (await this.control.catch(() => () => {}))();
       // BullMQ leaves connections it was given open; these are ours.
       await Promise.all(this.connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
@@ -172,7 +180,8 @@ export class Worker {
     return this.closing;
   }
 
-  private async process(job: Job<JobData>, token: string | undefined): Promise<void> {
+  /** Runs one task job; `client` is the connection BullMQ completes it on. */
+  private async process(job: Job<JobData>, token: string | undefined, client: Promise<RedisClient>): Promise<void> {
     const data = parseJobData(job);
     if (this.revoked.has(data.id)) return; // its state in Redis is already REVOKED
     const { store } = this.runtime;
@@ -238,7 +247,9 @@ export class Worker {
     } catch (error) {
       return this.recordFailure(data, error, true);
     }
-    await recordSuccess(store, this.runtime.dispatcher, data, envelope);
+    const { released } = await store.advance(data.w, data.i, envelope);
+    // Returning completes the job on `client`, after the adds this sent on it (see handoff.ts).
+    await this.handoff.send(await client, data.w, released, data.id);
   }
 
   /** Enqueues the nodes of a release job that are still in their workflow's outbox. */
