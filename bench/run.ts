@@ -3,7 +3,7 @@
  * BullMQ, on one private redis-server, alternating A/B over several rounds.
  *
  *   npm run bench                      full run (about 10 minutes on 2 cores)
- *   npm run bench -- --quick           about a minute: fewer rounds
+ *   npm run bench -- --quick           about 90 s: fewer rounds
  *   npm run bench -- --only chain-100,group-1k --rounds 5
  *   npm run bench -- --profile         Redis round trips per chain hop, group member, chord join
  *
