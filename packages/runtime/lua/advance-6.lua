@@ -7,13 +7,16 @@
     KEYS[1] graph hash   KEYS[2] state hash   KEYS[3] result hash
     KEYS[4] deps hash    KEYS[5] outbox set   KEYS[6] released hash
     ARGV[1] node index   ARGV[2] result envelope (JSON)   ARGV[3] ttl seconds   ARGV[4] events channel
+    ARGV[5] inline limit: when more successors than this are released (0: no limit), only their
+            indices are returned, so a huge fan-out never builds a reply of every spec and input
 
   Output:
     { status, released... } with status
       0  recorded now
       1  already recorded (duplicate delivery): released lists successors still in the outbox
       2  the node had already failed or been revoked: nothing recorded, nothing released
-    and `released` as appended by appendReleased (index, spec, input count, input envelopes).
+    and `released` as appended by appendReleased (index, spec, input count, input envelopes), or
+    beyond the inline limit '#' followed by the released indices.
 
   Events: PUBLISH <channel> "<index>:SUCCESS".
 ]]
@@ -43,5 +46,11 @@ else
   end
   redis.call('PUBLISH', ARGV[4], i .. ':SUCCESS')
   refreshTtl(tonumber(ARGV[3]))
+end
+local limit = tonumber(ARGV[5]) or 0
+if limit > 0 and #released > limit then
+  local out = { status, '#' }
+  for k = 1, #released do out[k + 2] = released[k] end
+  return out
 end
 return appendReleased({ status }, released)

@@ -297,7 +297,7 @@ export class App {
   private replaceTasks(): RegisteredTask[] {
     const targetOf = (ctx: TaskContext) => ctx.kwargs as unknown as { w: string; i: number; id: string; task: string };
     const replaced = (ctx: TaskContext, value: unknown): Promise<unknown> =>
-      recordSuccess(this.store, this.dispatcher, targetOf(ctx), encodeSuccess(value)).then(() => value);
+      recordSuccess(this.store, this.dispatcher, targetOf(ctx), encodeSuccess(value), ctx.queue).then(() => value);
     const replaceFailed = async (ctx: TaskContext, failedId: string): Promise<null> => {
       const { meta, ref } = await this.find(failedId);
       const index = 'n' in ref ? ref.n : 0;

@@ -8,7 +8,7 @@ import { Job, Queue, type JobsOptions, type RedisClient } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { InvalidJobError } from './errors.js';
 import { inputIndices, type NodeSpec, type RunOptions, type SpecInput } from './plan.js';
-import type { Released } from './store.js';
+import type { Recorded, Released } from './store.js';
 
 /** The payload of every Celeriac job. */
 export interface JobData {
@@ -127,6 +127,16 @@ export class Dispatcher {
         ),
       );
     }
+  }
+
+  /**
+   * Sends what a worker's recorded outcome released: the nodes' jobs, or, when the store returned
+   * only their indices (more than {@link DIRECT_RELEASE_LIMIT}), release jobs into `queue`, the
+   * queue of the job that released them, whose workers read each node from the outbox.
+   */
+  async sendRecorded(workflowId: string, recorded: Recorded, parentId: string, queue: string): Promise<void> {
+    if (recorded.releasedIndices === undefined) return this.enqueue(workflowId, recorded.released, parentId);
+    return this.sendReleases(workflowId, recorded.releasedIndices, () => queue, parentId);
   }
 
   /**

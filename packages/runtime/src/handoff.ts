@@ -13,7 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisClient } from 'bullmq';
 import type { Dispatcher } from './dispatch.js';
-import type { Released } from './store.js';
+import type { Recorded, Released } from './store.js';
 import type { Logger } from './worker.js';
 
 /** Seconds between attempts to add a successor whose add Redis refused: 1, 2, 4, 8, 16. */
@@ -32,13 +32,14 @@ export class Handoff {
   ) {}
 
   /**
-   * Sends the jobs of `released`, whose predecessor `parentId` ran on the worker connection
-   * `client`. Resolves once they are sent: a lone successor as soon as its add is written to
-   * `client` (its reply is awaited in the background), several successors once Redis has added them.
+   * Sends what `recorded` released, for the job `parentId` of `queue` that ran on the worker
+   * connection `client`. Resolves once it is sent: a lone successor as soon as its add is written
+   * to `client` (its reply is awaited in the background), anything else once Redis has taken it.
    */
-  async send(client: RedisClient, workflowId: string, released: readonly Released[], parentId: string): Promise<void> {
+  async send(client: RedisClient, workflowId: string, recorded: Recorded, parentId: string, queue: string): Promise<void> {
+    const { released } = recorded;
     // Only one socket orders the add before the completion: a cluster client spreads them over nodes.
-    if (released.length !== 1 || client.isCluster) return this.dispatcher.enqueue(workflowId, released, parentId);
+    if (released.length !== 1 || client.isCluster) return this.dispatcher.sendRecorded(workflowId, recorded, parentId, queue);
     const node = released[0]!;
     const sentAt = Date.now();
     const answered: Promise<void> = this.dispatcher

@@ -2,7 +2,7 @@
  * Recording a node's final outcome and enqueueing what it releases: shared by the worker and by
  * the built-in tasks that finish a replaced task on its replacement's behalf.
  */
-import type { Dispatcher } from './dispatch.js';
+import { DIRECT_RELEASE_LIMIT, type Dispatcher } from './dispatch.js';
 import { encodeError } from './envelope.js';
 import type { RemoteError } from './errors.js';
 import type { Recorded, WorkflowStore } from './store.js';
@@ -17,10 +17,13 @@ export interface NodeRef {
   readonly task: string;
 }
 
-/** Records a success envelope and enqueues the successors it released. */
-export async function recordSuccess(store: WorkflowStore, dispatcher: Dispatcher, node: NodeRef, envelope: string): Promise<Recorded> {
-  const recorded = await store.advance(node.w, node.i, envelope);
-  await dispatcher.enqueue(node.w, recorded.released, node.id);
+/**
+ * Records a success envelope and enqueues the successors it released; a release too large to
+ * enqueue directly goes out as release jobs into `queue`, the queue of the job recording it.
+ */
+export async function recordSuccess(store: WorkflowStore, dispatcher: Dispatcher, node: NodeRef, envelope: string, queue: string): Promise<Recorded> {
+  const recorded = await store.advance(node.w, node.i, envelope, DIRECT_RELEASE_LIMIT);
+  await dispatcher.sendRecorded(node.w, recorded, node.id, queue);
   return recorded;
 }
 

@@ -23,6 +23,11 @@ export interface Recorded {
   /** 0 recorded now; 1 already recorded (a duplicate delivery); 2 the node had ended otherwise. */
   readonly status: 0 | 1 | 2;
   readonly released: readonly Released[];
+  /**
+   * Set instead of `released` when more nodes were released than the caller's inline limit: their
+   * indices only, to be sent as release jobs (which read each node from the outbox).
+   */
+  readonly releasedIndices?: readonly number[];
 }
 
 /** The member every workflow hash and set holds from creation (see `lua/create-9.lua`). */
@@ -104,10 +109,13 @@ export class WorkflowStore {
     return replies[replies.length - 1]![1] === 1;
   }
 
-  /** Records a success and returns the successors it released. */
-  async advance(workflowId: string, index: number, envelope: string): Promise<Recorded> {
+  /**
+   * Records a success and releases the successors whose last predecessor it was. With
+   * `inlineLimit`, a release of more nodes comes back as `releasedIndices` only.
+   */
+  async advance(workflowId: string, index: number, envelope: string, inlineLimit = 0): Promise<Recorded> {
     const keys = this.keys(workflowId);
-    const reply = await this.redis.advance(...this.keyList(keys), index, envelope, this.ttl, keys.events);
+    const reply = await this.redis.advance(...this.keyList(keys), index, envelope, this.ttl, keys.events, inlineLimit);
     return parseRelease(reply);
   }
 
@@ -217,6 +225,7 @@ async function execOrThrow(pipeline: ScriptPipeline): Promise<[Error | null, unk
 
 function parseRelease(reply: ReleaseReply): Recorded {
   const [status, ...rest] = reply;
+  if (rest[0] === '#') return { status: status as 0 | 1 | 2, released: [], releasedIndices: rest.slice(1).map(Number) };
   const released: Released[] = [];
   let at = 0;
   while (at < rest.length) {

@@ -12,7 +12,7 @@ import { CanvasError, type Canvas } from '@celeriac/canvas';
 import { DelayedError, Worker as BullWorker, UnrecoverableError, type Job, type RedisClient } from 'bullmq';
 import type { Redis } from 'ioredis';
 import pLimit from 'p-limit';
-import { DEFAULT_QUEUE, RELEASE_JOB, jobOptionsOf, type Dispatcher, type JobData, type JobOptions, type ReleaseData } from './dispatch.js';
+import { DEFAULT_QUEUE, DIRECT_RELEASE_LIMIT, RELEASE_JOB, jobOptionsOf, type Dispatcher, type JobData, type JobOptions, type ReleaseData } from './dispatch.js';
 import { encodeError, encodeSuccess, type TaskState } from './envelope.js';
 import {
   ExpiredError,
@@ -211,7 +211,7 @@ export class Worker {
       redelivered || this.trackStarted ? store.mark(data.w, data.i, 'STARTED') : Promise.resolve(null);
     if (redelivered) {
       const ended = await marking;
-      if (ended !== null) return this.finishRedelivered(data, ended);
+      if (ended !== null) return this.finishRedelivered(data, ended, job.queueName);
     } else {
       marking.then(
         (ended) => ended !== null && abort.abort(ended === 'REVOKED' ? new RevokedError(data.id) : new Error(`task ${data.id} already ended`)),
@@ -226,7 +226,7 @@ export class Worker {
     } catch (error) {
       if (error instanceof ReplacedSignal) return;
       const ended = await marking;
-      if (ended !== null) return this.finishRedelivered(data, ended);
+      if (ended !== null) return this.finishRedelivered(data, ended, job.queueName);
       if (abort.signal.reason instanceof RevokedError) return; // terminated: the node is already REVOKED
       const retry = error instanceof RetrySignal ? error : undefined;
       const cause = retry === undefined ? error : retry.error;
@@ -240,16 +240,16 @@ export class Worker {
     }
 
     const ended = await marking;
-    if (ended !== null) return this.finishRedelivered(data, ended);
+    if (ended !== null) return this.finishRedelivered(data, ended, job.queueName);
     let envelope: string;
     try {
       envelope = encodeSuccess(options.ignoreResult === true ? null : value);
     } catch (error) {
       return this.recordFailure(data, error, true);
     }
-    const { released } = await store.advance(data.w, data.i, envelope);
+    const recorded = await store.advance(data.w, data.i, envelope, DIRECT_RELEASE_LIMIT);
     // Returning completes the job on `client`, after the adds this sent on it (see handoff.ts).
-    await this.handoff.send(await client, data.w, released, data.id);
+    await this.handoff.send(await client, data.w, recorded, data.id, job.queueName);
   }
 
   /** Enqueues the nodes of a release job that are still in their workflow's outbox. */
@@ -334,10 +334,10 @@ export class Worker {
   }
 
   /** A redelivered job whose node already ended: finish enqueueing what its outcome released. */
-  private async finishRedelivered(data: JobData, state: string): Promise<void> {
+  private async finishRedelivered(data: JobData, state: string, queue: string): Promise<void> {
     // For a node that already ended the scripts ignore the envelope and return its outbox.
     const { store, dispatcher } = this.runtime;
-    if (state === 'SUCCESS') await recordSuccess(store, dispatcher, data, '');
+    if (state === 'SUCCESS') await recordSuccess(store, dispatcher, data, '', queue);
     if (state === 'FAILURE') await dispatcher.enqueue(data.w, (await store.fail(data.w, data.i, '', '')).released, data.id);
   }
 

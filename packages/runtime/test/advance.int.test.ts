@@ -30,6 +30,18 @@ describe('workflow store', () => {
     expect(await res.get({ timeout: 1_000 })).toBe(2);
   });
 
+  it('returns only the indices of a release larger than the inline limit, first time and on redelivery', async () => {
+    const app = testApp();
+    const res = await app.apply(chain(signature('seed'), group(Array.from({ length: 11 }, (_, k) => signature('m', [k])))));
+    const store = app.internals.store;
+    const members = Array.from({ length: 11 }, (_, k) => k + 1);
+    expect(await store.advance(res.id, 0, success(5), 10)).toEqual({ status: 0, released: [], releasedIndices: members });
+    const again = await store.advance(res.id, 0, success(5), 11); // within the limit: specs and inputs
+    expect(again.status).toBe(1);
+    expect(again.released.map((node) => [node.index, node.inputs])).toEqual(members.map((index) => [index, [5]]));
+    expect(await store.releaseCounts(res.id)).toEqual(Object.fromEntries(members.map((index) => [index, 1])));
+  });
+
   it('releases a chord body only on the last header completion, once, with ordered inputs', async () => {
     const app = testApp();
     const res = await app.apply(chord([signature('h'), signature('h'), signature('h')], signature('body')));
