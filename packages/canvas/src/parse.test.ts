@@ -332,6 +332,7 @@ describe('parseCanvas', () => {
       ['taskId', '{slot}', 'ids cannot contain ":", "{", "}", whitespace or control characters (got "{slot}")'],
       ['taskId', 'a b', 'ids cannot contain ":", "{", "}", whitespace or control characters (got "a b")'],
       ['taskId', 'x'.repeat(201), 'ids are at most 200 characters, got 201'],
+      ['taskId', '0', '"0" is reserved: a task id is its BullMQ job id, and BullMQ refuses job id 0'],
       ['timeLimit', 0, 'expected a number of seconds > 0, got 0'],
       ['softTimeLimit', -1, 'expected a number of seconds > 0, got -1'],
       ['ignoreResult', 'yes', 'expected a boolean, got a string'],

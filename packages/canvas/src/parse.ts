@@ -110,7 +110,7 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
  * - `retries`: integer ≥ 0;
  * - `backoff`: `{ type: 'fixed' | 'exponential', delay ≥ 0, maxDelay? ≥ delay, jitter?: boolean }`;
  * - `taskId`: 1–200 characters, no `:`, `{`, `}`, whitespace or control characters (ids become
- *   parts of Redis keys and hash tags);
+ *   parts of Redis keys and hash tags), and not `0` (ids are BullMQ job ids, and BullMQ reserves 0);
  * - `timeLimit`, `softTimeLimit`: finite numbers > 0, `softTimeLimit ≤ timeLimit` when both are set;
  * - `ignoreResult`: boolean;
  * - `link`, `linkError`: arrays of canvases, parsed recursively.
@@ -582,6 +582,7 @@ export class CanvasParser {
       return this.fail(`expected a non-empty id string, got ${describeLiteral(value)}`);
     }
     if (value.length > MAX_ID_LENGTH) return this.fail(`ids are at most ${MAX_ID_LENGTH} characters, got ${value.length}`);
+    if (value === '0') return this.fail('"0" is reserved: a task id is its BullMQ job id, and BullMQ refuses job id 0');
     if (ID_FORBIDDEN.test(value)) {
       return this.fail(
         `ids cannot contain ":", "{", "}", whitespace or control characters (got ${JSON.stringify(truncate(value))})`,
