@@ -8,32 +8,14 @@ import { chain, chord, withOptions } from '@celeriac/canvas';
 import type { GroupResult, Logger } from '@celeriac/runtime';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { redisUrl, testApp } from './helpers.js';
+import { monitor, redisUrl, testApp } from './helpers.js';
 
 const T = { timeout: 10_000 };
 
 const clients: Redis[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const client of clients.splice(0)) client.disconnect();
 });
-
-interface Executed {
-  readonly args: readonly string[];
-  readonly source: string;
-}
-
-/** Every command Redis executes from now on, in order (Redis's MONITOR). */
-async function monitor(): Promise<Executed[]> {
-  const client = new Redis(redisUrl());
-  clients.push(client);
-  const executed: Executed[] = [];
-  const feed = await client.monitor();
-  clients.push(feed);
-  feed.on('monitor', (_time: string, args: string[], source: string) => {
-    if (source !== 'lua') executed.push({ args, source }); // commands of scripts are listed too
-  });
-  return executed;
-}
 
 describe('handing a successor off ahead of the completion', () => {
   it('adds each lone successor before its predecessor completes, on the same connection', async () => {
@@ -42,10 +24,12 @@ describe('handing a successor off ahead of the completion', () => {
     const sum = app.task('sum', (values: number[]) => values.reduce((a, b) => a + b, 0));
     const worker = app.worker(); // one job at a time: the header member that runs last releases the body
     await worker.waitUntilReady();
-    const executed = await monitor();
+    const monitored = await monitor();
 
     const res = await app.apply(chain(add.s(1, 1), add.s(2), chord([add.si(1, 1), add.si(2, 2)], sum.s())));
     expect(await res.get(T)).toBe(6);
+    await monitored.caughtUp();
+    const { executed } = monitored;
 
     const header = res.parent as GroupResult;
     const [first, second] = [header.parent!.parent!.id, header.parent!.id];

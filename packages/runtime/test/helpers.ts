@@ -21,10 +21,48 @@ export function testApp(options: Omit<AppOptions, 'redis'> = {}): App {
   return app;
 }
 
+/** A command Redis executed, as MONITOR reports it: its name and arguments, and the client's address. */
+export interface Executed {
+  readonly args: readonly string[];
+  readonly source: string;
+}
+
+const monitors: Redis[] = [];
+
+/** What MONITOR saw: every command Redis executed, except those Lua scripts called, in order. */
+export interface Monitored {
+  readonly executed: readonly Executed[];
+  /** Resolves once `executed` holds every command Redis ran before this call (MONITOR lags). */
+  caughtUp(): Promise<void>;
+}
+
+/** Starts watching every command Redis executes (Redis's MONITOR). */
+export async function monitor(): Promise<Monitored> {
+  const client = new Redis(redisUrl());
+  const feed = await client.monitor();
+  monitors.push(client, feed);
+  const executed: Executed[] = [];
+  const marks = new Map<string, () => void>();
+  feed.on('monitor', (_time: string, args: string[], source: string) => {
+    if (args[0] === 'echo' && marks.has(args[1]!)) return marks.get(args[1]!)!();
+    if (source !== 'lua') executed.push({ args, source }); // commands of scripts are listed too
+  });
+  return {
+    executed,
+    async caughtUp() {
+      const mark = `caught-up-${randomUUID()}`;
+      const seen = new Promise<void>((resolve) => marks.set(mark, resolve));
+      await client.echo(mark);
+      await seen;
+    },
+  };
+}
+
 /** Worker options that notice a dead worker's jobs within about a second. */
 export const FAST_RECOVERY = { lockDuration: 1_000, stalledInterval: 500 } as const;
 
 afterEach(async () => {
+  for (const client of monitors.splice(0)) client.disconnect();
   const toClose = opened.splice(0);
   await Promise.all(toClose.map(({ app }) => app.close()));
   const redis = new Redis(redisUrl());

@@ -1,0 +1,67 @@
+/**
+ * What a step costs in Redis requests, counted with MONITOR: the cost model of the README's
+ * Performance section (bench/README.md, "Round trips"), pinned so that a change that sends one
+ * request per member where one per batch will do fails here, not only in a benchmark.
+ */
+import { chain, chord, group } from '@celeriac/canvas';
+import { describe, expect, it } from 'vitest';
+import { monitor, testApp, type Executed } from './helpers.js';
+
+const T = { timeout: 20_000 };
+
+/** Counts the requests of one workflow in `executed` by what they do. */
+function costs(executed: readonly Executed[], prefix: string, workflowId: string) {
+  const workflowKey = (name: string): string => `${prefix}:wf:{${workflowId}}:${name}`;
+  const script = (c: Executed): boolean => c.args[0] === 'evalsha' || c.args[0] === 'eval';
+  const count = (test: (c: Executed) => boolean): number => executed.filter(test).length;
+  return {
+    /** advance.lua: records a success (its envelope is an argument). */
+    advances: count((c) => script(c) && c.args.includes(workflowKey('graph')) && c.args.some((a) => a.startsWith('{"s":"SUCCESS"'))),
+    /** mark.lua: STARTED, which first deliveries skip. */
+    marks: count((c) => script(c) && c.args.includes('STARTED')),
+    /** BullMQ's add script, whose data is a Celeriac job of this workflow. */
+    adds: count((c) => script(c) && c.args.includes(`${prefix}:q:default:wait`) && c.args.some((a) => a.includes(`"w":"${workflowId}"`))),
+    /** Reads of the results hash by a client (scripts read it too, but MONITOR lists those apart). */
+    resultReads: count((c) => (c.args[0] === 'hmget' || c.args[0] === 'hget') && c.args[1] === workflowKey('result')),
+  };
+}
+
+describe('requests per step', () => {
+  it('a chain hop: one advance and one add, no STARTED mark', async () => {
+    const app = testApp();
+    const add = app.task('add', (x: number, y: number) => x + y);
+    await app.worker().waitUntilReady();
+    const monitored = await monitor();
+
+    const res = await app.apply(chain([add.s(0, 1), ...Array.from({ length: 9 }, () => add.s(1))]));
+    expect(await res.get(T)).toBe(10);
+    await monitored.caughtUp();
+    expect(costs(monitored.executed, app.prefix, res.id)).toEqual({ advances: 10, marks: 0, adds: 10, resultReads: 1 });
+  });
+
+  it('a group member: one advance; the producer reads all results at once', async () => {
+    const app = testApp();
+    const add = app.task('add', (x: number, y: number) => x + y);
+    await app.worker({ concurrency: 50 }).waitUntilReady();
+    const monitored = await monitor();
+
+    const res = await app.apply(group(Array.from({ length: 1_000 }, (_, i) => add.si(i, i))));
+    expect(await res.get(T)).toHaveLength(1_000);
+    await monitored.caughtUp();
+    expect(costs(monitored.executed, app.prefix, res.id)).toEqual({ advances: 1_000, marks: 0, adds: 1_000, resultReads: 1 });
+  });
+
+  it('a chord join: the last member’s advance releases the body with its inputs, so no request reads the header', async () => {
+    const app = testApp();
+    const add = app.task('add', (x: number, y: number) => x + y);
+    const sum = app.task('sum', (values: number[]) => values.reduce((a, b) => a + b, 0));
+    await app.worker({ concurrency: 50 }).waitUntilReady();
+    const monitored = await monitor();
+
+    const res = await app.apply(chord(Array.from({ length: 100 }, (_, i) => add.si(i, i)), sum.s()));
+    expect(await res.get(T)).toBe(9_900);
+    // 100 members and the body; the one result read is the producer's, of the body.
+    await monitored.caughtUp();
+    expect(costs(monitored.executed, app.prefix, res.id)).toEqual({ advances: 101, marks: 0, adds: 101, resultReads: 1 });
+  });
+});
