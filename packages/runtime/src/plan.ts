@@ -93,8 +93,14 @@ export function nodeId(meta: WorkflowMeta, index: number): string {
   return meta.nodes[index]!.id ?? derivedNodeId(meta.id, index);
 }
 
-function derivedNodeId(workflowId: string, index: number): string {
+/** The id node `index` has unless a user chose one (see {@link derivedLocation}). */
+export function derivedNodeId(workflowId: string, index: number): string {
   return `${workflowId}.${index}`;
+}
+
+/** The id group `g` has unless a user chose one. */
+export function derivedGroupId(workflowId: string, g: number): string {
+  return `${workflowId}.g${g}`;
 }
 
 export interface WorkflowPlan {
@@ -182,7 +188,7 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
     else if (node.options.taskId !== undefined) chosenIds.set(i, claim(node.options.taskId, node.key));
   });
   const groupIds = graph.groups.map((group, g) =>
-    isResult({ g }) ? workflowId : claim(group.taskId ?? `${workflowId}.g${g}`, group.key),
+    isResult({ g }) ? workflowId : claim(group.taskId ?? derivedGroupId(workflowId, g), group.key),
   );
   // A chosen id must not be the derived id of a node that has none chosen.
   for (const id of seen) {

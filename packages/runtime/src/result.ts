@@ -9,7 +9,7 @@ import { fromRemoteError, TimeoutError } from './errors.js';
 import type { Control, RevokeOptions } from './control.js';
 import { RECHECK, type EventHub } from './events.js';
 import { leavesOf, nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
-import type { WorkflowStore } from './store.js';
+import { READ_SLICE, type WorkflowStore } from './store.js';
 
 /** Options of `get()` / `join()`. */
 export interface GetOptions {
@@ -319,8 +319,8 @@ export class GroupResult<T = unknown[]> {
     // group never holds all its raw envelopes at once.
     const values = new Array<unknown>(leaves.length);
     let firstError: Error | undefined;
-    for (let from = 0; from < leaves.length; from += 10_000) {
-      const envelopes = await this.view.backend.store.envelopes(this.view.meta.id, leaves.slice(from, from + 10_000));
+    for (let from = 0; from < leaves.length; from += READ_SLICE) {
+      const envelopes = await this.view.backend.store.envelopes(this.view.meta.id, leaves.slice(from, from + READ_SLICE));
       envelopes.forEach((envelope, k) => {
         if (envelope === null || envelope.state === 'RETRY') {
           values[from + k] = null; // not finished: only seen when a failure elsewhere ended the wait

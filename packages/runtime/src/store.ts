@@ -8,7 +8,7 @@ import { decodeEnvelope, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
 import { pointerKey, workflowKeys, type WorkflowKeys } from './keys.js';
 import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
-import { decodeSpec, derivedLocation, encodeSpec, inputIndices, type NodeSpec, type ResultIndex, type WorkflowMeta, type WorkflowPlan } from './plan.js';
+import { decodeSpec, derivedGroupId, derivedLocation, derivedNodeId, encodeSpec, inputIndices, type NodeSpec, type ResultIndex, type WorkflowMeta, type WorkflowPlan } from './plan.js';
 
 /** A node released to run: its spec and the results of the nodes it takes input from. */
 export interface Released {
@@ -36,7 +36,7 @@ const SENTINEL = '_';
 /** Nodes written per pipeline when creating a workflow. */
 const SLICE = 1_000;
 /** Fields read per HMGET (results, states), so no reply grows with the workflow. */
-const READ_SLICE = 10_000;
+export const READ_SLICE = 10_000;
 /** Seconds the staging keys of an apply that died half-way live. */
 const STAGING_TTL = 3_600;
 
@@ -91,7 +91,7 @@ export class WorkflowStore {
         if (plan.waitsFor[i]! > 0) deps.push(i, plan.waitsFor[i]!);
         if (entries.has(i)) outbox.push(i);
         const id = meta.nodes[i]!.id;
-        if (id !== undefined) pointer(id, `n${i}`, `${meta.id}.${i}`);
+        if (id !== undefined) pointer(id, `n${i}`, derivedNodeId(meta.id, i));
       }
       pipeline.hset(stagedGraph, ...graph);
       if (deps.length > 0) pipeline.hset(stagedDeps, ...deps);
@@ -103,7 +103,7 @@ export class WorkflowStore {
         pipeline = this.redis.pipeline() as ScriptPipeline;
       }
     }
-    meta.groups.forEach((group, g) => pointer(group.id, `g${g}`, `${meta.id}.g${g}`));
+    meta.groups.forEach((group, g) => pointer(group.id, `g${g}`, derivedGroupId(meta.id, g)));
     pipeline.create(...this.keyList(keys), ...staged, this.ttl, JSON.stringify(meta));
     const replies = await execOrThrow(pipeline);
     return replies[replies.length - 1]![1] === 1;

@@ -3,7 +3,8 @@
  * Performance section (bench/README.md, "Round trips"), pinned so that a change that sends one
  * request per member where one per batch will do fails here, not only in a benchmark.
  */
-import { chain, chord, group } from '@celeriac/canvas';
+import { chain, chord, group, type Canvas } from '@celeriac/canvas';
+import type { App } from '@celeriac/runtime';
 import { describe, expect, it } from 'vitest';
 import { monitor, testApp, type Executed } from './helpers.js';
 
@@ -26,42 +27,44 @@ function costs(executed: readonly Executed[], prefix: string, workflowId: string
   };
 }
 
+/** An app with `add` and `sum`, and a worker running `concurrency` jobs at once. */
+async function setUp(concurrency: number) {
+  const app = testApp();
+  const add = app.task('add', (x: number, y: number) => x + y);
+  const sum = app.task('sum', (values: number[]) => values.reduce((a, b) => a + b, 0));
+  await app.worker({ concurrency }).waitUntilReady();
+  return { app, add, sum };
+}
+
+/** Applies `canvas`, waits for its value, and counts the requests it cost. */
+async function measure(app: App, canvas: Canvas) {
+  const monitored = await monitor();
+  const res = await app.apply(canvas);
+  const value = await res.get(T);
+  await monitored.caughtUp();
+  return { value, requests: costs(monitored.executed, app.prefix, res.id) };
+}
+
 describe('requests per step', () => {
   it('a chain hop: one advance and one add, no STARTED mark', async () => {
-    const app = testApp();
-    const add = app.task('add', (x: number, y: number) => x + y);
-    await app.worker().waitUntilReady();
-    const monitored = await monitor();
-
-    const res = await app.apply(chain([add.s(0, 1), ...Array.from({ length: 9 }, () => add.s(1))]));
-    expect(await res.get(T)).toBe(10);
-    await monitored.caughtUp();
-    expect(costs(monitored.executed, app.prefix, res.id)).toEqual({ advances: 10, marks: 0, adds: 10, resultReads: 1 });
+    const { app, add } = await setUp(1);
+    const { value, requests } = await measure(app, chain([add.s(0, 1), ...Array.from({ length: 9 }, () => add.s(1))]));
+    expect(value).toBe(10);
+    expect(requests).toEqual({ advances: 10, marks: 0, adds: 10, resultReads: 1 });
   });
 
   it('a group member: one advance; the producer reads all results at once', async () => {
-    const app = testApp();
-    const add = app.task('add', (x: number, y: number) => x + y);
-    await app.worker({ concurrency: 50 }).waitUntilReady();
-    const monitored = await monitor();
-
-    const res = await app.apply(group(Array.from({ length: 1_000 }, (_, i) => add.si(i, i))));
-    expect(await res.get(T)).toHaveLength(1_000);
-    await monitored.caughtUp();
-    expect(costs(monitored.executed, app.prefix, res.id)).toEqual({ advances: 1_000, marks: 0, adds: 1_000, resultReads: 1 });
+    const { app, add } = await setUp(50);
+    const { value, requests } = await measure(app, group(Array.from({ length: 1_000 }, (_, i) => add.si(i, i))));
+    expect(value).toHaveLength(1_000);
+    expect(requests).toEqual({ advances: 1_000, marks: 0, adds: 1_000, resultReads: 1 });
   });
 
   it('a chord join: the last member’s advance releases the body with its inputs, so no request reads the header', async () => {
-    const app = testApp();
-    const add = app.task('add', (x: number, y: number) => x + y);
-    const sum = app.task('sum', (values: number[]) => values.reduce((a, b) => a + b, 0));
-    await app.worker({ concurrency: 50 }).waitUntilReady();
-    const monitored = await monitor();
-
-    const res = await app.apply(chord(Array.from({ length: 100 }, (_, i) => add.si(i, i)), sum.s()));
-    expect(await res.get(T)).toBe(9_900);
+    const { app, add, sum } = await setUp(50);
+    const { value, requests } = await measure(app, chord(Array.from({ length: 100 }, (_, i) => add.si(i, i)), sum.s()));
+    expect(value).toBe(9_900);
     // 100 members and the body; the one result read is the producer's, of the body.
-    await monitored.caughtUp();
-    expect(costs(monitored.executed, app.prefix, res.id)).toEqual({ advances: 101, marks: 0, adds: 101, resultReads: 1 });
+    expect(requests).toEqual({ advances: 101, marks: 0, adds: 101, resultReads: 1 });
   });
 });
