@@ -14,17 +14,23 @@
 
   Output:
     { status, released... } with status
-      0  recorded now
-      1  already failed (duplicate delivery): released lists its error callbacks still in the outbox
-      2  the node had already succeeded or been revoked: nothing changed
+      RECORDED          recorded now
+      ALREADY_RECORDED  already failed (a duplicate delivery): released lists its error callbacks still in the outbox
+      ALREADY_ENDED     the node had already succeeded or been revoked: nothing changed
+      NO_WORKFLOW       the workflow does not exist: nothing recorded
     and `released` as appended by appendReleased.
 
   Events: PUBLISH <channel> "<index>:FAILURE" for the node and every node failed downstream.
 ]]
---@include released
+--@include status
+--@include split-indices
+--@include is-terminal
+--@include refresh-ttl
+--@include append-released
+if redis.call('EXISTS', KEYS[1]) == 0 then return { NO_WORKFLOW } end
 local i = ARGV[1]
 local state = redis.call('HGET', KEYS[2], i)
-if state == 'SUCCESS' or state == 'REVOKED' then return { 2 } end
+if state == 'SUCCESS' or state == 'REVOKED' then return { ALREADY_ENDED } end
 
 -- The error callbacks this failure fires: the node's own, and those of joins it feeds directly.
 local function errbackEntries()
@@ -42,7 +48,7 @@ if state == 'FAILURE' then
   for _, k in ipairs(errbackEntries()) do
     if redis.call('SISMEMBER', KEYS[5], k) == 1 then released[#released + 1] = k end
   end
-  return appendReleased({ 1 }, released)
+  return appendReleased({ ALREADY_RECORDED }, released)
 end
 
 redis.call('HSET', KEYS[2], i, 'FAILURE')
@@ -71,4 +77,4 @@ for _, k in ipairs(errbackEntries()) do
   end
 end
 refreshTtl(tonumber(ARGV[4]))
-return appendReleased({ 0 }, released)
+return appendReleased({ RECORDED }, released)

@@ -38,3 +38,26 @@ export function workflowKeys(prefix: string, workflowId: string): WorkflowKeys {
 export function pointerKey(prefix: string, id: string): string {
   return `${prefix}:id:{${id}}`;
 }
+
+/**
+ * Where a workflow's plan is written before `create` publishes it. They share the workflow's hash
+ * tag, so the publishing script stays in one slot; `nonce` keeps two racing applies apart.
+ */
+export function stagingKeys(keys: WorkflowKeys, nonce: string): readonly [graph: string, deps: string, outbox: string] {
+  return [`${keys.graph}:new:${nonce}`, `${keys.deps}:new:${nonce}`, `${keys.outbox}:new:${nonce}`];
+}
+
+/** A task's rate-limit cell, shared by every worker (see `lua/rate-1.lua`). */
+export function rateKey(prefix: string, task: string): string {
+  return `${prefix}:rate:{${task}}`;
+}
+
+/** The pub/sub channel control messages to workers are published on. */
+export function controlChannel(prefix: string): string {
+  return `${prefix}:control`;
+}
+
+/** BullMQ's key prefix for the app's queues. */
+export function queuePrefix(prefix: string): string {
+  return `${prefix}:q`;
+}

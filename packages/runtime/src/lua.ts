@@ -10,7 +10,7 @@ const luaDir = new URL('../lua/', import.meta.url);
 
 function source(name: string): string {
   const text = readFileSync(new URL(`${name}.lua`, luaDir), 'utf8');
-  return text.replace(/^--@include (\w+)$/gm, (_, include: string) =>
+  return text.replace(/^--@include ([\w-]+)$/gm, (_, include: string) =>
     readFileSync(new URL(`includes/${include}.lua`, luaDir), 'utf8'),
   );
 }
@@ -20,13 +20,15 @@ const scripts = { create: 9, advance: 6, fail: 6, mark: 2, outbox: 6, revoke: 6,
 
 /** What each script returns; see the header of its `.lua` file. */
 export type ReleaseReply = [status: number, ...released: (string | number | null)[]];
+/** What `mark` returns: its status, and the state a node that already ended has. */
+export type MarkReply = [status: number, state?: string];
 
 /** The typed calls the scripts add to a client. */
 export interface ScriptCommands {
   create(...keysAndArgs: (string | number)[]): Promise<number>;
   advance(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
   fail(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
-  mark(...keysAndArgs: (string | number)[]): Promise<string>;
+  mark(...keysAndArgs: (string | number)[]): Promise<MarkReply>;
   outbox(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
   revoke(...keysAndArgs: (string | number)[]): Promise<number[]>;
   rate(key: string, intervalMs: number): Promise<number>;
