@@ -57,6 +57,14 @@ class RecordedFailure extends UnrecoverableError {
   }
 }
 
+/** Thrown to BullMQ for a job that must change nothing (refused, or of no known workflow): it only ends failed. */
+class DroppedJob extends UnrecoverableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DroppedJob';
+  }
+}
+
 /** What a processor needs from its worker and app. */
 export interface ProcessorContext extends AdmitContext {
   readonly dispatcher: Dispatcher;
@@ -152,7 +160,7 @@ export class JobProcessor {
    * hangs. Failures the processor recorded itself are skipped.
    */
   async onBullFailure(bull: Job | undefined, error: Error): Promise<void> {
-    if (bull === undefined || error instanceof RecordedFailure || error instanceof DelayedError) return;
+    if (bull === undefined || error instanceof RecordedFailure || error instanceof DroppedJob || error instanceof DelayedError) return;
     const stalled = bull.deferredFailure !== undefined;
     if (!stalled && bull.attemptsMade < (bull.opts.attempts ?? 1)) return;
     const release = bull.name === RELEASE_JOB ? readReleaseJob(bull.data) : undefined;
@@ -240,7 +248,7 @@ export class JobProcessor {
     } catch (error) {
       if (!(error instanceof RefusedJobError)) throw error;
       this.context.logger.warn(`worker ${this.context.name}: ${error.message}`);
-      throw new UnrecoverableError(error.message);
+      throw new DroppedJob(error.message);
     }
     if (outcome.kind === 'success') return this.succeed(job, node, {}, outcome.value, 0, queue, client);
   }
@@ -261,7 +269,7 @@ export class JobProcessor {
     const node = await this.nodeOf(bull);
     if (node === null) {
       this.context.logger.warn(`worker ${this.context.name}: ${error.message} No workflow knows its id; it was dropped.`);
-      throw new UnrecoverableError(error.message);
+      throw new DroppedJob(error.message);
     }
     const remote = toRemoteError(error, node);
     await this.context.settler.failure(node, remote);
