@@ -222,3 +222,34 @@ export class WorkerLostError extends CeleriacError<RuntimeErrorCode> {
     this.name = 'WorkerLostError';
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Control plane (DESIGN §7)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An argument given to a control-plane call (a control command, an inspect query, an event
+ * history page) is not valid. Workers send the same error back, by name, for a bad command.
+ */
+export class ControlArgumentError extends InvalidArgumentError {
+  constructor(argument: string, message: string) {
+    super(argument, message);
+    this.name = 'ControlArgumentError';
+  }
+}
+
+/**
+ * A control request could not even be sent: Redis did not accept the reply subscription within
+ * the request's timeout. Workers were not asked anything.
+ */
+export class ControlTimeoutError extends CeleriacError<RuntimeErrorCode> {
+  constructor(command: string, timeoutMs: number, cause?: unknown) {
+    super(
+      'TIMEOUT',
+      `control command "${command}" could not be sent: Redis did not accept the reply subscription within ${timeoutMs} ms. ` +
+        'Check that Redis is running and reachable at the configured URL, or raise the timeout.',
+      cause === undefined ? undefined : { cause },
+    );
+    this.name = 'ControlTimeoutError';
+  }
+}
