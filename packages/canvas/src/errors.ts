@@ -1,35 +1,31 @@
 /**
  * The root of Celeriac's error tree. It lives in the canvas package because canvas is the bottom
  * layer; the runtime's errors extend it too, so `err instanceof CeleriacError` catches them all.
+ * Each package owns its codes: canvas declares only its own ({@link CanvasErrorCode}), and a
+ * subclass names its union as the type argument, e.g. `class X extends CeleriacError<'X_FAILED'>`.
  */
-
-/** Every machine-readable error code Celeriac uses. */
-export type CeleriacErrorCode =
-  | 'CANVAS_INVALID'
-  | 'NOT_REGISTERED'
-  | 'TASK_FAILED'
-  | 'CHORD_FAILED'
-  | 'TIMEOUT'
-  | 'RESULT_NOT_FOUND'
-  | 'INVALID_ARGUMENT'
-  | 'INVALID_JOB'
-  | 'REVOKED'
-  | 'TIME_LIMIT'
-  | 'MAX_RETRIES'
-  | 'RATE_LIMIT'
-  | 'CLOSED';
 
 const marker = Symbol.for('celeriac.error');
 
 /**
- * Base class of every error Celeriac throws. Has a stable `code`; `instanceof` works across
- * duplicate copies of the package because it checks a global symbol rather than the prototype.
+ * Base class of every error Celeriac throws. Has a stable, machine-readable `code`; `instanceof`
+ * works across duplicate copies of the package because it checks a global symbol rather than the
+ * prototype.
+ *
+ * @typeParam TCode - The codes this error (or subclass) may carry; a string-literal union.
+ * @example
+ * ```ts
+ * class QueueClosedError extends CeleriacError<'CLOSED'> {
+ *   constructor() { super('CLOSED', 'the queue is closed: create a new app'); }
+ * }
+ * try { ... } catch (e) { if (e instanceof CeleriacError) console.log(e.code); }
+ * ```
  */
-export class CeleriacError extends Error {
-  readonly code: CeleriacErrorCode;
+export class CeleriacError<TCode extends string = string> extends Error {
+  readonly code: TCode;
   readonly [marker] = true;
 
-  constructor(code: CeleriacErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: TCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = 'CeleriacError';
@@ -42,8 +38,26 @@ export class CeleriacError extends Error {
   }
 }
 
-/** A canvas value is malformed: the message names the JSON path and what was expected there. */
-export class CanvasError extends CeleriacError {
+/**
+ * The codes `@celeriac/canvas` throws: only `CANVAS_INVALID`, carried by {@link CanvasError}.
+ * The runtime defines its own codes (task failures, timeouts, …) next to its errors.
+ *
+ * @example
+ * ```ts
+ * const code: CanvasErrorCode = 'CANVAS_INVALID';
+ * ```
+ */
+export type CanvasErrorCode = 'CANVAS_INVALID';
+
+/**
+ * A canvas value is malformed: the message names the JSON path and what was expected there.
+ *
+ * @example
+ * ```ts
+ * try { parseCanvas(body); } catch (e) { if (e instanceof CanvasError) reply(400, e.path, e.message); }
+ * ```
+ */
+export class CanvasError extends CeleriacError<CanvasErrorCode> {
   /** JSON path of the offending value, e.g. `tasks[2].args`; empty for the root. */
   readonly path: string;
 
