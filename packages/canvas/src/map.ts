@@ -25,7 +25,7 @@ type MapItem<TArgs extends readonly unknown[]> =
  * @param task - A task reference taking one argument, or a task name.
  * @param items - The inputs (JSON), one call each.
  * @returns A frozen immutable signature `{ task: 'celery.map', kwargs: { task, it } }`.
- * @throws CanvasError when the task name is empty or an item is not JSON.
+ * @throws CanvasError when the task name is empty or reserved (`celeriac.`), or an item is not JSON.
  * @example
  * ```ts
  * map(tsum, [[1, 2], [3, 4]]); // [3, 7] when run
@@ -49,7 +49,8 @@ export function map(task: string | { readonly name: string }, items: readonly un
  * @param task - A task reference, or a task name.
  * @param argLists - One argument list (a JSON array) per call.
  * @returns A frozen immutable signature `{ task: 'celery.starmap', kwargs: { task, it } }`.
- * @throws CanvasError when the task name is empty or an element is not a JSON array.
+ * @throws CanvasError when the task name is empty or reserved (`celeriac.`), or an element is not a
+ *   JSON array.
  * @example
  * ```ts
  * starmap(add, [[1, 1], [2, 2]]); // [2, 4] when run

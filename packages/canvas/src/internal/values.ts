@@ -1,8 +1,8 @@
 /**
  * How the builders take ownership of their inputs and hand out frozen values.
  *
- * A value one of our builders returned is deeply frozen and valid, so it is reused as is: a
- * WeakSet remembers every node we sealed, and re-checking a 100 000-member group each time it is
+ * A value one of our builders returned is deeply frozen and valid, so it is reused as is:
+ * `sealed.ts` remembers every node we sealed (with its height), and re-checking a 100 000-member group each time it is
  * put into a chain would make composition quadratic. Anything else (an object literal typed as a
  * `Canvas`, a parsed payload, a value frozen by someone else) goes through the same checks as
  * `parseCanvas`, which copy it, so a builder never freezes, keeps or changes an object it was given,
