@@ -111,6 +111,17 @@ describe('findJsonProblem', () => {
     expect(Object.prototype).not.toHaveProperty('polluted');
   });
 
+  it('reads each property once, and notices an object whose getter changes it while it is read', () => {
+    let reads = 0;
+    const counted = { get a() { reads += 1; return [1]; } };
+    expect(findJsonProblem({ x: counted })).toBeUndefined();
+    expect(reads).toBe(1);
+    const shifty: Record<string, unknown> = {};
+    Object.defineProperty(shifty, 'a', { enumerable: true, configurable: true, get: () => { delete shifty['b']; return 1; } });
+    shifty['b'] = 2;
+    expect(findJsonProblem({ x: shifty })).toStrictEqual({ path: 'result.x', message: 'expected JSON, got an object that changed while it was read' });
+  });
+
   it('never copies or changes what it checks', () => {
     const value = { a: [1, { b: 'c' }] };
     const before = JSON.stringify(value);

@@ -93,6 +93,8 @@ function walk(top: object, root: string): JsonProblem | undefined {
   const containers: object[] = [];
   /** Keys of each open object, in `Object.keys` order; `undefined` for an array. */
   const keyLists: (readonly string[] | undefined)[] = [];
+  /** Values of each open object, in the same order (one native pass, not a lookup per key); the array itself for an array. */
+  const valueLists: (readonly unknown[])[] = [];
   /** Index of the child being looked at in each open container. */
   const positions: number[] = [];
   const problem = (message: string): JsonProblem => {
@@ -113,25 +115,32 @@ function walk(top: object, root: string): JsonProblem | undefined {
       }
       const wrong = containerProblem(opening);
       if (wrong !== undefined) return problem(wrong);
+      if (Array.isArray(opening)) {
+        keyLists.push(undefined);
+        valueLists.push(opening as readonly unknown[]);
+      } else {
+        const keys = Object.keys(opening);
+        const values = Object.values(opening);
+        // Only a getter that adds or removes properties while it is read can make these differ.
+        if (values.length !== keys.length) return problem('expected JSON, got an object that changed while it was read');
+        keyLists.push(keys);
+        valueLists.push(values);
+      }
       containers.push(opening);
-      keyLists.push(Array.isArray(opening) ? undefined : Object.keys(opening));
       positions.push(-1);
       opening = undefined;
     }
     const depth = containers.length - 1;
     const container = containers[depth]!;
     const keys = keyLists[depth];
-    const length = keys === undefined ? (container as readonly unknown[]).length : keys.length;
+    const values = valueLists[depth]!;
+    const length = values.length;
     // The children of one container in a tight loop, until one of them is a container to open.
     let i = positions[depth]! + 1;
     for (; i < length; i++) {
-      let child: unknown;
-      if (keys === undefined) {
-        child = (container as readonly unknown[])[i];
-      } else {
-        const key = keys[i]!;
-        child = (container as Readonly<Record<string, unknown>>)[key];
-        const wrongKey = keyProblem(key, child);
+      const child = values[i];
+      if (keys !== undefined) {
+        const wrongKey = keyProblem(keys[i]!, child);
         if (wrongKey !== undefined) {
           positions[depth] = i;
           return problem(wrongKey);
@@ -149,6 +158,7 @@ function walk(top: object, root: string): JsonProblem | undefined {
     if (opening === undefined) {
       containers.pop();
       keyLists.pop();
+      valueLists.pop();
       positions.pop();
     }
   }
