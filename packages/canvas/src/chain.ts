@@ -25,7 +25,8 @@ import type { AnyCanvas, ChainAccepts, CheckChain, Last, StepResult } from './ty
  *
  * @param steps - The steps, as arguments or as one array.
  * @returns A frozen chain typed `Chain<args of the first step, result of the last>`.
- * @throws CanvasError when a step is not a canvas.
+ * @throws CanvasError when a step is not a canvas, or the chain would nest deeper than `MAX_DEPTH`
+ *   (consecutive groups nest into chords).
  * @example
  * ```ts
  * chain(add.s(2, 2), add.s(4), add.s(8));         // Chain<[], number>: 16
