@@ -295,7 +295,8 @@ function spawnServer(port: number, dir: string, nodeTimeoutMs: number, timeoutMs
     const onData = (): void => {
       if (tail.includes('Ready to accept connections')) settle({ ok: true, running });
     };
-    const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
+    // 'close', not 'exit': only once its output streams have ended is the reason it gave complete.
+    const onClose = (code: number | null, signal: NodeJS.Signals | null): void =>
       settle({
         ok: false,
         portTaken: /address already in use/i.test(tail),
@@ -306,12 +307,12 @@ function spawnServer(port: number, dir: string, nodeTimeoutMs: number, timeoutMs
     function settle(started: Started): void {
       clearTimeout(timer);
       child.stdout?.off('data', onData);
-      child.off('exit', onExit);
+      child.off('close', onClose);
       child.off('error', onError);
       resolve(started);
     }
     child.stdout?.on('data', onData);
-    child.once('exit', onExit);
+    child.once('close', onClose);
     child.once('error', onError);
   });
 }
@@ -406,7 +407,9 @@ export async function startPrivateCluster(options: PrivateClusterOptions = {}): 
       reserved.push(pair);
     }
     await Promise.all(reserved.map((pair) => pair.release()));
-    const started = await Promise.all(
+    // Settle every start before acting on a failure: a node still starting when stop() ran would
+    // be left behind.
+    const attempts = await Promise.allSettled(
       reserved.map(async ({ port: first }, k) => {
         let port = first;
         for (let attempt = 1; ; attempt++) {
@@ -425,6 +428,11 @@ export async function startPrivateCluster(options: PrivateClusterOptions = {}): 
         }
       }),
     );
+    const started: Running[] = [];
+    for (const attempt of attempts) {
+      if (attempt.status === 'rejected') throw attempt.reason; // the catch below stops the others
+      started.push(attempt.value);
+    }
     const servers: ClusterServer[] = started.map(({ port, child }) => ({ port, pid: child.pid ?? -1, url: `redis://${HOST}:${port}` }));
 
     await redisCli(
