@@ -130,10 +130,10 @@ describe('startPrivateCluster', () => {
     const [from, to] = await running.masters();
     const before = await running.countKeys('moving:*');
 
-    await running.reshard({ from: from!.port, to: to!.port, slots: 1_000 });
+    await running.reshard({ from: from!.port, to: to!.port, slots: 300 });
     const masters = await running.masters();
-    expect(masters.find((master) => master.port === from!.port)?.slotCount).toBe(from!.slotCount - 1_000);
-    expect(masters.find((master) => master.port === to!.port)?.slotCount).toBe(to!.slotCount + 1_000);
+    expect(masters.find((master) => master.port === from!.port)?.slotCount).toBe(from!.slotCount - 300);
+    expect(masters.find((master) => master.port === to!.port)?.slotCount).toBe(to!.slotCount + 300);
     const after = await running.countKeys('moving:*');
     const moved = before.get(from!.port)! - after.get(from!.port)!;
     expect(moved).toBeGreaterThan(0);
