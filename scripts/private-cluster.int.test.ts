@@ -232,6 +232,20 @@ describe('startPrivateCluster', () => {
     }
   });
 
+  it('gives back the ports it held when the range has too few free ports for every node', async () => {
+    let port = 0;
+    while (port === 0) {
+      const candidate = 10_000 + Math.floor(Math.random() * 12_000);
+      const held = await Promise.allSettled([listen(candidate), listen(candidate + 10_000)]);
+      await Promise.all(held.map((h) => (h.status === 'fulfilled' ? new Promise((resolve) => h.value.close(resolve)) : undefined)));
+      if (held.every((h) => h.status === 'fulfilled')) port = candidate;
+    }
+    await expect(startPrivateCluster({ portRange: [port, port] })).rejects.toThrow(`no free port pair (port and port + 10000) found in ${port}-${port}`);
+    // The one pair it could take for the first node is free again.
+    const servers = await Promise.all([listen(port), listen(port + 10_000)]);
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  });
+
   it('refuses options it cannot honour', async () => {
     await expect(startPrivateCluster({ masters: 2 })).rejects.toThrow(/masters: expected a whole number >= 3/);
     await expect(startPrivateCluster({ replicas: -1 })).rejects.toThrow(/replicas/);

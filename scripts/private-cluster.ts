@@ -400,13 +400,16 @@ export async function startPrivateCluster(options: PrivateClusterOptions = {}): 
   try {
     // Reserve every node's ports before starting any, so the nodes never pick the same port.
     const inUse = new Set<number>();
-    const reserved = [];
-    for (let k = 0; k < total; k++) {
-      const pair = await reservePortPair(range, inUse);
-      inUse.add(pair.port).add(pair.port + BUS_PORT_OFFSET);
-      reserved.push(pair);
+    const reserved: { port: number; release(): Promise<void> }[] = [];
+    try {
+      for (let k = 0; k < total; k++) {
+        const pair = await reservePortPair(range, inUse);
+        inUse.add(pair.port).add(pair.port + BUS_PORT_OFFSET);
+        reserved.push(pair);
+      }
+    } finally {
+      await Promise.all(reserved.map((pair) => pair.release()));
     }
-    await Promise.all(reserved.map((pair) => pair.release()));
     // Settle every start before acting on a failure: a node still starting when stop() ran would
     // be left behind.
     const attempts = await Promise.allSettled(
