@@ -80,6 +80,9 @@ export interface ProcessorContext extends AdmitContext {
 /** A handler running now. */
 export interface RunningTask {
   readonly job: TaskJob;
+  /** The BullMQ job and its lock token, to hand the job back on a cold shutdown. */
+  readonly bull: Job;
+  readonly token: string | undefined;
   readonly queue: string;
   /** Epoch ms it started. */
   readonly startedAt: number;
@@ -132,7 +135,7 @@ export class JobProcessor {
     });
     ended.catch(() => {}); // awaited below: a Redis error there fails the job, and BullMQ runs it again
     const startedAt = Date.now();
-    this.running.set(job.id, { job, queue: bull.queueName, startedAt, abort });
+    this.running.set(job.id, { job, bull, token, queue: bull.queueName, startedAt, abort });
     context.observer.started(job);
     let outcome: Outcome;
     try {

@@ -78,6 +78,21 @@ export interface WorkerCounts {
   readonly failed: ReadonlyMap<string, number>;
 }
 
+/** Milliseconds each step of a cold shutdown may take: Redis may be gone. */
+const HAND_BACK_MS = 2_000;
+
+/** Resolves once `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+}
+
+/** Waits for `promise`, but not longer than `ms`. */
+async function within(ms: number, promise: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** Delayed jobs listed per queue by `inspect scheduled` at most. */
 const SCHEDULED_PER_QUEUE = 100;
 
@@ -108,10 +123,11 @@ export class Worker {
   private readonly consumers = new Map<string, { consumer: Consumer; connection: Redis }>();
   private readonly slots: ReturnType<typeof pLimit>;
   /** Jobs fetched and waiting for a slot (Celery's reserved requests), by job id. */
-  private readonly waiting = new Map<string, { job: Job; queue: string }>();
+  private readonly waiting = new Map<string, { bull: Job; token: string | undefined; queue: string }>();
   private readonly processor: JobProcessor;
   private readonly handoff: Handoff;
-  private readonly shutdown = new AbortController();
+  /** Aborted when closing stops waiting for jobs in flight (a forced close, or its timeout). */
+  private readonly cold = new AbortController();
   /** Ids revoked lately, as announced to this worker (Celery's in-memory revoked set). */
   private readonly revoked = new RecentIds(50_000);
   private readonly overrides = new Map<string, TaskOverrides>();
@@ -144,7 +160,7 @@ export class Worker {
     const { logger } = runtime;
     this.log = new RateLimitedLog(logger);
     this.slots = pLimit(this.concurrencyNow);
-    this.handoff = new Handoff(runtime.dispatcher, logger, this.shutdown.signal);
+    this.handoff = new Handoff(runtime.dispatcher, logger, this.cold.signal);
     this.control = runtime.plane.attachWorker(this.controlTarget(), {
       description: { app: runtime.app, queues, concurrency: this.concurrencyNow, pool: 'async', tasks: this.registered, startedAt: this.startedAt },
       live: () => ({ active: this.processor.running.size, ...this.totals }),
@@ -232,26 +248,49 @@ export class Worker {
   }
 
   /**
-   * Stops taking jobs and waits for the ones in flight to finish (Celery's warm shutdown). With
-   * `force`, handlers' abort signals fire and the worker stops without waiting; their jobs are
-   * redelivered elsewhere (cold shutdown).
+   * Stops taking jobs and lets the ones in flight finish, their successors released (Celery's
+   * warm shutdown). With `force`, or once `timeout` ms have passed, it stops waiting (cold
+   * shutdown): handlers' `ctx.signal` aborts and every job in flight is handed back to its queue at
+   * once, to run again on another worker — nothing is lost. Calling `close({ force: true })` while
+   * a graceful close is under way turns it cold (a second Ctrl-C). Resolves within a bounded time
+   * even when Redis is down.
    */
-  close(options: { force?: boolean } = {}): Promise<void> {
-    const force = options.force === true;
-    if (force) {
-      const reason = new Error(`worker ${this.name} is shutting down`);
-      this.shutdown.abort(reason);
-      for (const { abort } of this.processor.running.values()) abort.abort(reason);
-    }
-    this.closing ??= (async () => {
-      await Promise.all([...this.consumers.values()].map(({ consumer }) => consumer.close(force)));
-      await this.handoff.settled();
-      await this.control.close();
-      // BullMQ leaves connections it was given open; these are ours.
-      await Promise.all([...this.consumers.values()].map(({ connection }) => connection.quit().catch(() => connection.disconnect())));
-      this.markClosed();
-    })();
+  close(options: { force?: boolean | undefined; timeout?: number | undefined } = {}): Promise<void> {
+    if (options.force === true) this.goCold();
+    else if (options.timeout !== undefined) setTimeout(() => this.goCold(), options.timeout).unref();
+    this.closing ??= this.shutDown();
     return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    const consumers = [...this.consumers.values()];
+    const drained = Promise.all(consumers.map(({ consumer }) => consumer.close())).then(() => this.handoff.settled());
+    await Promise.race([drained, aborted(this.cold.signal)]);
+    if (this.cold.signal.aborted) await within(HAND_BACK_MS, this.handBack());
+    await within(HAND_BACK_MS, this.control.close());
+    // BullMQ leaves connections it was given open; these are ours. Whatever BullMQ still waits
+    // for fails with them, so a close never hangs on a Redis that is gone.
+    await within(HAND_BACK_MS, Promise.all(consumers.map(({ connection }) => connection.quit().catch(() => {}))));
+    for (const { connection } of consumers) connection.disconnect();
+    this.markClosed();
+  }
+
+  /** Stops waiting for jobs in flight: their handlers' signals abort. */
+  private goCold(): void {
+    if (this.cold.signal.aborted) return;
+    const reason = new Error(`worker ${this.name} is shutting down`);
+    this.cold.abort(reason);
+    for (const { abort } of this.processor.running.values()) abort.abort(reason);
+  }
+
+  /**
+   * Hands every job this worker holds back to its queue, due now, so another worker takes it at
+   * once instead of after the stalled-job check. A handler that still finishes here records its
+   * result once anyway (the scripts record a node's outcome at most once).
+   */
+  private async handBack(): Promise<void> {
+    const held = [...this.processor.running.values(), ...this.waiting.values()].map(({ bull, token }) => ({ bull, token }));
+    await Promise.all(held.map(({ bull, token }) => bull.moveToDelayed(Date.now(), token).catch(() => {})));
   }
 
   private consume(queue: string): Consumer {
@@ -267,7 +306,7 @@ export class Worker {
         // fetch up to `concurrency` jobs; the shared slots run `concurrency` at once, and a job
         // waiting for a slot is what `inspect reserved` reports.
         if (job.name === RELEASE_JOB) return run();
-        this.waiting.set(job.id!, { job, queue });
+        this.waiting.set(job.id!, { bull: job, token, queue });
         return this.slots(run);
       },
       {
@@ -361,8 +400,8 @@ export class Worker {
       registered: () => this.registered,
       active: () => [...this.processor.running.values()].map(({ job, queue, startedAt }) => requestOf(job, queue, startedAt)),
       reserved: () =>
-        [...this.waiting.values()].flatMap(({ job, queue }) => {
-          const read = readTaskJob(job.data);
+        [...this.waiting.values()].flatMap(({ bull, queue }) => {
+          const read = readTaskJob(bull.data);
           return isUnreadable(read) ? [] : [requestOf(read, queue, null)];
         }),
       scheduled: async () => {

@@ -74,6 +74,46 @@ describe('app and worker lifecycle', () => {
     expect(await (await app.apply(fromPython)).get(T)).toBe('Hello, Ada!');
   });
 
+  it('hands the jobs in flight back at once on a forced close, and another worker runs them', async () => {
+    const app = testApp();
+    let calls = 0;
+    let aborted = false;
+    const slow = app.task('slow', async (ctx: TaskContext) => {
+      if (++calls > 1) return 'done again';
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+      aborted = true;
+      throw new Error('aborted');
+    }, { bind: true });
+    const first = app.worker({ name: 'first@%h' });
+    const res = await slow.delay();
+    await expect.poll(() => calls, { timeout: 5_000 }).toBe(1);
+    const started = Date.now();
+    await first.close({ force: true });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(aborted).toBe(true);
+    // Run again within seconds, not after the 30 s stalled-job check: it went straight back to its queue.
+    app.worker({ name: 'second@%h' });
+    expect(await res.get({ timeout: 5_000 })).toBe('done again');
+    expect(calls).toBe(2);
+  });
+
+  it('stops waiting at a graceful close\'s timeout, and hands the job back', async () => {
+    const app = testApp();
+    let calls = 0;
+    const hang = app.task('hang', () => {
+      calls++;
+      return calls === 1 ? new Promise<string>(() => {}) : 'second time';
+    });
+    const worker = app.worker();
+    const res = await hang.delay();
+    await expect.poll(() => calls, { timeout: 5_000 }).toBe(1);
+    const started = Date.now();
+    await worker.close({ timeout: 300 });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    app.worker();
+    expect(await res.get({ timeout: 5_000 })).toBe('second time');
+  });
+
   it('runs at most `concurrency` tasks at once across all of its queues (Celery: per worker, not per queue)', async () => {
     const app = testApp();
     let running = 0;
