@@ -24,6 +24,7 @@ import type { Logger } from './logger.js';
 import { locate, nodeRefOf } from './lookup.js';
 import { RefusedJobError, Replacer } from './replace.js';
 import type { NodeRef } from './settle.js';
+import { ShutdownSignal } from './signals.js';
 import type { RegisteredTask } from './task.js';
 
 /**
@@ -153,6 +154,8 @@ export class JobProcessor {
     }
     const runtimeMs = Date.now() - startedAt;
 
+    // The worker stopped waiting for this handler (a cold shutdown): run it again elsewhere.
+    if (abort.signal.reason instanceof ShutdownSignal) return postpone(bull, token, 0);
     const state = await ended;
     if (state !== null) return context.settler.finishEnded(node, state, bull.queueName);
     // Terminated: its node is already REVOKED.

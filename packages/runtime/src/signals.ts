@@ -24,3 +24,15 @@ export class ReplacedSignal {
   readonly name = 'Replaced';
   readonly message = 'The task has been replaced by a new canvas';
 }
+
+/**
+ * The reason a handler's `ctx.signal` aborts when its worker stops waiting for it (a cold
+ * shutdown): its job goes back to the queue to run elsewhere, and whatever the handler does after
+ * is not recorded.
+ */
+export class ShutdownSignal extends Error {
+  constructor(worker: string) {
+    super(`worker ${worker} is shutting down: the task goes back to its queue`);
+    this.name = 'WorkerShutdown';
+  }
+}

@@ -13,6 +13,7 @@ import type { ControlPlane, ControlTarget, ScheduledTaskInfo, TaskRequestInfo, W
 import { DEFAULT_QUEUE, type Dispatcher } from './dispatch.js';
 import { InvalidArgumentError, RevokedError } from './errors.js';
 import { runInline } from './execute.js';
+import { ShutdownSignal } from './signals.js';
 import { Handoff } from './handoff.js';
 import { isUnreadable, readTaskJob, RELEASE_JOB, type TaskJob } from './job-data.js';
 import { RateLimitedLog, type Logger } from './logger.js';
@@ -278,7 +279,7 @@ export class Worker {
   /** Stops waiting for jobs in flight: their handlers' signals abort. */
   private goCold(): void {
     if (this.cold.signal.aborted) return;
-    const reason = new Error(`worker ${this.name} is shutting down`);
+    const reason = new ShutdownSignal(this.name);
     this.cold.abort(reason);
     for (const { abort } of this.processor.running.values()) abort.abort(reason);
   }
