@@ -38,6 +38,7 @@ import { freeze, type RunOptions, type WorkflowPlan } from './plan.js';
 import { Replacer } from './replace.js';
 import { WorkflowView, type AnyResult, type AsyncResult, type GroupResult, type ResultBackend } from './result.js';
 import { Settler } from './settle.js';
+import { readSnapshot, watchWorkflow, type NodeChange, type SnapshotOptions, type WorkflowSnapshot } from './snapshot.js';
 import { WorkflowStore } from './store.js';
 import { ChannelSubscriber } from './subscriber.js';
 import {
@@ -275,6 +276,37 @@ export class App {
     this.assertOpen();
     const { meta, ref } = await locate(this.store, id);
     return new WorkflowView(this.backend(), meta).resolve(ref) as AnyResult<TResult>;
+  }
+
+  /**
+   * The workflow a result id belongs to, read from Redis in any process: every node's state,
+   * result or error, links and group progress — what the monitor and `celeriac result --tree`
+   * draw. Rejects with `ResultNotFoundError` when no workflow knows the id.
+   *
+   * @example
+   * ```ts
+   * const snapshot = await app.workflow(res.id);
+   * snapshot.nodes.map((node) => `${node.task} ${node.state}`); // ['add SUCCESS', 'add STARTED', …]
+   * ```
+   */
+  async workflow(id: string, options: SnapshotOptions = {}): Promise<WorkflowSnapshot> {
+    this.assertOpen();
+    return readSnapshot(this.store, (await locate(this.store, id)).meta, options);
+  }
+
+  /**
+   * Follows the workflow a result id belongs to: yields each node's state as it changes (the
+   * current states first), until every node has ended or `signal` aborts.
+   *
+   * @example
+   * ```ts
+   * for await (const change of app.watch(res.id)) console.log(change.id, change.state);
+   * ```
+   */
+  async *watch(id: string, options: { signal?: AbortSignal | undefined } = {}): AsyncGenerator<NodeChange, void, undefined> {
+    this.assertOpen();
+    const { meta } = await locate(this.store, id);
+    yield* watchWorkflow(this.store, this.subscriber, meta, options.signal);
   }
 
   /**

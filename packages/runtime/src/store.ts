@@ -31,6 +31,16 @@ export interface Recorded {
   readonly releasedIndices?: readonly number[];
 }
 
+/** A node's links in the stored plan, by node index. */
+export interface NodeLinks {
+  /** Nodes it releases (or fails) when it ends. */
+  readonly successors: readonly number[];
+  /** Error callbacks its failure releases. */
+  readonly errbacks: readonly number[];
+  /** Nodes whose results it receives, in order. */
+  readonly inputs: readonly number[];
+}
+
 /** The member every workflow hash and set holds from creation (see `lua/create-9.lua`). */
 const SENTINEL = '_';
 
@@ -187,6 +197,23 @@ export class WorkflowStore {
     return values.map((value) => (value === null ? null : decodeSpec(value)));
   }
 
+  /**
+   * How the given nodes are linked, as the plan stored it: each node's successors, error
+   * callbacks and input nodes (what `advance`, `fail` and the released inputs follow).
+   */
+  async links(workflowId: string, indices: readonly number[]): Promise<NodeLinks[]> {
+    const out: NodeLinks[] = [];
+    const key = this.keys(workflowId).graph;
+    for (let from = 0; from < indices.length; from += READ_SLICE / 4) {
+      const slice = indices.slice(from, from + READ_SLICE / 4);
+      const values = await this.redis.hmget(key, ...slice.flatMap((i) => [`s:${i}`, `e:${i}`, `a:${i}`]));
+      slice.forEach((_, k) => {
+        out.push({ successors: csv(values[3 * k]), errbacks: csv(values[3 * k + 1]), inputs: csv(values[3 * k + 2]) });
+      });
+    }
+    return out;
+  }
+
   /** States of the given nodes (PENDING when nothing is stored). */
   async states(workflowId: string, indices: readonly number[]): Promise<TaskState[]> {
     return this.fieldsOf(this.keys(workflowId).state, indices, (value) => (value ?? 'PENDING') as TaskState);
@@ -216,6 +243,10 @@ export class WorkflowStore {
   private keyList(keys: WorkflowKeys): [string, string, string, string, string, string] {
     return [keys.graph, keys.state, keys.result, keys.deps, keys.outbox, keys.released];
   }
+}
+
+function csv(text: string | null | undefined): number[] {
+  return text === null || text === undefined || text === '' ? [] : text.split(',').map(Number);
 }
 
 async function execOrThrow(pipeline: ScriptPipeline): Promise<[Error | null, unknown][]> {
