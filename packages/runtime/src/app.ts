@@ -35,6 +35,7 @@ import { withScripts } from './lua.js';
 import { consoleLogger, RateLimitedLog, type Logger } from './logger.js';
 import { locate } from './lookup.js';
 import { freeze, type RunOptions, type WorkflowPlan } from './plan.js';
+import { purgeQueues, queueCounts, queueNames, type QueueCounts } from './queues.js';
 import { Replacer } from './replace.js';
 import { WorkflowView, type AnyResult, type AsyncResult, type GroupResult, type ResultBackend } from './result.js';
 import { Settler } from './settle.js';
@@ -307,6 +308,25 @@ export class App {
     this.assertOpen();
     const { meta } = await locate(this.store, id);
     yield* watchWorkflow(this.store, this.subscriber, meta, options.signal);
+  }
+
+  /**
+   * The app's queues — every queue a job was ever sent to — with how many jobs each holds by
+   * state (waiting, active, delayed, prioritized, failed, completed).
+   */
+  async queues(): Promise<QueueCounts[]> {
+    this.assertOpen();
+    return queueCounts(this.dispatcher, await queueNames(this.redis, this.dispatcher.queuePrefix));
+  }
+
+  /**
+   * Removes the jobs that have not started from `queues` (default: every queue of the app), as
+   * `celery purge` does, and revokes their tasks so that no waiter hangs. Running jobs are left
+   * alone. Resolves to the number of tasks purged.
+   */
+  async purge(queues?: readonly string[]): Promise<number> {
+    this.assertOpen();
+    return purgeQueues(this.dispatcher, this.settler, queues ?? (await queueNames(this.redis, this.dispatcher.queuePrefix)));
   }
 
   /**

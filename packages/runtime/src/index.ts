@@ -22,6 +22,7 @@ export { App, createApp } from './app.js';
 export type { AppOptions, AppApplyOptions, ResultFor } from './app.js';
 export type { RedisInput } from './connection.js';
 export { AsyncResult, GroupResult } from './result.js';
+export type { QueueCounts } from './queues.js';
 export type { WorkflowSnapshot, WorkflowNode, WorkflowEdge, WorkflowGroup, SnapshotOptions, NodeChange } from './snapshot.js';
 export type { AnyResult, GetOptions } from './result.js';
 export type { TaskState } from './envelope.js';

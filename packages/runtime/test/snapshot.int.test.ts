@@ -107,3 +107,24 @@ describe('app.watch', () => {
     expect(seen).toEqual([{ index: 0, id: res.id, state: 'PENDING' }]);
   });
 });
+
+describe('queues', () => {
+  it('lists every queue with its counts, and purges what has not started, revoking it so no waiter hangs', async () => {
+    const { app, add } = setup();
+    const a = await add.applyAsync({ args: [1, 1], queue: 'a' });
+    const later = await add.applyAsync({ args: [2, 2], queue: 'b', countdown: 60 });
+    const flow = await app.apply(chain(add.s(1, 1), add.s(1)), { queue: 'a' });
+    const counts = await app.queues();
+    expect(counts.map((queue) => queue.name)).toEqual(['a', 'b']);
+    expect(counts.find((queue) => queue.name === 'a')).toMatchObject({ waiting: 2, active: 0 });
+    expect(counts.find((queue) => queue.name === 'b')).toMatchObject({ delayed: 1 });
+
+    expect(await app.purge(['a'])).toBe(2);
+    await expect(a.get(T)).rejects.toMatchObject({ name: 'RevokedError' });
+    await expect(flow.get(T)).rejects.toMatchObject({ name: 'RevokedError' });
+    expect(await later.state()).toBe('PENDING');
+    expect(await app.purge()).toBe(1);
+    expect(await later.state()).toBe('REVOKED');
+    expect((await app.queues()).every((queue) => queue.waiting + queue.delayed === 0)).toBe(true);
+  });
+});
