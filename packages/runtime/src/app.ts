@@ -25,7 +25,7 @@ import {
 } from '@celeriac/canvas';
 import type { RedisOptions, Redis } from 'ioredis';
 import { builtinTasks } from './builtins.js';
-import { openConnection, type RedisInput } from './connection.js';
+import { checkRedisInput, openConnection, type RedisInput } from './connection.js';
 import { createControlPlane, type ControlPlane, type RemoteControl, type TaskEventReader } from './control-plane/index.js';
 import { queuePrefix } from './keys.js';
 import { Revoker, type RevokeOptions } from './control.js';
@@ -108,54 +108,67 @@ const NO_INPUTS: readonly unknown[] = Object.freeze([]);
  */
 export class App {
   readonly name: string;
-  readonly prefix: string;
-  /** The app's own Redis connection. */
-  readonly redis: Redis;
+  private readonly registry = new Map<string, RegisteredTask>();
+  private readonly workers = new Set<Worker>();
+  private readonly ttl: number;
+  private readonly logger: Logger;
+  private settings: { readonly redis: RedisInput | undefined; readonly prefix: string };
+  private connected: Connected | undefined;
+  private closed = false;
+
+  /** @internal use {@link createApp}. */
+  constructor(options: AppOptions = {}) {
+    this.name = options.name ?? 'celeriac';
+    this.logger = options.logger ?? consoleLogger('warn');
+    this.ttl = options.resultTtl ?? 86_400;
+    if (!Number.isInteger(this.ttl) || this.ttl < 0) {
+      throw new InvalidArgumentError('resultTtl', `expected a whole number of seconds >= 0 (0 keeps results forever), got ${String(this.ttl)}`);
+    }
+    checkRedisInput(options.redis);
+    this.settings = { redis: options.redis, prefix: checkPrefix(options.prefix ?? 'celeriac') };
+    for (const builtin of builtinTasks((name) => this.registry.get(name), () => this.registered)) this.registry.set(builtin.name, builtin);
+  }
+
+  /** Prefix of every Redis key the app writes. */
+  get prefix(): string {
+    return this.settings.prefix;
+  }
+
+  /** The app's own Redis connection (opened on first use). */
+  get redis(): Redis {
+    return this.parts.redis;
+  }
+
   /**
    * Remote control and inspection of the app's workers, in any process (Celery's `app.control`):
    * `workers()`, `inspect({ destination, timeout }).registered()` and the other queries,
    * `shutdown`, `rateLimit`, `timeLimit`, `addConsumer`, `cancelConsumer`, `revoke`, `poolGrow`,
    * `poolShrink`.
    */
-  readonly control: RemoteControl;
-  /** Task and worker events (Celery's `-E`): `history({ limit, before })` pages and a live `tail()`. */
-  readonly events: TaskEventReader;
-  private readonly ownsRedis: boolean;
-  private readonly store: WorkflowStore;
-  private readonly settler: Settler;
-  private readonly dispatcher: Dispatcher;
-  private readonly subscriber: ChannelSubscriber;
-  private readonly plane: ControlPlane;
-  private readonly revoker: Revoker;
-  private readonly replacer: Replacer;
-  private readonly registry = new Map<string, RegisteredTask>();
-  private readonly workers = new Set<Worker>();
-  private readonly logger: Logger;
-  private closed = false;
+  get control(): RemoteControl {
+    return this.parts.plane.control;
+  }
 
-  /** @internal use {@link createApp}. */
-  constructor(options: AppOptions = {}) {
-    this.name = options.name ?? 'celeriac';
-    this.prefix = options.prefix ?? 'celeriac';
-    this.logger = options.logger ?? consoleLogger('warn');
-    const ttl = options.resultTtl ?? 86_400;
-    if (!Number.isInteger(ttl) || ttl < 0) {
-      throw new InvalidArgumentError('resultTtl', `expected a whole number of seconds >= 0 (0 keeps results forever), got ${String(ttl)}`);
+  /** Task and worker events (Celery's `-E`): `history({ limit, before })` pages and a live `tail()`. */
+  get events(): TaskEventReader {
+    return this.parts.plane.events;
+  }
+
+  /**
+   * Points the app at another Redis or prefix before it is used — what the CLI's `--broker` and
+   * `--prefix` do to an app module that names its own. Throws `InvalidArgumentError` once the app
+   * has connected (it has sent work, started a worker, or been asked anything).
+   */
+  configure(options: { readonly redis?: RedisInput | undefined; readonly prefix?: string | undefined }): void {
+    this.assertOpen();
+    if (this.connected !== undefined) {
+      throw new InvalidArgumentError('configure', `app "${this.name}" is already connected to Redis; configure it before using it`);
     }
-    const { client, owned } = openConnection(options.redis);
-    this.redis = client;
-    this.ownsRedis = owned;
-    if (owned) this.redis.on('error', (error) => this.logger.warn('redis connection error', error));
-    this.store = new WorkflowStore(withScripts(this.redis), this.prefix, ttl);
-    this.dispatcher = new Dispatcher(this.redis, queuePrefix(this.prefix));
-    this.settler = new Settler(this.store, this.dispatcher);
-    this.subscriber = new ChannelSubscriber(this.redis, new RateLimitedLog(this.logger));
-    this.plane = createControlPlane({ redis: this.redis, subscriber: this.subscriber, prefix: this.prefix, logger: this.logger });
-    this.control = this.plane.control;
-    this.events = this.plane.events;
-    this.revoker = new Revoker(this.store, this.settler, this.dispatcher, this.control);
-    this.replacer = new Replacer(this.store, this.settler, (graph) => this.launch(graph).then(() => {}));
-    for (const builtin of builtinTasks((name) => this.registry.get(name), () => this.registered)) this.registry.set(builtin.name, builtin);
+    if (options.redis !== undefined) checkRedisInput(options.redis);
+    this.settings = {
+      redis: options.redis ?? this.settings.redis,
+      prefix: options.prefix === undefined ? this.settings.prefix : checkPrefix(options.prefix),
+    };
   }
 
   /**
@@ -217,14 +230,14 @@ export class App {
     const worker = new Worker(
       {
         app: this.name,
-        store: this.store,
-        settler: this.settler,
-        dispatcher: this.dispatcher,
-        replacer: this.replacer,
+        store: this.parts.store,
+        settler: this.parts.settler,
+        dispatcher: this.parts.dispatcher,
+        replacer: this.parts.replacer,
         registry: this.registry,
         logger: this.logger,
-        plane: this.plane,
-        connect: () => this.connect({ maxRetriesPerRequest: null }),
+        plane: this.parts.plane,
+        connect: () => this.duplicate({ maxRetriesPerRequest: null }),
       },
       options,
     );
@@ -262,10 +275,10 @@ export class App {
   private async launch(graph: CompiledGraph): Promise<AnyResult> {
     const plan = freeze(graph, (task) => this.registry.get(task)?.defaults);
     if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
-    const created = await this.store.create(plan);
+    const created = await this.parts.store.create(plan);
     const { id } = plan.meta;
-    await this.dispatcher.send(id, created ? entriesOf(plan) : releaseOf(await this.store.outbox(id)), null);
-    const view = new WorkflowView(this.backend(), created ? plan.meta : ((await this.store.meta(id)) ?? plan.meta));
+    await this.parts.dispatcher.send(id, created ? entriesOf(plan) : releaseOf(await this.parts.store.outbox(id)), null);
+    const view = new WorkflowView(this.backend(), created ? plan.meta : ((await this.parts.store.meta(id)) ?? plan.meta));
     return view.resolve(view.meta.result);
   }
 
@@ -275,7 +288,7 @@ export class App {
    */
   async result<TResult = unknown>(id: string): Promise<AnyResult<TResult>> {
     this.assertOpen();
-    const { meta, ref } = await locate(this.store, id);
+    const { meta, ref } = await locate(this.parts.store, id);
     return new WorkflowView(this.backend(), meta).resolve(ref) as AnyResult<TResult>;
   }
 
@@ -292,7 +305,7 @@ export class App {
    */
   async workflow(id: string, options: SnapshotOptions = {}): Promise<WorkflowSnapshot> {
     this.assertOpen();
-    return readSnapshot(this.store, (await locate(this.store, id)).meta, options);
+    return readSnapshot(this.parts.store, (await locate(this.parts.store, id)).meta, options);
   }
 
   /**
@@ -306,8 +319,8 @@ export class App {
    */
   async *watch(id: string, options: { signal?: AbortSignal | undefined } = {}): AsyncGenerator<NodeChange, void, undefined> {
     this.assertOpen();
-    const { meta } = await locate(this.store, id);
-    yield* watchWorkflow(this.store, this.subscriber, meta, options.signal);
+    const { meta } = await locate(this.parts.store, id);
+    yield* watchWorkflow(this.parts.store, this.parts.subscriber, meta, options.signal);
   }
 
   /**
@@ -316,7 +329,7 @@ export class App {
    */
   async queues(): Promise<QueueCounts[]> {
     this.assertOpen();
-    return queueCounts(this.dispatcher, await queueNames(this.redis, this.dispatcher.queuePrefix));
+    return queueCounts(this.parts.dispatcher, await queueNames(this.redis, this.parts.dispatcher.queuePrefix));
   }
 
   /**
@@ -326,7 +339,7 @@ export class App {
    */
   async purge(queues?: readonly string[]): Promise<number> {
     this.assertOpen();
-    return purgeQueues(this.dispatcher, this.settler, queues ?? (await queueNames(this.redis, this.dispatcher.queuePrefix)));
+    return purgeQueues(this.parts.dispatcher, this.parts.settler, queues ?? (await queueNames(this.redis, this.parts.dispatcher.queuePrefix)));
   }
 
   /**
@@ -338,8 +351,8 @@ export class App {
    */
   async revoke(id: string, options: RevokeOptions = {}): Promise<string[]> {
     this.assertOpen();
-    const { meta, ref } = await locate(this.store, id);
-    return this.revoker.revoke(meta, ref, options);
+    const { meta, ref } = await locate(this.parts.store, id);
+    return this.parts.revoker.revoke(meta, ref, options);
   }
 
   /** Closes the app's workers (gracefully), queues and connections. */
@@ -347,21 +360,50 @@ export class App {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.workers].map((worker) => worker.close()));
-    await this.dispatcher.close();
-    await this.subscriber.close();
-    if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect());
+    const parts = this.connected;
+    if (parts === undefined) return;
+    await parts.dispatcher.close();
+    await parts.subscriber.close();
+    if (parts.ownsRedis) await parts.redis.quit().catch(() => parts.redis.disconnect());
   }
 
   /** @internal the store, for tests that check what the Lua scripts recorded. */
   get internals(): { store: WorkflowStore } {
-    return { store: this.store };
+    return { store: this.parts.store };
+  }
+
+  /** The parts that talk to Redis, made on first use (so `configure` can still change where). */
+  private get parts(): Connected {
+    this.assertOpen();
+    return (this.connected ??= this.connect());
+  }
+
+  private connect(): Connected {
+    const { client: redis, owned: ownsRedis } = openConnection(this.settings.redis);
+    if (ownsRedis) redis.on('error', (error) => this.logger.warn('redis connection error', error));
+    const store = new WorkflowStore(withScripts(redis), this.prefix, this.ttl);
+    const dispatcher = new Dispatcher(redis, queuePrefix(this.prefix));
+    const settler = new Settler(store, dispatcher);
+    const subscriber = new ChannelSubscriber(redis, new RateLimitedLog(this.logger));
+    const plane = createControlPlane({ redis, subscriber, prefix: this.prefix, logger: this.logger });
+    return {
+      redis,
+      ownsRedis,
+      store,
+      dispatcher,
+      settler,
+      subscriber,
+      plane,
+      revoker: new Revoker(store, settler, dispatcher, plane.control),
+      replacer: new Replacer(store, settler, (graph) => this.launch(graph).then(() => {})),
+    };
   }
 
   private backend(): ResultBackend {
-    return { store: this.store, subscriber: this.subscriber, revoke: (meta, ref, options) => this.revoker.revoke(meta, ref, options) };
+    return { store: this.parts.store, subscriber: this.parts.subscriber, revoke: (meta, ref, options) => this.parts.revoker.revoke(meta, ref, options) };
   }
 
-  private connect(overrides: Partial<RedisOptions> = {}): Redis {
+  private duplicate(overrides: Partial<RedisOptions> = {}): Redis {
     const connection = this.redis.duplicate(overrides);
     connection.on('error', (error) => this.logger.warn('redis connection error', error));
     return connection;
@@ -370,6 +412,28 @@ export class App {
   private assertOpen(): void {
     if (this.closed) throw new ClosedError(`App "${this.name}"`);
   }
+}
+
+/** The parts of an app that talk to Redis. */
+interface Connected {
+  readonly redis: Redis;
+  /** Whether the app opened `redis` (and so closes it). */
+  readonly ownsRedis: boolean;
+  readonly store: WorkflowStore;
+  readonly dispatcher: Dispatcher;
+  readonly settler: Settler;
+  readonly subscriber: ChannelSubscriber;
+  readonly plane: ControlPlane;
+  readonly revoker: Revoker;
+  readonly replacer: Replacer;
+}
+
+/** A key prefix: non-empty, no spaces or braces (braces are Redis Cluster hash tags). */
+function checkPrefix(prefix: string): string {
+  if (typeof prefix !== 'string' || !/^[^\s{}]+$/.test(prefix)) {
+    throw new InvalidArgumentError('prefix', `expected a non-empty prefix without spaces or braces, got ${JSON.stringify(prefix)}`);
+  }
+  return prefix;
 }
 
 /** A new workflow's first tasks, read lazily (a huge group's specs are built only if sent directly). */

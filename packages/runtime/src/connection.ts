@@ -16,16 +16,23 @@ export interface AppConnection {
   readonly owned: boolean;
 }
 
-/** Opens (or adopts) the app's connection. Throws `InvalidArgumentError` for anything else. */
+/** Opens (or adopts) the app's connection; `given` was checked by {@link checkRedisInput}. */
 export function openConnection(given: RedisInput | undefined): AppConnection {
+  checkRedisInput(given);
   if (given === undefined) return { client: new Redis(), owned: true };
+  if (given instanceof Redis) return { client: given, owned: false };
+  return { client: typeof given === 'string' ? new Redis(given) : new Redis(given), owned: true };
+}
+
+/** Throws `InvalidArgumentError` unless `given` is a Redis URL, ioredis options or an ioredis client. */
+export function checkRedisInput(given: unknown): asserts given is RedisInput | undefined {
+  if (given === undefined || given instanceof Redis) return;
   if (typeof given === 'string') {
     if (!/^rediss?:\/\//.test(given)) {
       throw new InvalidArgumentError('redis', `expected a redis:// or rediss:// URL, got ${JSON.stringify(given.slice(0, 100))}`);
     }
-    return { client: new Redis(given), owned: true };
+    return;
   }
-  if (given instanceof Redis) return { client: given, owned: false };
   if (typeof given !== 'object' || given === null) {
     throw new InvalidArgumentError('redis', `expected a Redis URL, ioredis options or an ioredis client, got ${given === null ? 'null' : typeof given}`);
   }
@@ -41,5 +48,4 @@ export function openConnection(given: RedisInput | undefined): AppConnection {
         '(is a second copy of ioredis installed? `npm ls ioredis` shows it); pass a URL or ioredis options instead',
     );
   }
-  return { client: new Redis(given), owned: true };
 }

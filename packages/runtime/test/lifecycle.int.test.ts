@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chain, fromCelery } from '@celeriac/canvas';
 import { availableParallelism } from 'node:os';
-import { createApp, expandNodeName, InvalidArgumentError, type TaskContext } from '@celeriac/runtime';
+import { randomUUID } from 'node:crypto';
+import { consoleLogger, createApp, expandNodeName, InvalidArgumentError, type TaskContext } from '@celeriac/runtime';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { redisUrl, testApp } from './helpers.js';
@@ -162,6 +163,25 @@ describe('app and worker lifecycle', () => {
       expect(app.name).toBe('celeriac');
     } finally {
       await app.close();
+    }
+  });
+
+  it('can be pointed at another Redis and prefix before it is used (the CLI\'s --broker and --prefix), not after', async () => {
+    const app = createApp({ redis: 'redis://127.0.0.1:1', prefix: 'nowhere', logger: consoleLogger('silent') });
+    const prefix = `test-${randomUUID()}`;
+    try {
+      app.configure({ redis: redisUrl(), prefix });
+      expect(app.prefix).toBe(prefix);
+      const add = app.task('add', (x: number, y: number) => x + y);
+      app.worker();
+      expect(await (await add.delay(1, 2)).get(T)).toBe(3);
+      expect(() => app.configure({ prefix: 'other' })).toThrow(/already connected/);
+    } finally {
+      await app.close();
+      const redis = new Redis(redisUrl());
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
     }
   });
 
