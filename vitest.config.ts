@@ -41,7 +41,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['packages/*/test/**/*.int.test.ts', 'examples/**/*.int.test.ts'],
+          include: ['packages/*/test/**/*.int.test.ts', 'examples/**/*.int.test.ts', 'test/**/*.int.test.ts'],
           globalSetup: ['./test/redis-global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
