@@ -12,7 +12,8 @@
  * 4. smoke programs apply a chain against a private redis-server (or REDIS_URL) in each module
  *    style we support: ESM JavaScript, CommonJS `require()` (require(esm), Node ^20.19 || >=22.12),
  *    TypeScript with `nodenext`, `bundler` and legacy `node10` resolution, and an esbuild bundle;
- *    `tsc` compiles a typed chain and rejects a badly typed one with the expected error.
+ *    `tsc` compiles a typed chain and rejects a badly typed one with the expected error;
+ * 5. the API reference (TypeDoc, `npm run docs`) covers every package and no `@internal` name.
  *
  * Exits 1 if any check fails, after running them all. `-- --keep` keeps the temporary directory.
  */
@@ -454,6 +455,25 @@ async function smoke(consumer: string, pkgs: readonly Pkg[], redisUrl: string, b
 }
 
 // ---------------------------------------------------------------------------------------------
+// 5. API reference
+
+/** `npm run docs` works (TypeDoc over every package) and keeps `@internal` names out. */
+async function apiReference(pkgs: readonly Pkg[], work: string): Promise<void> {
+  section('API reference (TypeDoc, as npm run docs)');
+  const json = join(work, 'api.json');
+  const result = await run(join(repoRoot, 'node_modules', '.bin', 'typedoc'), ['--json', json, '--logLevel', 'Error'], {
+    cwd: repoRoot,
+    timeoutMs: 300_000,
+  });
+  if (!check(result.code === 0 && existsSync(json), 'typedoc converts every package', describeRun(result))) return;
+  const project = JSON.parse(readFileSync(json, 'utf8')) as { children?: { name: string }[] };
+  const modules = (project.children ?? []).map((child) => child.name);
+  for (const pkg of pkgs) check(modules.includes(pkg.manifest.name), `${pkg.manifest.name} has its page`, `modules: ${modules.join(', ')}`);
+  const text = readFileSync(json, 'utf8');
+  check(!text.includes('"@internal"'), 'no @internal declaration is documented');
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
   const keep = process.argv.includes('--keep');
@@ -498,6 +518,7 @@ async function main(): Promise<number> {
       redisUrl = redis.url;
     }
     await smoke(consumer, pkgs, redisUrl, bundleDir);
+    await apiReference(pkgs, work);
   } catch (error) {
     if (error instanceof RedisServerMissingError) fail(error.message);
     else fail(error instanceof Error ? (error.stack ?? error.message) : String(error));
