@@ -240,7 +240,8 @@ function checkInstalled(consumer: string, pkg: Pkg): void {
   const name = pkg.manifest.name;
   const dir = join(consumer, 'node_modules', ...name.split('/'));
   const files = filesUnder(dir);
-  for (const required of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts']) {
+  const changelog = existsSync(join(pkg.path, 'CHANGELOG.md')) ? ['CHANGELOG.md'] : [];
+  for (const required of ['package.json', 'README.md', 'LICENSE', ...changelog, 'dist/index.js', 'dist/index.d.ts']) {
     check(files.includes(required), `${name} ships ${required}`);
   }
   const tests = files.filter((f) => /\.test(-d)?\.[cm]?[jt]s$|(^|\/)(test|fixtures)\//.test(f));
