@@ -9,6 +9,8 @@ import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 // Plain JavaScript (this file) gets js.configs.recommended only: it is in no tsconfig, so no types.
 const TS_FILES = ['**/*.ts', '**/*.mts', '**/*.cts', '**/*.tsx'];
@@ -51,6 +53,17 @@ export default defineConfig(
       ],
       'no-console': 'error',
     },
+  },
+
+  // No import cycles: shared contracts get a module of their own instead (DESIGN §6).
+  {
+    files: TS_FILES,
+    plugins: { 'import-x': importX },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
 
   // Programs whose job is to print.

@@ -1,35 +1,29 @@
 /**
  * The root of Celeriac's error tree. It lives in the canvas package because canvas is the bottom
  * layer; the runtime's errors extend it too, so `err instanceof CeleriacError` catches them all.
+ * Each package owns its own codes: canvas has {@link CanvasErrorCode}, the runtime its own union.
  */
 
-/** Every machine-readable error code Celeriac uses. */
-export type CeleriacErrorCode =
-  | 'CANVAS_INVALID'
-  | 'NOT_REGISTERED'
-  | 'TASK_FAILED'
-  | 'CHORD_FAILED'
-  | 'TIMEOUT'
-  | 'RESULT_NOT_FOUND'
-  | 'INVALID_ARGUMENT'
-  | 'INVALID_JOB'
-  | 'REVOKED'
-  | 'TIME_LIMIT'
-  | 'MAX_RETRIES'
-  | 'RATE_LIMIT'
-  | 'CLOSED';
+/** The codes of the errors this package throws. */
+export type CanvasErrorCode = 'CANVAS_INVALID';
 
 const marker = Symbol.for('celeriac.error');
 
 /**
  * Base class of every error Celeriac throws. Has a stable `code`; `instanceof` works across
  * duplicate copies of the package because it checks a global symbol rather than the prototype.
+ *
+ * @example
+ * ```ts
+ * try { parseCanvas(input); } catch (error) { if (error instanceof CeleriacError) console.log(error.code); }
+ * ```
  */
-export class CeleriacError extends Error {
-  readonly code: CeleriacErrorCode;
+export class CeleriacError<TCode extends string = string> extends Error {
+  /** Machine-readable reason, stable across versions (e.g. `CANVAS_INVALID`, `TASK_FAILED`). */
+  readonly code: TCode;
   readonly [marker] = true;
 
-  constructor(code: CeleriacErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: TCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = 'CeleriacError';
@@ -43,7 +37,7 @@ export class CeleriacError extends Error {
 }
 
 /** A canvas value is malformed: the message names the JSON path and what was expected there. */
-export class CanvasError extends CeleriacError {
+export class CanvasError extends CeleriacError<CanvasErrorCode> {
   /** JSON path of the offending value, e.g. `tasks[2].args`; empty for the root. */
   readonly path: string;
 

@@ -32,7 +32,7 @@ export type {
   CompiledGraph,
 } from './types.js';
 export { CeleriacError, CanvasError } from './errors.js';
-export type { CeleriacErrorCode } from './errors.js';
+export type { CanvasErrorCode } from './errors.js';
 export { signature, defineTask, immutable, partial, withOptions } from './signature.js';
 export type { TaskRef } from './signature.js';
 export type { InferArgs, InferResult, AnySignature, AnyCanvas } from './typing.js';

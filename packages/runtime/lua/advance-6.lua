@@ -12,27 +12,33 @@
 
   Output:
     { status, released... } with status
-      0  recorded now
-      1  already recorded (duplicate delivery): released lists successors still in the outbox
-      2  the node had already failed or been revoked: nothing recorded, nothing released
+      RECORDED          recorded now
+      ALREADY_RECORDED  a duplicate delivery: released lists successors still in the outbox
+      ALREADY_ENDED     the node had already failed or been revoked: nothing recorded, nothing released
+      NO_WORKFLOW       the workflow does not exist: nothing recorded
     and `released` as appended by appendReleased (index, spec, input count, input envelopes), or
     beyond the inline limit '#' followed by the released indices.
 
   Events: PUBLISH <channel> "<index>:SUCCESS".
 ]]
---@include released
+--@include status
+--@include split-indices
+--@include is-terminal
+--@include refresh-ttl
+--@include append-released
+if redis.call('EXISTS', KEYS[1]) == 0 then return { NO_WORKFLOW } end
 local i = ARGV[1]
 local state = redis.call('HGET', KEYS[2], i)
 local released = {}
-local status = 0
+local status = RECORDED
 
 if state == 'SUCCESS' then
-  status = 1
+  status = ALREADY_RECORDED
   for _, j in ipairs(splitIndices(redis.call('HGET', KEYS[1], 's:' .. i))) do
     if redis.call('SISMEMBER', KEYS[5], j) == 1 then released[#released + 1] = j end
   end
 elseif state == 'FAILURE' or state == 'REVOKED' then
-  return { 2 }
+  return { ALREADY_ENDED }
 else
   redis.call('HSET', KEYS[2], i, 'SUCCESS')
   redis.call('HSET', KEYS[3], i, ARGV[2])

@@ -1,8 +1,10 @@
 --[[
   Records a node's final failure, fails everything downstream of it (so no waiter hangs), and
-  releases its error callbacks — atomically, and only once however often the job is delivered.
-  A join (chord body) downstream fails with the ChordError envelope and, when the failed node is
-  one of its own header members, its error callbacks fire too (once per chord failure).
+  releases the error callbacks that failure fires — atomically, and only once however often the
+  job is delivered. The callbacks fired are the node's own and, as in Celery, those of every join
+  (chord body) the failure reaches, however deep: each join fails once (with the ChordError
+  envelope), so its callbacks fire once per chord failure. Plain steps failed downstream fire none
+  (Celery calls a chain's error callbacks once, from the failing step).
 
   Input:
     KEYS[1] graph hash   KEYS[2] state hash   KEYS[3] result hash
@@ -14,35 +16,68 @@
 
   Output:
     { status, released... } with status
-      0  recorded now
-      1  already failed (duplicate delivery): released lists its error callbacks still in the outbox
-      2  the node had already succeeded or been revoked: nothing changed
+      RECORDED          recorded now
+      ALREADY_RECORDED  already failed (a duplicate delivery): released lists the error callbacks
+                        its failure fired that are still in the outbox
+      ALREADY_ENDED     the node had already succeeded or been revoked: nothing changed
+      NO_WORKFLOW       the workflow does not exist: nothing recorded
     and `released` as appended by appendReleased.
 
   Events: PUBLISH <channel> "<index>:FAILURE" for the node and every node failed downstream.
 ]]
---@include released
+--@include status
+--@include split-indices
+--@include is-terminal
+--@include refresh-ttl
+--@include append-released
+if redis.call('EXISTS', KEYS[1]) == 0 then return { NO_WORKFLOW } end
 local i = ARGV[1]
 local state = redis.call('HGET', KEYS[2], i)
-if state == 'SUCCESS' or state == 'REVOKED' then return { 2 } end
+if state == 'SUCCESS' or state == 'REVOKED' then return { ALREADY_ENDED } end
 
--- The error callbacks this failure fires: the node's own, and those of joins it feeds directly.
-local function errbackEntries()
-  local list = splitIndices(redis.call('HGET', KEYS[1], 'e:' .. i))
-  for _, j in ipairs(splitIndices(redis.call('HGET', KEYS[1], 's:' .. i))) do
-    if redis.call('HEXISTS', KEYS[1], 'j:' .. j) == 1 then
-      for _, k in ipairs(splitIndices(redis.call('HGET', KEYS[1], 'e:' .. j))) do list[#list + 1] = k end
+local function isJoin(j)
+  return redis.call('HEXISTS', KEYS[1], 'j:' .. j) == 1
+end
+
+local function appendErrbacks(list, j)
+  for _, k in ipairs(splitIndices(redis.call('HGET', KEYS[1], 'e:' .. j))) do list[#list + 1] = k end
+end
+
+-- Walks everything downstream of the failed node. With `record`, fails each node that has not
+-- ended; without, only retraces the walk (a duplicate delivery). Returns the error callbacks fired.
+local function cascade(record)
+  local errbacks = {}
+  appendErrbacks(errbacks, i)
+  local seen = {}
+  local queue = splitIndices(redis.call('HGET', KEYS[1], 's:' .. i))
+  local head = 1
+  while head <= #queue do
+    local j = queue[head]
+    head = head + 1
+    if not seen[j] then
+      seen[j] = true
+      local reach = not record or not isTerminal(redis.call('HGET', KEYS[2], j))
+      if reach then
+        local join = isJoin(j)
+        if record then
+          redis.call('HSET', KEYS[2], j, 'FAILURE')
+          redis.call('HSET', KEYS[3], j, join and ARGV[3] or ARGV[2])
+          redis.call('PUBLISH', ARGV[5], j .. ':FAILURE')
+        end
+        if join then appendErrbacks(errbacks, j) end
+        for _, k in ipairs(splitIndices(redis.call('HGET', KEYS[1], 's:' .. j))) do queue[#queue + 1] = k end
+      end
     end
   end
-  return list
+  return errbacks
 end
 
 local released = {}
 if state == 'FAILURE' then
-  for _, k in ipairs(errbackEntries()) do
+  for _, k in ipairs(cascade(false)) do
     if redis.call('SISMEMBER', KEYS[5], k) == 1 then released[#released + 1] = k end
   end
-  return appendReleased({ 1 }, released)
+  return appendReleased({ ALREADY_RECORDED }, released)
 end
 
 redis.call('HSET', KEYS[2], i, 'FAILURE')
@@ -50,25 +85,11 @@ redis.call('HSET', KEYS[3], i, ARGV[2])
 redis.call('SREM', KEYS[5], i)
 redis.call('PUBLISH', ARGV[5], i .. ':FAILURE')
 
-local queue = splitIndices(redis.call('HGET', KEYS[1], 's:' .. i))
-local head = 1
-while head <= #queue do
-  local j = queue[head]
-  head = head + 1
-  if not isTerminal(redis.call('HGET', KEYS[2], j)) then
-    local join = redis.call('HEXISTS', KEYS[1], 'j:' .. j) == 1
-    redis.call('HSET', KEYS[2], j, 'FAILURE')
-    redis.call('HSET', KEYS[3], j, join and ARGV[3] or ARGV[2])
-    redis.call('PUBLISH', ARGV[5], j .. ':FAILURE')
-    for _, k in ipairs(splitIndices(redis.call('HGET', KEYS[1], 's:' .. j))) do queue[#queue + 1] = k end
-  end
-end
-
-for _, k in ipairs(errbackEntries()) do
+for _, k in ipairs(cascade(true)) do
   if redis.call('HEXISTS', KEYS[2], k) == 0 and redis.call('SADD', KEYS[5], k) == 1 then
     redis.call('HINCRBY', KEYS[6], k, 1)
     released[#released + 1] = k
   end
 end
 refreshTtl(tonumber(ARGV[4]))
-return appendReleased({ 0 }, released)
+return appendReleased({ RECORDED }, released)

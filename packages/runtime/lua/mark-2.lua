@@ -6,10 +6,17 @@
     KEYS[1] state hash   KEYS[2] result hash
     ARGV[1] node index   ARGV[2] new state   ARGV[3] envelope to store, or '' to keep the current one
 
-  Output: 'OK' when changed, otherwise the terminal state the node already has.
+  Output:
+    { RECORDED }              the state changed
+    { ALREADY_ENDED, state }  the node had already ended, in `state`
+    { NO_WORKFLOW }           the workflow does not exist
 ]]
+--@include status
+--@include is-terminal
+-- The state hash holds a sentinel member for the workflow's whole life (see create-9.lua).
+if redis.call('EXISTS', KEYS[1]) == 0 then return { NO_WORKFLOW } end
 local state = redis.call('HGET', KEYS[1], ARGV[1])
-if state == 'SUCCESS' or state == 'FAILURE' or state == 'REVOKED' then return state end
+if isTerminal(state) then return { ALREADY_ENDED, state } end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) end
-return 'OK'
+return { RECORDED }

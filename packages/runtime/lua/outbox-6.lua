@@ -10,9 +10,12 @@
     KEYS[4] deps hash    KEYS[5] outbox set   KEYS[6] released hash
     ARGV    node indices to keep, if any; none lists the whole outbox
 
-  Output: { 0, released... } as appended by appendReleased.
+  Output: { RECORDED, released... } as appended by appendReleased, or { NO_WORKFLOW }.
 ]]
---@include released
+--@include status
+--@include sentinel
+--@include append-released
+if redis.call('EXISTS', KEYS[1]) == 0 then return { NO_WORKFLOW } end
 local pending = {}
 if #ARGV == 0 then
   for _, j in ipairs(redis.call('SMEMBERS', KEYS[5])) do
@@ -23,4 +26,4 @@ else
     if redis.call('SISMEMBER', KEYS[5], j) == 1 then pending[#pending + 1] = j end
   end
 end
-return appendReleased({ 0 }, pending)
+return appendReleased({ RECORDED }, pending)

@@ -14,7 +14,10 @@
 
   Events: PUBLISH <channel> "<index>:REVOKED" for each.
 ]]
---@include released
+--@include split-indices
+--@include is-terminal
+--@include refresh-ttl
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 local queue = {}
 if ARGV[4] == 'all' then
   local meta = cjson.decode(redis.call('HGET', KEYS[1], 'meta'))

@@ -1,10 +1,9 @@
 /**
  * The app: one Redis connection, a task registry, and the entry points to send work
- * (`apply`, `task.delay`), run it (`worker`) and observe it (`result`).
+ * (`apply`, `task.delay`), run it (`worker`) and observe it (`result`, `revoke`). It wires the
+ * runtime's parts together; each part lives in a module of its own.
  */
 import {
-  CanvasError,
-  chain,
   compile,
   defineTask,
   parseCanvas,
@@ -20,18 +19,23 @@ import {
   type Kwargs,
   type Signature,
 } from '@celeriac/canvas';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions, Redis } from 'ioredis';
 import { builtinTasks } from './builtins.js';
-import { Control, type RevokeOptions } from './control.js';
-import { DIRECT_RELEASE_LIMIT, Dispatcher, queueOf, type JobData } from './dispatch.js';
-import { ClosedError, ResultNotFoundError, toRemoteError } from './errors.js';
-import { encodeSuccess } from './envelope.js';
-import { EventHub } from './events.js';
+import { openConnection, type RedisInput } from './connection.js';
+import { controlChannel, queuePrefix } from './keys.js';
+import { Revoker, type RevokeOptions } from './control.js';
+import { Dispatcher, releaseOf, queueOf, type Release } from './dispatch.js';
+import { CanvasError } from '@celeriac/canvas';
+import { ClosedError, InvalidArgumentError } from './errors.js';
 import { withScripts } from './lua.js';
-import { freeze, nodeId, type ResultIndex, type RunOptions, type WorkflowMeta, type WorkflowPlan } from './plan.js';
+import { consoleLogger, type Logger } from './logger.js';
+import { locate } from './lookup.js';
+import { freeze, type RunOptions, type WorkflowPlan } from './plan.js';
+import { PubSub } from './pubsub.js';
+import { Replacer } from './replace.js';
 import { WorkflowView, type AnyResult, type AsyncResult, type GroupResult, type ResultBackend } from './result.js';
+import { Settler } from './settle.js';
 import { WorkflowStore } from './store.js';
-import { recordFailure, recordSuccess } from './outcome.js';
 import {
   rateInterval,
   toTaskOptions,
@@ -42,23 +46,24 @@ import {
   type TaskContext,
   type TaskDefinitionOptions,
 } from './task.js';
-import { Worker, type Logger, type WorkerOptions } from './worker.js';
+import { Worker, type WorkerOptions } from './worker.js';
 
-/** Options of {@link createApp}. */
+/** Options of {@link createApp}. An option given as `undefined` counts as not given. */
 export interface AppOptions {
   /** App name (Celery's `-A proj`), shown by workers and the monitor. Default `"celeriac"`. */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /**
-   * Redis to use: a URL, ioredis options, or an ioredis instance. An instance stays yours: the app
-   * duplicates it for workers and subscriptions and never closes it. Default `redis://127.0.0.1:6379`.
+   * Redis to use: a `redis://`/`rediss://` URL, ioredis options, or an ioredis instance. An
+   * instance stays yours: the app duplicates it for workers and subscriptions and never closes it.
+   * Default `redis://127.0.0.1:6379`.
    */
-  readonly redis?: string | RedisOptions | Redis;
+  readonly redis?: RedisInput | undefined;
   /** Prefix of every Redis key the app writes. Apps with different prefixes never see each other. Default `"celeriac"`. */
-  readonly prefix?: string;
+  readonly prefix?: string | undefined;
   /** Seconds that results and workflow state are kept; 0 keeps them forever. Default one day, as Celery. */
-  readonly resultTtl?: number;
-  /** Where problems that are not task failures are reported. Default: stderr. */
-  readonly logger?: Logger;
+  readonly resultTtl?: number | undefined;
+  /** Where tasks' lives (`info`) and problems (`warn`, `error`) are reported. Default: the console, `warn` and above. */
+  readonly logger?: Logger | undefined;
 }
 
 /** What `apply` returns for each kind of canvas. */
@@ -73,24 +78,16 @@ export type ResultFor<TCanvas> = TCanvas extends Group
 /** Options of `app.apply(canvas, options)`: partial args/kwargs for the first node(s) plus options. */
 export interface AppApplyOptions extends CallOptions {
   /** Prepended to the args of the first executable node(s) (every member of a leading group). */
-  readonly args?: readonly Json[];
+  readonly args?: readonly Json[] | undefined;
   /** Merged into the kwargs of the first executable node(s); these win. */
-  readonly kwargs?: Kwargs;
+  readonly kwargs?: Kwargs | undefined;
 }
 
 /** Entry nodes take no predecessor results. */
 const NO_INPUTS: readonly unknown[] = Object.freeze([]);
 
-/** Built-in tasks finishing a replaced task (see `ctx.replace`). */
-const REPLACED = 'celeriac.replaced';
-const REPLACE_FAILED = 'celeriac.replace_failed';
-
-const stderrLogger: Logger = {
-  // eslint-disable-next-line no-console
-  warn: (message, detail) => console.warn(`[celeriac] ${message}`, detail ?? ''),
-  // eslint-disable-next-line no-console
-  error: (message, detail) => console.error(`[celeriac] ${message}`, detail ?? ''),
-};
+/** Task names that only the runtime may use (its internal jobs). */
+const RESERVED_PREFIX = 'celeriac.';
 
 /**
  * A Celeriac application. Create it with {@link createApp}.
@@ -113,9 +110,11 @@ export class App {
   readonly redis: Redis;
   private readonly ownsRedis: boolean;
   private readonly store: WorkflowStore;
+  private readonly settler: Settler;
   private readonly dispatcher: Dispatcher;
-  private readonly events: EventHub;
-  private readonly control: Control;
+  private readonly pubsub: PubSub;
+  private readonly revoker: Revoker;
+  private readonly replacer: Replacer;
   private readonly registry = new Map<string, RegisteredTask>();
   private readonly workers = new Set<Worker>();
   private readonly logger: Logger;
@@ -125,25 +124,24 @@ export class App {
   constructor(options: AppOptions = {}) {
     this.name = options.name ?? 'celeriac';
     this.prefix = options.prefix ?? 'celeriac';
-    this.logger = options.logger ?? stderrLogger;
-    const given = options.redis;
-    this.ownsRedis = !(given instanceof Redis);
-    this.redis =
-      given instanceof Redis ? given : typeof given === 'string' ? new Redis(given) : new Redis(given ?? {});
-    if (this.ownsRedis) this.redis.on('error', (error) => this.logger.warn('redis connection error', error));
+    this.logger = options.logger ?? consoleLogger('warn');
     const ttl = options.resultTtl ?? 86_400;
     if (!Number.isInteger(ttl) || ttl < 0) {
-      throw new CanvasError('resultTtl', `expected a whole number of seconds >= 0 (0 keeps results forever), got ${String(ttl)}`);
+      throw new InvalidArgumentError('resultTtl', `expected a whole number of seconds >= 0 (0 keeps results forever), got ${String(ttl)}`);
     }
+    const { client, owned } = openConnection(options.redis);
+    this.redis = client;
+    this.ownsRedis = owned;
+    if (owned) this.redis.on('error', (error) => this.logger.warn('redis connection error', error));
     this.store = new WorkflowStore(withScripts(this.redis), this.prefix, ttl);
-    this.dispatcher = new Dispatcher(this.redis, `${this.prefix}:q`);
-    // No ready check on the subscriber: ioredis may send SUBSCRIBE before it, and the check's INFO
-    // then fails in subscriber mode.
-    this.events = new EventHub(() => this.connect({ enableReadyCheck: false }));
-    this.control = new Control(this.store, this.redis, this.dispatcher, `${this.prefix}:control`);
-    for (const builtin of [...builtinTasks((name) => this.registry.get(name), () => this.registered), ...this.replaceTasks()]) {
-      this.registry.set(builtin.name, builtin);
-    }
+    this.dispatcher = new Dispatcher(this.redis, queuePrefix(this.prefix));
+    this.settler = new Settler(this.store, this.dispatcher);
+    // The subscriber waits for Redis instead of failing its SUBSCRIBE, and needs no ready check
+    // (ioredis may send SUBSCRIBE before it, and the check's INFO fails in subscriber mode).
+    this.pubsub = new PubSub(() => this.connect({ enableReadyCheck: false, maxRetriesPerRequest: null }));
+    this.revoker = new Revoker(this.store, this.settler, this.redis, this.dispatcher, controlChannel(this.prefix));
+    this.replacer = new Replacer(this.store, this.settler, (canvas) => this.launch(canvas).then(() => {}));
+    for (const builtin of builtinTasks((name) => this.registry.get(name), () => this.registered)) this.registry.set(builtin.name, builtin);
   }
 
   /**
@@ -168,11 +166,11 @@ export class App {
   ): AppTask<TArgs, TResult>;
   task(name: string, handler: (...args: never[]) => unknown, options: TaskDefinitionOptions = {}): AppTask<Json[], unknown> {
     this.assertOpen();
-    if (typeof name !== 'string' || name === '') throw new CanvasError('task', 'expected a non-empty task name');
-    if (name.startsWith('celeriac.')) {
-      throw new CanvasError('task', `task names starting with "celeriac." are reserved for Celeriac's own jobs; rename "${name}"`);
+    if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('task', 'expected a non-empty task name');
+    if (name.startsWith(RESERVED_PREFIX)) {
+      throw new InvalidArgumentError('task', `task names starting with "${RESERVED_PREFIX}" are reserved for Celeriac's own jobs; rename "${name}"`);
     }
-    if (typeof handler !== 'function') throw new CanvasError('handler', `expected a function for task "${name}"`);
+    if (typeof handler !== 'function') throw new InvalidArgumentError('handler', `expected a function for task "${name}"`);
     const { bind = false, rateLimit, autoretryFor, ...defaults } = options;
     // Validates the default options with the same rules as any signature's options.
     parseCanvas(signature(name, [], {}, defaults));
@@ -180,7 +178,7 @@ export class App {
       name,
       handler,
       bind,
-      defaults,
+      defaults: defaults as RunOptions,
       ...(rateLimit === undefined ? {} : { rateInterval: rateInterval(rateLimit, name) }),
       ...(autoretryFor === undefined ? {} : { autoretryFor }),
     });
@@ -194,9 +192,9 @@ export class App {
     };
   }
 
-  /** Names of the tasks registered in this process. */
+  /** Names of the tasks registered in this process (Celery's own `celery.*` built-ins left out). */
   get registered(): string[] {
-    return [...this.registry.keys()].sort();
+    return [...this.registry.keys()].filter((name) => !name.startsWith('celery.')).sort();
   }
 
   /** Starts a worker consuming `queues` (default `["default"]`) with this app's tasks. */
@@ -205,13 +203,14 @@ export class App {
     const worker = new Worker(
       {
         store: this.store,
+        settler: this.settler,
         dispatcher: this.dispatcher,
+        replacer: this.replacer,
         registry: this.registry,
         logger: this.logger,
-        controlChannel: this.control.channel,
+        pubsub: this.pubsub,
+        controlChannel: controlChannel(this.prefix),
         connect: () => this.connect({ maxRetriesPerRequest: null }),
-        listen: (channel, listener) => this.events.listen(channel, listener),
-        replace: (data, canvas, queue) => this.replace(data, canvas, queue),
       },
       options,
     );
@@ -236,28 +235,25 @@ export class App {
     const { args, kwargs, ...rest } = options;
     let prepared = parseCanvas(canvas);
     if ((args !== undefined && args.length > 0) || kwargs !== undefined) prepared = partial(prepared, args ?? [], kwargs ?? {});
-    if (Object.keys(rest).length > 0) prepared = withOptions(prepared, toTaskOptions(rest));
+    const callOptions = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as CallOptions;
+    if (Object.keys(callOptions).length > 0) prepared = withOptions(prepared, toTaskOptions(callOptions));
     if (prepared !== canvas) prepared = parseCanvas(prepared);
-
-    const plan = freeze(compile(prepared), (task) => this.defaultsOf(task));
-    if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
-    const created = await this.store.create(plan);
-    await this.release(plan, created);
-    const view = new WorkflowView(this.backend(), created ? plan.meta : ((await this.store.meta(plan.meta.id)) ?? plan.meta));
-    return view.resolve(view.meta.result) as ResultFor<TCanvas>;
+    return (await this.launch(prepared)) as ResultFor<TCanvas>;
   }
 
   /**
-   * Enqueues a new workflow's entries; for a workflow that already existed (a retried apply with
-   * the same taskId), whatever its outbox still holds.
+   * Runs a canvas that is already valid (parsed, or built by the runtime itself): compiles it,
+   * writes its plan once and enqueues its first tasks. Applying the same ids again (a retried
+   * apply with the same taskId) enqueues whatever the workflow's outbox still holds.
    */
-  private async release(plan: WorkflowPlan, created: boolean): Promise<void> {
+  private async launch(canvas: Canvas): Promise<AnyResult> {
+    const plan = freeze(compile(canvas), (task) => this.registry.get(task)?.defaults);
+    if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
+    const created = await this.store.create(plan);
     const { id } = plan.meta;
-    if (!created) return this.dispatcher.enqueue(id, await this.store.outbox(id), null);
-    if (plan.entries.length > DIRECT_RELEASE_LIMIT) {
-      return this.dispatcher.sendReleases(id, plan.entries, (k) => queueOf(plan.spec(plan.entries[k]!)), null);
-    }
-    await this.dispatcher.enqueue(id, plan.entries.map((index) => ({ index, spec: plan.spec(index), inputs: NO_INPUTS })), null);
+    await this.dispatcher.send(id, created ? entriesOf(plan) : releaseOf(await this.store.outbox(id)), null);
+    const view = new WorkflowView(this.backend(), created ? plan.meta : ((await this.store.meta(id)) ?? plan.meta));
+    return view.resolve(view.meta.result);
   }
 
   /**
@@ -266,53 +262,8 @@ export class App {
    */
   async result<TResult = unknown>(id: string): Promise<AnyResult<TResult>> {
     this.assertOpen();
-    const { meta, ref } = await this.find(id);
+    const { meta, ref } = await locate(this.store, id);
     return new WorkflowView(this.backend(), meta).resolve(ref) as AnyResult<TResult>;
-  }
-
-  private async find(id: string): Promise<{ meta: WorkflowMeta; ref: ResultIndex }> {
-    for (const { workflowId, ref } of await this.store.locate(id)) {
-      const meta = await this.store.meta(workflowId);
-      if (meta === null) continue;
-      if (ref === null) return { meta, ref: meta.result };
-      const known = 'n' in ref ? (ref.n < meta.nodes.length ? nodeId(meta, ref.n) : undefined) : meta.groups[ref.g]?.id;
-      if (known === id) return { meta, ref };
-    }
-    throw new ResultNotFoundError(id);
-  }
-
-  /**
-   * `ctx.replace`: runs `canvas`, then a built-in step that records its final result as the
-   * replaced node's (or its failure, through an error callback). The ids are derived from the
-   * replaced task's id, so a redelivered task that replaces itself again changes nothing.
-   */
-  private async replace(data: JobData, canvas: Canvas, queue: string): Promise<void> {
-    const target = { w: data.w, i: data.i, id: data.id, task: data.task };
-    const finish = signature(REPLACED, [], target, { taskId: `${data.id}.replaced`, queue });
-    const onError = signature(REPLACE_FAILED, [], target, { queue });
-    await this.apply(withOptions(chain([canvas, finish]), { linkError: [onError] }));
-  }
-
-  /** The built-in tasks that finish a replaced task from its replacement's outcome. */
-  private replaceTasks(): RegisteredTask[] {
-    const targetOf = (ctx: TaskContext) => ctx.kwargs as unknown as { w: string; i: number; id: string; task: string };
-    const replaced = (ctx: TaskContext, value: unknown): Promise<unknown> =>
-      recordSuccess(this.store, this.dispatcher, targetOf(ctx), encodeSuccess(value), ctx.queue).then(() => value);
-    const replaceFailed = async (ctx: TaskContext, failedId: string): Promise<null> => {
-      const { meta, ref } = await this.find(failedId);
-      const index = 'n' in ref ? ref.n : 0;
-      const [envelope] = await this.store.envelopes(meta.id, [index]);
-      const remote =
-        envelope !== null && envelope !== undefined && envelope.state !== 'SUCCESS'
-          ? envelope.error
-          : toRemoteError(new Error(`replacement task ${failedId} failed`), ctx.task, failedId);
-      await recordFailure(this.store, this.dispatcher, targetOf(ctx), remote);
-      return null;
-    };
-    return [
-      { name: REPLACED, handler: replaced as (...args: never[]) => unknown, bind: true, defaults: {} },
-      { name: REPLACE_FAILED, handler: replaceFailed as (...args: never[]) => unknown, bind: true, defaults: {} },
-    ];
   }
 
   /**
@@ -324,8 +275,8 @@ export class App {
    */
   async revoke(id: string, options: RevokeOptions = {}): Promise<string[]> {
     this.assertOpen();
-    const { meta, ref } = await this.find(id);
-    return this.control.revoke(meta, ref, options);
+    const { meta, ref } = await locate(this.store, id);
+    return this.revoker.revoke(meta, ref, options);
   }
 
   /** Closes the app's workers (gracefully), queues and connections. */
@@ -334,7 +285,7 @@ export class App {
     this.closed = true;
     await Promise.all([...this.workers].map((worker) => worker.close()));
     await this.dispatcher.close();
-    await this.events.close();
+    await this.pubsub.close();
     if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
@@ -343,12 +294,8 @@ export class App {
     return { store: this.store };
   }
 
-  private defaultsOf(task: string): RunOptions | undefined {
-    return this.registry.get(task)?.defaults;
-  }
-
   private backend(): ResultBackend {
-    return { store: this.store, events: this.events, control: this.control };
+    return { store: this.store, pubsub: this.pubsub, revoke: (meta, ref, options) => this.revoker.revoke(meta, ref, options) };
   }
 
   private connect(overrides: Partial<RedisOptions> = {}): Redis {
@@ -360,6 +307,17 @@ export class App {
   private assertOpen(): void {
     if (this.closed) throw new ClosedError(`App "${this.name}"`);
   }
+}
+
+/** A new workflow's first tasks, read lazily (a huge group's specs are built only if sent directly). */
+function entriesOf(plan: WorkflowPlan): Release {
+  const { entries } = plan;
+  return {
+    size: entries.length,
+    index: (k) => entries[k]!,
+    queue: (k) => queueOf(plan.spec(entries[k]!)),
+    node: (k) => ({ index: entries[k]!, spec: plan.spec(entries[k]!), inputs: NO_INPUTS }),
+  };
 }
 
 /**

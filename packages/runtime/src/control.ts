@@ -1,28 +1,54 @@
 /**
- * Remote control of running work: revocation. A revoke is recorded in Redis first (so a worker
- * that restarts, or takes the job later, skips it), then announced on the control channel so the
- * workers running a revoked task can abort it when asked to terminate.
+ * Remote control of running work: revocation, and the control messages workers receive. A revoke
+ * is recorded in Redis first (so a worker that restarts, or takes the job later, skips it), then
+ * announced on the control channel so the workers running a revoked task can abort it when asked
+ * to terminate. Control messages are read from a channel anyone with access to Redis can publish
+ * on: each is validated, and a malformed one is dropped.
  */
 import type { Redis } from 'ioredis';
+import * as v from 'valibot';
 import { queueOf, type Dispatcher } from './dispatch.js';
-import { encodeError } from './envelope.js';
+import { revokedFailure } from './failure.js';
 import { leavesOf, nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
+import type { Settler } from './settle.js';
 import type { WorkflowStore } from './store.js';
-import type { ControlMessage } from './worker.js';
 
 /** Options of `revoke`. */
 export interface RevokeOptions {
   /** Also abort the task if it is running now: its handler's AbortSignal fires. Default false. */
-  readonly terminate?: boolean;
+  readonly terminate?: boolean | undefined;
 }
 
-export class Control {
+const controlSchema = v.object({
+  type: v.literal('revoke'),
+  ids: v.pipe(v.array(v.string()), v.maxLength(1_000_000)),
+  terminate: v.boolean(),
+});
+
+/** A message to every worker: today, which task ids were revoked. */
+export type ControlMessage = v.InferOutput<typeof controlSchema>;
+
+/** Reads a control message; `null` when it is not one (garbage, another version, a hostile publisher). */
+export function parseControlMessage(text: string): ControlMessage | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const parsed = v.safeParse(controlSchema, raw);
+  return parsed.success ? parsed.output : null;
+}
+
+/** Revokes results by their place in a workflow. */
+export class Revoker {
   constructor(
     private readonly store: WorkflowStore,
+    private readonly settler: Settler,
     private readonly publisher: Redis,
     private readonly dispatcher: Dispatcher,
     /** Channel every worker listens to. */
-    readonly channel: string,
+    private readonly channel: string,
   ) {}
 
   /**
@@ -32,15 +58,7 @@ export class Control {
   async revoke(meta: WorkflowMeta, ref: ResultIndex, options: RevokeOptions = {}): Promise<string[]> {
     const whole = 'n' in ref ? 'n' in meta.result && meta.result.n === ref.n : 'g' in meta.result && meta.result.g === ref.g;
     const target = 'n' in ref ? { id: nodeId(meta, ref.n), task: meta.nodes[ref.n]!.task } : { id: meta.groups[ref.g]!.id, task: 'group' };
-    const envelope = encodeError('REVOKED', {
-      name: 'RevokedError',
-      code: 'REVOKED',
-      message: `Task was revoked (revoke of ${target.id})`,
-      task: target.task,
-      id: target.id,
-    });
-    const nodes = whole ? 'all' : leavesOf(meta, ref);
-    const revoked = await this.store.revoke(meta.id, nodes, envelope);
+    const revoked = await this.settler.revoke(meta.id, whole ? 'all' : leavesOf(meta, ref), revokedFailure(target));
     if (revoked.length === 0) return [];
     const ids = revoked.map((index) => nodeId(meta, index));
     // Jobs still waiting are removed, so no worker — not even one started later — takes them;

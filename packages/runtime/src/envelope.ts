@@ -3,8 +3,8 @@
  * text so storing and reading a result costs one JSON pass, and Lua never re-encodes user data
  * (cjson would round large numbers).
  */
-import { CanvasError } from '@celeriac/canvas';
-import type { RemoteError } from './errors.js';
+import { EncodeError, InvalidJobError } from './errors.js';
+import { parseRemoteError, toRemoteError, type FailedTask, type RemoteError } from './failure.js';
 
 /** Celery's task states. `PENDING` means unknown or not yet run. */
 export type TaskState = 'PENDING' | 'STARTED' | 'RETRY' | 'SUCCESS' | 'FAILURE' | 'REVOKED';
@@ -18,17 +18,18 @@ export type Envelope =
   | { readonly state: 'FAILURE' | 'RETRY' | 'REVOKED'; readonly error: RemoteError; readonly doneAt: number };
 
 /**
- * Encodes a successful result. Throws `CanvasError` when the value is not JSON (a BigInt, a cycle,
- * a function at the top level), so the task fails with a message saying so rather than storing garbage.
+ * Encodes a successful result; a top-level `undefined` is stored as `null` (Celery's `None`).
+ * Throws `EncodeError` when the value is not JSON, so the task fails with a message saying so
+ * rather than storing garbage.
  */
 export function encodeSuccess(value: unknown): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(value === undefined ? null : value);
   } catch (error) {
-    throw new CanvasError('result', `the task returned a value that is not JSON (${(error as Error).message}); return plain data`);
+    throw new EncodeError('result', `the task returned a value that is not JSON (${(error as Error).message}); return plain data`);
   }
-  if (json === undefined) throw new CanvasError('result', 'the task returned a value that is not JSON; return plain data');
+  if (json === undefined) throw new EncodeError('result', 'the task returned a value that is not JSON; return plain data');
   return `{"s":"SUCCESS","d":${Date.now()},"v":${json}}`;
 }
 
@@ -37,9 +38,29 @@ export function encodeError(state: 'FAILURE' | 'RETRY' | 'REVOKED', error: Remot
   return JSON.stringify({ s: state, d: Date.now(), e: error });
 }
 
-/** Decodes an envelope read from Redis. */
+const UNREADABLE: FailedTask = { id: 'unknown', task: 'unknown' };
+
+/**
+ * Decodes an envelope read from Redis. A stored failure this version cannot read is returned as
+ * an `InvalidJobError` failure; text that is no envelope at all throws `InvalidJobError`.
+ */
 export function decodeEnvelope(text: string): Envelope {
-  const raw = JSON.parse(text) as { s: TaskState; d: number; v?: unknown; e?: RemoteError };
-  if (raw.s === 'SUCCESS') return { state: 'SUCCESS', value: raw.v ?? null, doneAt: raw.d };
-  return { state: raw.s as 'FAILURE' | 'RETRY' | 'REVOKED', error: raw.e!, doneAt: raw.d };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) {
+    throw new InvalidJobError('a stored result is not an envelope: the workflow was written by something other than Celeriac');
+  }
+  const raw = parsed as { s?: unknown; d?: unknown; v?: unknown; e?: unknown };
+  const doneAt = typeof raw.d === 'number' ? raw.d : 0;
+  if (raw.s === 'SUCCESS') return { state: 'SUCCESS', value: raw.v ?? null, doneAt };
+  if (raw.s === 'FAILURE' || raw.s === 'RETRY' || raw.s === 'REVOKED') return { state: raw.s, error: parseRemoteError(raw.e, UNREADABLE), doneAt };
+  return {
+    state: 'FAILURE',
+    error: toRemoteError(new InvalidJobError(`a stored result has the unknown state ${JSON.stringify(raw.s)}`), UNREADABLE),
+    doneAt,
+  };
 }

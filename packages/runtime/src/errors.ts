@@ -1,27 +1,54 @@
 /**
- * Runtime errors. Each extends the canvas package's `CeleriacError`, carries a stable `code`, and
+ * The runtime's errors. Each extends `CeleriacError` with a code of {@link RuntimeErrorCode} and
  * says what went wrong and what to do. Errors raised inside a task travel through Redis as a
- * {@link RemoteError} record and are rebuilt here on the waiting side.
+ * stored failure (see failure.ts) and are rebuilt as these classes on the waiting side.
  */
 import { CeleriacError } from '@celeriac/canvas';
 
-/** A failure as stored in Redis: enough to rebuild a typed error in any process. */
-export interface RemoteError {
-  /** Remote error class name, e.g. `TypeError` or `ChordError`. */
-  readonly name: string;
-  readonly message: string;
-  readonly stack?: string;
-  /** `CeleriacError` code when the failure was one of ours. */
-  readonly code?: string;
-  /** Task name and id of the task that failed. */
-  readonly task: string;
-  readonly id: string;
-  /** For a ChordError: the header member that failed, and its error. */
-  readonly cause?: RemoteError;
+/** Every machine-readable code the runtime's errors carry. */
+export type RuntimeErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'NOT_REGISTERED'
+  | 'TASK_FAILED'
+  | 'CHORD_FAILED'
+  | 'TIMEOUT'
+  | 'RESULT_NOT_FOUND'
+  | 'INVALID_JOB'
+  | 'REVOKED'
+  | 'TIME_LIMIT'
+  | 'MAX_RETRIES'
+  | 'ENCODE'
+  | 'WORKER_LOST'
+  | 'CLOSED';
+
+/**
+ * A runtime API was called with an argument that cannot work (an option of the wrong type, an
+ * unknown Redis client). Canvases have their own error, `CanvasError`.
+ */
+export class InvalidArgumentError extends CeleriacError<RuntimeErrorCode> {
+  /** The argument or option at fault, e.g. `resultTtl` or `options.rateLimit`. */
+  readonly argument: string;
+
+  constructor(argument: string, message: string) {
+    super('INVALID_ARGUMENT', `${argument}: ${message}`);
+    this.name = 'InvalidArgumentError';
+    this.argument = argument;
+  }
 }
 
-/** A task raised an error; `get()` rejects with this. */
-export class TaskError extends CeleriacError {
+/** A task definition option has the wrong shape. */
+export class InvalidTaskOptionError extends InvalidArgumentError {
+  constructor(task: string, option: string, message: string) {
+    super(`options.${option}`, `${message} (task "${task}")`);
+    this.name = 'InvalidTaskOptionError';
+  }
+}
+
+/**
+ * A task failed; `get()` rejects with this. The error the handler threw, as rebuilt from Redis,
+ * is its `cause` (with the remote class name, message and stack).
+ */
+export class TaskError extends CeleriacError<RuntimeErrorCode> {
   /** Name of the task that failed. */
   readonly task: string;
   /** Id of the task that failed. */
@@ -31,35 +58,48 @@ export class TaskError extends CeleriacError {
   /** Stack trace from the worker that ran the task. */
   readonly remoteStack: string | undefined;
 
-  constructor(remote: RemoteError) {
-    super('TASK_FAILED', `Task ${remote.task}[${remote.id}] raised ${remote.name}: ${remote.message}`);
+  /** @internal rebuilt from a stored failure by the runtime. */
+  constructor(details: { task: string; id: string; name: string; message: string; stack?: string | undefined }, cause: Error) {
+    super('TASK_FAILED', `Task ${details.task}[${details.id}] raised ${details.name}: ${details.message}`, { cause });
     this.name = 'TaskError';
-    this.task = remote.task;
-    this.taskId = remote.id;
-    this.remoteName = remote.name;
-    this.remoteStack = remote.stack;
+    this.task = details.task;
+    this.taskId = details.id;
+    this.remoteName = details.name;
+    this.remoteStack = details.stack;
+  }
+}
+
+/**
+ * The error a handler threw, rebuilt in the process that waits for it: `name`, `message` and
+ * `stack` are the remote ones. It is the `cause` of a {@link TaskError}.
+ */
+export class RemoteTaskError extends Error {
+  /** @internal rebuilt from a stored failure by the runtime. */
+  constructor(name: string, message: string, stack: string | undefined, cause?: Error) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = name;
+    if (stack !== undefined) this.stack = stack;
   }
 }
 
 /** The task's name is not registered in the worker that received it. */
-export class NotRegisteredError extends CeleriacError {
+export class NotRegisteredError extends CeleriacError<RuntimeErrorCode> {
   readonly task: string;
-  readonly registered: readonly string[];
 
-  constructor(task: string, registered: readonly string[]) {
+  constructor(task: string, registered?: readonly string[]) {
     super(
       'NOT_REGISTERED',
-      `Task "${task}" is not registered in this worker (registered: ${registered.length > 0 ? registered.join(', ') : 'none'}). ` +
-        'Register it with app.task(name, handler) in the worker process, or fix the name.',
+      `Task "${task}" is not registered in the worker that received it` +
+        (registered === undefined ? '' : ` (registered: ${registered.length > 0 ? registered.join(', ') : 'none'})`) +
+        '. Register it with app.task(name, handler) in the worker process, or fix the name.',
     );
     this.name = 'NotRegisteredError';
     this.task = task;
-    this.registered = registered;
   }
 }
 
 /** A chord's header member failed, so its body never ran. `cause` is the member's error. */
-export class ChordError extends CeleriacError {
+export class ChordError extends CeleriacError<RuntimeErrorCode> {
   /** Id of the header member that failed. */
   readonly failedId: string;
 
@@ -71,7 +111,7 @@ export class ChordError extends CeleriacError {
 }
 
 /** Waiting for a result took longer than the given timeout. The task itself keeps running. */
-export class TimeoutError extends CeleriacError {
+export class TimeoutError extends CeleriacError<RuntimeErrorCode> {
   constructor(what: string, timeoutMs: number) {
     super('TIMEOUT', `${what} did not finish within ${timeoutMs} ms. The task keeps running; wait again or raise the timeout.`);
     this.name = 'TimeoutError';
@@ -79,66 +119,38 @@ export class TimeoutError extends CeleriacError {
 }
 
 /** A stored job or workflow record is not what this version of Celeriac wrote. */
-export class InvalidJobError extends CeleriacError {
+export class InvalidJobError extends CeleriacError<RuntimeErrorCode> {
   constructor(message: string) {
     super('INVALID_JOB', message);
     this.name = 'InvalidJobError';
   }
 }
 
+/**
+ * A value cannot be stored faithfully as JSON (Celery's `EncodeError`): a task returned a `Map`,
+ * `NaN`, a `BigInt`, a function, a cycle… The message names the path, e.g. `result.a[2]: NaN is not JSON`.
+ */
+export class EncodeError extends CeleriacError<RuntimeErrorCode> {
+  /** Path of the offending value, e.g. `result.a[2]`. */
+  readonly path: string;
+
+  constructor(path: string, message: string) {
+    super('ENCODE', `${path}: ${message}`);
+    this.name = 'EncodeError';
+    this.path = path;
+  }
+}
+
 /** The app or worker was used after `close()`. */
-export class ClosedError extends CeleriacError {
+export class ClosedError extends CeleriacError<RuntimeErrorCode> {
   constructor(what: string) {
     super('CLOSED', `${what} is closed; create a new one.`);
     this.name = 'ClosedError';
   }
 }
 
-/** Captures anything a handler threw as a {@link RemoteError}. */
-export function toRemoteError(error: unknown, task: string, id: string): RemoteError {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    const cause = (error as { remote?: RemoteError }).remote;
-    return {
-      name: error.name,
-      message: error.message,
-      ...(error.stack === undefined ? {} : { stack: error.stack }),
-      ...(typeof code === 'string' && error instanceof CeleriacError ? { code } : {}),
-      task,
-      id,
-      ...(cause === undefined ? {} : { cause }),
-    };
-  }
-  return { name: 'NonErrorThrown', message: describeThrown(error), task, id };
-}
-
-/** Rebuilds the error a waiter should see from its stored record. */
-export function fromRemoteError(remote: RemoteError): CeleriacError {
-  if (remote.code === 'CHORD_FAILED' && remote.cause !== undefined) {
-    const cause = fromRemoteError(remote.cause);
-    return new ChordError(remote.cause.id, `${remote.cause.name}: ${remote.cause.message}`, cause);
-  }
-  if (remote.code === 'REVOKED') {
-    return remote.name === 'ExpiredError' ? new ExpiredError(remote.id, remote.message) : new RevokedError(remote.id, remote.message);
-  }
-  if (remote.code === 'NOT_REGISTERED') {
-    const error = new NotRegisteredError(remote.task, []);
-    error.message = remote.message;
-    return error;
-  }
-  return new TaskError(remote);
-}
-
-function describeThrown(value: unknown): string {
-  try {
-    return `a non-Error value was thrown: ${JSON.stringify(value) ?? String(value)}`;
-  } catch {
-    return `a non-Error value was thrown: ${String(value)}`;
-  }
-}
-
 /** No workflow knows this result id: it was never applied here, or it expired (see `resultTtl`). */
-export class ResultNotFoundError extends CeleriacError {
+export class ResultNotFoundError extends CeleriacError<RuntimeErrorCode> {
   readonly id: string;
 
   constructor(id: string) {
@@ -153,7 +165,7 @@ export class ResultNotFoundError extends CeleriacError {
 }
 
 /** The task was revoked before it finished; it never ran, or its result was discarded. */
-export class RevokedError extends CeleriacError {
+export class RevokedError extends CeleriacError<RuntimeErrorCode> {
   readonly taskId: string;
 
   constructor(taskId: string, message = `Task ${taskId} was revoked`) {
@@ -172,7 +184,7 @@ export class ExpiredError extends RevokedError {
 }
 
 /** The task ran past its hard `timeLimit` and was failed (Celery's `TimeLimitExceeded`). */
-export class TimeLimitExceeded extends CeleriacError {
+export class TimeLimitExceeded extends CeleriacError<RuntimeErrorCode> {
   constructor(seconds: number) {
     super('TIME_LIMIT', `the task exceeded its hard time limit of ${seconds} s; raise timeLimit or make the task faster`);
     this.name = 'TimeLimitExceeded';
@@ -180,7 +192,7 @@ export class TimeLimitExceeded extends CeleriacError {
 }
 
 /** The reason a handler's AbortSignal fires at its `softTimeLimit` (Celery's `SoftTimeLimitExceeded`). */
-export class SoftTimeLimitExceeded extends CeleriacError {
+export class SoftTimeLimitExceeded extends CeleriacError<RuntimeErrorCode> {
   constructor(seconds: number) {
     super('TIME_LIMIT', `the task exceeded its soft time limit of ${seconds} s; clean up and return or throw`);
     this.name = 'SoftTimeLimitExceeded';
@@ -188,9 +200,56 @@ export class SoftTimeLimitExceeded extends CeleriacError {
 }
 
 /** `ctx.retry()` was called after the task had used all its retries and gave no error of its own. */
-export class MaxRetriesExceededError extends CeleriacError {
+export class MaxRetriesExceededError extends CeleriacError<RuntimeErrorCode> {
   constructor(task: string, retries: number) {
-    super('MAX_RETRIES', `Task ${task} was retried ${retries} times, its maximum; raise retries or let it fail`);
+    super('MAX_RETRIES', `Task ${task} was retried ${retries} times, its maximum; raise maxRetries or let it fail`);
     this.name = 'MaxRetriesExceededError';
+  }
+}
+
+/**
+ * The worker running a task stopped while running it — it crashed, was killed, or lost Redis long
+ * enough for its lock to lapse — more times than `maxStalledCount` allows, so the task was failed
+ * to let its workflow go on (Celery's `WorkerLostError`).
+ */
+export class WorkerLostError extends CeleriacError<RuntimeErrorCode> {
+  constructor(stalls: number) {
+    super(
+      'WORKER_LOST',
+      `the task's worker stopped while running it ${stalls} time(s) (crashed, killed, or cut off from Redis), more than maxStalledCount allows. ` +
+        'If the task itself crashes its process (memory, a native module), fix it; otherwise raise maxStalledCount.',
+    );
+    this.name = 'WorkerLostError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control plane (DESIGN §7)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An argument given to a control-plane call (a control command, an inspect query, an event
+ * history page) is not valid. Workers send the same error back, by name, for a bad command.
+ */
+export class ControlArgumentError extends InvalidArgumentError {
+  constructor(argument: string, message: string) {
+    super(argument, message);
+    this.name = 'ControlArgumentError';
+  }
+}
+
+/**
+ * A control request could not even be sent: Redis did not accept the reply subscription within
+ * the request's timeout. Workers were not asked anything.
+ */
+export class ControlTimeoutError extends CeleriacError<RuntimeErrorCode> {
+  constructor(command: string, timeoutMs: number, cause?: unknown) {
+    super(
+      'TIMEOUT',
+      `control command "${command}" could not be sent: Redis did not accept the reply subscription within ${timeoutMs} ms. ` +
+        'Check that Redis is running and reachable at the configured URL, or raise the timeout.',
+      cause === undefined ? undefined : { cause },
+    );
+    this.name = 'ControlTimeoutError';
   }
 }

@@ -12,9 +12,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisClient } from 'bullmq';
-import type { Dispatcher } from './dispatch.js';
-import type { Recorded, Released } from './store.js';
-import type { Logger } from './worker.js';
+import { releaseOf, type Dispatcher } from './dispatch.js';
+import type { Logger } from './logger.js';
+import type { Released } from './store.js';
 
 /** Seconds between attempts to add a successor whose add Redis refused: 1, 2, 4, 8, 16. */
 const RETRY_DELAYS = [1, 2, 4, 8, 16];
@@ -32,15 +32,11 @@ export class Handoff {
   ) {}
 
   /**
-   * Sends what `recorded` released, for the job `parentId` of `queue` that ran on the worker
-   * connection `client`. Resolves once it is sent: a lone successor as soon as its add is written
-   * to `client` (its reply is awaited in the background), anything else once Redis has taken it.
+   * Adds the lone successor `node`, released by the job `parentId`, on the worker connection
+   * `client` that will then complete that job. Returns as soon as the add is written; its reply is
+   * awaited in the background, and a refused add is retried from here.
    */
-  async send(client: RedisClient, workflowId: string, recorded: Recorded, parentId: string, queue: string): Promise<void> {
-    const { released } = recorded;
-    // Only one socket orders the add before the completion: a cluster client spreads them over nodes.
-    if (released.length !== 1 || client.isCluster) return this.dispatcher.sendRecorded(workflowId, recorded, parentId, queue);
-    const node = released[0]!;
+  send(client: RedisClient, workflowId: string, node: Released, parentId: string): void {
     const sentAt = Date.now();
     const answered: Promise<void> = this.dispatcher
       .addOn(client, workflowId, node, parentId, sentAt)
@@ -73,7 +69,7 @@ export class Handoff {
         break; // a forced close
       }
       try {
-        return await this.dispatcher.enqueue(workflowId, [node], parentId, sentAt);
+        return await this.dispatcher.send(workflowId, releaseOf([node]), parentId, sentAt);
       } catch (retryError) {
         last = retryError;
       }

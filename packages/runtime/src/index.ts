@@ -20,12 +20,15 @@
  */
 export { App, createApp } from './app.js';
 export type { AppOptions, AppApplyOptions, ResultFor } from './app.js';
+export type { RedisInput } from './connection.js';
 export { AsyncResult, GroupResult } from './result.js';
 export type { AnyResult, GetOptions } from './result.js';
 export type { TaskState } from './envelope.js';
 export { READY_STATES } from './envelope.js';
-export { Worker } from './worker.js';
-export type { WorkerOptions, Logger } from './worker.js';
+export { Worker, expandNodeName } from './worker.js';
+export type { WorkerOptions, WorkerCounts } from './worker.js';
+export { consoleLogger } from './logger.js';
+export type { Logger, LogLevel } from './logger.js';
 export type {
   AppTask,
   ApplyOptions,
@@ -35,14 +38,18 @@ export type {
   TaskContext,
   TaskDefinitionOptions,
 } from './task.js';
-export { InvalidTaskOptionError } from './task.js';
 export type { RevokeOptions } from './control.js';
+export type { RemoteError } from './failure.js';
 export {
+  InvalidArgumentError,
+  InvalidTaskOptionError,
   TaskError,
+  RemoteTaskError,
   NotRegisteredError,
   ChordError,
   TimeoutError,
   InvalidJobError,
+  EncodeError,
   ClosedError,
   ResultNotFoundError,
   RevokedError,
@@ -50,6 +57,7 @@ export {
   TimeLimitExceeded,
   SoftTimeLimitExceeded,
   MaxRetriesExceededError,
+  WorkerLostError,
 } from './errors.js';
-export type { RemoteError } from './errors.js';
+export type { RuntimeErrorCode } from './errors.js';
 export { CeleriacError, CanvasError } from '@celeriac/canvas';

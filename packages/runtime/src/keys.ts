@@ -38,3 +38,60 @@ export function workflowKeys(prefix: string, workflowId: string): WorkflowKeys {
 export function pointerKey(prefix: string, id: string): string {
   return `${prefix}:id:{${id}}`;
 }
+
+/**
+ * Where a workflow's plan is written before `create` publishes it. They share the workflow's hash
+ * tag, so the publishing script stays in one slot; `nonce` keeps two racing applies apart.
+ */
+export function stagingKeys(keys: WorkflowKeys, nonce: string): readonly [graph: string, deps: string, outbox: string] {
+  return [`${keys.graph}:new:${nonce}`, `${keys.deps}:new:${nonce}`, `${keys.outbox}:new:${nonce}`];
+}
+
+/** A task's rate-limit cell, shared by every worker (see `lua/rate-1.lua`). */
+export function rateKey(prefix: string, task: string): string {
+  return `${prefix}:rate:{${task}}`;
+}
+
+/** BullMQ's key prefix for the app's queues. */
+export function queuePrefix(prefix: string): string {
+  return `${prefix}:q`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control plane (DESIGN §7): the mailbox's channels, worker presence, and the task-event stream.
+// Every key starts with the app's prefix, so a least-privilege ACL pattern `~<prefix>:*` covers it.
+// ---------------------------------------------------------------------------------------------
+
+/** Pub/sub channel every worker of the app listens to for control commands (and legacy revokes). */
+export function controlChannel(prefix: string): string {
+  return `${prefix}:control`;
+}
+
+/**
+ * Pub/sub channel the replies to one control request are published on. Workers derive it from
+ * the request id (never from a channel named in the message), so a forged command cannot make a
+ * worker publish on another channel, such as a workflow's events.
+ */
+export function replyChannel(prefix: string, requestId: string): string {
+  return `${prefix}:control:reply:${requestId}`;
+}
+
+/** The keys of worker presence; they share one hash tag, so every script touches one slot. */
+export interface PresenceKeys {
+  /** Sorted set: worker name → epoch ms (Redis's clock) of its last heartbeat. */
+  readonly seen: string;
+  /** Hash: worker name → its record as JSON (name, host, pid, queues, tasks, versions, …). */
+  readonly info: string;
+  /** Hash: worker name → its live counters as JSON, rewritten by each heartbeat. */
+  readonly live: string;
+}
+
+export function presenceKeys(prefix: string): PresenceKeys {
+  const base = `${prefix}:{${prefix}:workers}`;
+  return { seen: `${base}:seen`, info: `${base}:info`, live: `${base}:live` };
+}
+
+/** The capped stream task and worker events are written to (Celery's `-E`). */
+export function taskEventsKey(prefix: string): string {
+  return `${prefix}:task-events`;
+}

@@ -8,13 +8,15 @@ import { luaScripts } from './lua-scripts.generated.js';
 
 /** What each script returns; see the header of its `.lua` file. */
 export type ReleaseReply = [status: number, ...released: (string | number | null)[]];
+/** What `mark` returns: its status, and the state a node that already ended has. */
+export type MarkReply = [status: number, state?: string];
 
 /** The typed calls the scripts add to a client. */
 export interface ScriptCommands {
   create(...keysAndArgs: (string | number)[]): Promise<number>;
   advance(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
   fail(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
-  mark(...keysAndArgs: (string | number)[]): Promise<string>;
+  mark(...keysAndArgs: (string | number)[]): Promise<MarkReply>;
   outbox(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
   revoke(...keysAndArgs: (string | number)[]): Promise<number[]>;
   rate(key: string, intervalMs: number): Promise<number>;

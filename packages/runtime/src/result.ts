@@ -4,10 +4,11 @@
  * same `.parent` chain and children as the one `apply` returned. Waiting is event-driven
  * (see events.ts) and bounded by an optional timeout.
  */
+import type { RevokeOptions } from './control.js';
 import { READY_STATES, type Envelope, type TaskState } from './envelope.js';
-import { fromRemoteError, TimeoutError } from './errors.js';
-import type { Control, RevokeOptions } from './control.js';
-import { RECHECK, type EventHub } from './events.js';
+import { TimeoutError } from './errors.js';
+import { fromRemoteError } from './failure.js';
+import { RECHECK, type PubSub } from './pubsub.js';
 import { leavesOf, nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
 import { READ_SLICE, type WorkflowStore } from './store.js';
 
@@ -27,8 +28,9 @@ export type AnyResult<T = unknown> = AsyncResult<T> | GroupResult<T>;
 /** What result handles need from their app. */
 export interface ResultBackend {
   readonly store: WorkflowStore;
-  readonly events: EventHub;
-  readonly control: Control;
+  readonly pubsub: PubSub;
+  /** Revokes a result by its place in its workflow; resolves to the revoked task ids. */
+  revoke(meta: WorkflowMeta, ref: ResultIndex, options: RevokeOptions): Promise<string[]>;
 }
 
 /** A workflow's meta plus memoised handles, so `.parent` objects are shared, not rebuilt. */
@@ -63,34 +65,35 @@ export class WorkflowView {
     return result;
   }
 
-  /** Waits until every leaf is ready, or (with `stopOnFailure`) one has failed. */
-  async wait(leaves: readonly number[], options: { timeout?: number; stopOnFailure: boolean; what: string }): Promise<void> {
-    const { store, events } = this.backend;
+  /**
+   * Waits until every leaf is ready, or (with `stopOnFailure`) one has failed. Messages on the
+   * workflow's channel are only hints: each names a node whose state is then read from Redis, so a
+   * message forged by anyone who can publish changes nothing but a read.
+   */
+  async wait(leaves: readonly number[], options: { timeout?: number | undefined; stopOnFailure: boolean; what: string }): Promise<void> {
+    const { store, pubsub } = this.backend;
     const pending = new Set(leaves);
     if (pending.size === 0) return;
     let wake: () => void = () => {};
     let failed = false;
-    // Start by reading state: events published before the subscription are not delivered.
-    let recheck = true;
-    const unlisten = await events.listen(store.keys(this.meta.id).events, (message) => {
+    // Start by reading every state: messages published before the subscription are not delivered.
+    let toRead = new Set(pending);
+    const unlisten = await pubsub.listen(store.keys(this.meta.id).events, (message) => {
       if (message === RECHECK) {
-        recheck = true;
+        toRead = new Set(pending);
       } else {
-        const colon = message.indexOf(':');
-        const index = Number(message.slice(0, colon));
-        const state = message.slice(colon + 1) as TaskState;
-        if (!pending.has(index) || !READY_STATES.has(state)) return;
-        pending.delete(index);
-        if (state !== 'SUCCESS') failed = true;
+        const index = announcedIndex(message);
+        if (index === undefined || !pending.has(index)) return;
+        toRead.add(index);
       }
       wake();
     });
     const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
     try {
       for (;;) {
-        if (recheck) {
-          recheck = false;
-          const ids = [...pending];
+        if (toRead.size > 0) {
+          const ids = [...toRead];
+          toRead = new Set();
           const states = await store.states(this.meta.id, ids);
           states.forEach((state, k) => {
             if (!READY_STATES.has(state)) return;
@@ -99,6 +102,7 @@ export class WorkflowView {
           });
         }
         if (pending.size === 0 || (failed && options.stopOnFailure)) return;
+        if (toRead.size > 0) continue; // announced while the states were read
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new TimeoutError(options.what, options.timeout!);
         await new Promise<void>((resolve) => {
@@ -129,6 +133,12 @@ export class WorkflowView {
   parentOf(ref: ResultIndex): ResultIndex | null {
     return 'n' in ref ? (this.meta.nodes[ref.n]!.parent ?? null) : this.meta.groups[ref.g]!.parent;
   }
+}
+
+/** The node index a `<index>:<STATE>` message announces, if it is one. */
+function announcedIndex(message: string): number | undefined {
+  const match = /^(\d{1,9}):[A-Z]{1,10}$/.exec(message);
+  return match === null ? undefined : Number(match[1]);
 }
 
 function errorOf(envelope: Envelope): Error {
@@ -221,8 +231,8 @@ export class AsyncResult<T = unknown> {
    * everything downstream of it. Revoking the result `apply` returned revokes every unfinished
    * task of the workflow. With `terminate`, a running task's AbortSignal fires.
    */
-  async revoke(options: RevokeOptions = {}): Promise<void> {
-    await this.view.backend.control.revoke(this.view.meta, { n: this.index }, options);
+  async revoke(options: RevokeOptions = {}): Promise<string[]> {
+    return this.view.backend.revoke(this.view.meta, { n: this.index }, options);
   }
 
   /** Plain-data form, e.g. for logging. */
@@ -342,8 +352,8 @@ export class GroupResult<T = unknown[]> {
   }
 
   /** Revokes every member (and what follows them); see `AsyncResult.revoke`. */
-  async revoke(options: RevokeOptions = {}): Promise<void> {
-    await this.view.backend.control.revoke(this.view.meta, { g: this.index }, options);
+  async revoke(options: RevokeOptions = {}): Promise<string[]> {
+    return this.view.backend.revoke(this.view.meta, { g: this.index }, options);
   }
 
   /** Alias of `get` (Celery's `join`). */

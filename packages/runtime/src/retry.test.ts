@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidTaskOptionError, rateInterval } from './task.js';
-import { backoffDelay } from './worker.js';
+import { InvalidTaskOptionError } from './errors.js';
+import { rateInterval } from './task.js';
+import { backoffDelay } from './processor.js';
 
 describe('backoffDelay', () => {
   it('waits nothing without a backoff', () => {

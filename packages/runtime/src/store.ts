@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { decodeEnvelope, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
-import { pointerKey, workflowKeys, type WorkflowKeys } from './keys.js';
+import { pointerKey, rateKey, stagingKeys, workflowKeys, type WorkflowKeys } from './keys.js';
 import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
+import { checkStatus, ScriptStatus, type ScriptAnswer } from './script-status.js';
 import { decodeSpec, derivedGroupId, derivedLocation, derivedNodeId, encodeSpec, inputIndices, type NodeSpec, type ResultIndex, type WorkflowMeta, type WorkflowPlan } from './plan.js';
 
 /** A node released to run: its spec and the results of the nodes it takes input from. */
@@ -20,8 +21,8 @@ export interface Released {
 
 /** Outcome of recording a success or failure. */
 export interface Recorded {
-  /** 0 recorded now; 1 already recorded (a duplicate delivery); 2 the node had ended otherwise. */
-  readonly status: 0 | 1 | 2;
+  /** Recorded now, already recorded (a duplicate delivery), or the node had ended otherwise. */
+  readonly status: ScriptAnswer;
   readonly released: readonly Released[];
   /**
    * Set instead of `released` when more nodes were released than the caller's inline limit: their
@@ -63,7 +64,7 @@ export class WorkflowStore {
     const size = meta.nodes.length;
     const keys = this.keys(meta.id);
     const nonce = randomUUID();
-    const staged = [`${keys.graph}:new:${nonce}`, `${keys.deps}:new:${nonce}`, `${keys.outbox}:new:${nonce}`] as const;
+    const staged = stagingKeys(keys, nonce);
     const [stagedGraph, stagedDeps, stagedOutbox] = staged;
     let pipeline = this.redis.pipeline() as ScriptPipeline;
     // Only ids a user chose need a pointer: the others are the workflow's id or derived from it.
@@ -116,21 +117,21 @@ export class WorkflowStore {
   async advance(workflowId: string, index: number, envelope: string, inlineLimit = 0): Promise<Recorded> {
     const keys = this.keys(workflowId);
     const reply = await this.redis.advance(...this.keyList(keys), index, envelope, this.ttl, keys.events, inlineLimit);
-    return parseRelease(reply);
+    return parseRelease(reply, workflowId, 'record a result');
   }
 
   /** Records a final failure, fails everything downstream, and returns the error callbacks released. */
   async fail(workflowId: string, index: number, envelope: string, joinEnvelope: string): Promise<Recorded> {
     const keys = this.keys(workflowId);
     const reply = await this.redis.fail(...this.keyList(keys), index, envelope, joinEnvelope, this.ttl, keys.events);
-    return parseRelease(reply);
+    return parseRelease(reply, workflowId, 'record a failure');
   }
 
   /** Moves a node to STARTED or RETRY. Returns null when it did, or the terminal state it already had. */
   async mark(workflowId: string, index: number, state: 'STARTED' | 'RETRY', envelope = ''): Promise<TaskState | null> {
     const keys = this.keys(workflowId);
-    const reply = await this.redis.mark(keys.state, keys.result, index, state, envelope);
-    return reply === 'OK' ? null : (reply as TaskState);
+    const [status, ended] = await this.redis.mark(keys.state, keys.result, index, state, envelope);
+    return checkStatus(status, workflowId, `mark a task ${state}`) === ScriptStatus.Recorded ? null : (ended as TaskState);
   }
 
   /**
@@ -145,7 +146,7 @@ export class WorkflowStore {
 
   /** Takes a start slot for a rate-limited task: 0 when it may start now, else ms to wait. */
   async rateLimit(task: string, intervalMs: number): Promise<number> {
-    return this.redis.rate(`${this.prefix}:rate:{${task}}`, intervalMs);
+    return this.redis.rate(rateKey(this.prefix, task), intervalMs);
   }
 
   /**
@@ -153,13 +154,14 @@ export class WorkflowStore {
    * still in it (what a release job enqueues).
    */
   async outbox(workflowId: string, indices: readonly number[] = []): Promise<readonly Released[]> {
-    return parseRelease(await this.redis.outbox(...this.keyList(this.keys(workflowId)), ...indices)).released;
+    const reply = await this.redis.outbox(...this.keyList(this.keys(workflowId)), ...indices);
+    return parseRelease(reply, workflowId, 'read the outbox').released;
   }
 
   /** The workflow's meta, or null when it does not exist (never applied, or expired). */
   async meta(workflowId: string): Promise<WorkflowMeta | null> {
     const text = await this.redis.hget(this.keys(workflowId).graph, 'meta');
-    return text === null ? null : (JSON.parse(text) as WorkflowMeta);
+    return text === null ? null : parseMeta(text, workflowId);
   }
 
   /**
@@ -223,9 +225,10 @@ async function execOrThrow(pipeline: ScriptPipeline): Promise<[Error | null, unk
   return replies;
 }
 
-function parseRelease(reply: ReleaseReply): Recorded {
-  const [status, ...rest] = reply;
-  if (rest[0] === '#') return { status: status as 0 | 1 | 2, released: [], releasedIndices: rest.slice(1).map(Number) };
+function parseRelease(reply: ReleaseReply, workflowId: string, what: string): Recorded {
+  const [code, ...rest] = reply;
+  const status = checkStatus(code, workflowId, what);
+  if (rest[0] === '#') return { status, released: [], releasedIndices: rest.slice(1).map(Number) };
   const released: Released[] = [];
   let at = 0;
   while (at < rest.length) {
@@ -241,5 +244,19 @@ function parseRelease(reply: ReleaseReply): Recorded {
     released.push({ index, spec: decodeSpec(specText), inputs });
     at += 3 + count;
   }
-  return { status: status as 0 | 1 | 2, released };
+  return { status, released };
+}
+
+/** A workflow's stored meta; the plan is trusted data (only `create` writes it), so this checks its frame only. */
+function parseMeta(text: string, workflowId: string): WorkflowMeta {
+  let meta: Partial<WorkflowMeta> | null = null;
+  try {
+    meta = JSON.parse(text) as Partial<WorkflowMeta> | null;
+  } catch {
+    // reported below
+  }
+  if (meta === null || typeof meta !== 'object' || meta.v !== 1 || !Array.isArray(meta.nodes) || !Array.isArray(meta.groups)) {
+    throw new InvalidJobError(`the stored plan of workflow ${workflowId} was not written by this version of Celeriac`);
+  }
+  return meta as WorkflowMeta;
 }

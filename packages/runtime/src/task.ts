@@ -2,7 +2,8 @@
  * Task definitions: what `app.task(...)` registers and returns. A registered task is also a typed
  * task reference (`.s`, `.si`) from the canvas package, plus `delay`/`applyAsync` to send it.
  */
-import { CanvasError, type Canvas, type Json, type Kwargs, type TaskOptions, type TaskRef } from '@celeriac/canvas';
+import type { Canvas, Json, Kwargs, TaskOptions, TaskRef } from '@celeriac/canvas';
+import { InvalidTaskOptionError } from './errors.js';
 import type { RunOptions } from './plan.js';
 import type { AsyncResult } from './result.js';
 
@@ -130,12 +131,4 @@ export function rateInterval(limit: string | number, task: string): number {
   }
   const period = { s: 1_000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 's' | 'm' | 'h'];
   return period / count;
-}
-
-/** A task definition option has the wrong shape. */
-export class InvalidTaskOptionError extends CanvasError {
-  constructor(task: string, option: string, message: string) {
-    super(`options.${option}`, `${message} (task "${task}")`);
-    this.name = 'InvalidTaskOptionError';
-  }
 }

@@ -1,99 +1,89 @@
 /**
- * The worker: consumes BullMQ queues, runs handlers, and advances workflows. For each job it
- * (1) checks a redelivered job (or, with `trackStarted`, every job) against the node's state,
- * marking it STARTED or learning that it already ended, (2) runs the handler under its limits,
- * (3) records the outcome and releases successors atomically (Lua), and (4) enqueues what was
- * released. A crash between any two steps is repaired by BullMQ's stalled-job redelivery: step 1
- * then finds the node done, and step 3 returns the outbox to finish.
+ * The worker's lifecycle: one BullMQ consumer per queue sharing one pool of `concurrency` slots,
+ * the control subscription (revocations), and a graceful or forced close. What happens to each
+ * job is the processor's business (processor.ts).
  */
-import { setMaxListeners } from 'node:events';
-import { hostname } from 'node:os';
-import { CanvasError, type Canvas } from '@celeriac/canvas';
-import { DelayedError, Worker as BullWorker, UnrecoverableError, type Job, type RedisClient } from 'bullmq';
+import { availableParallelism, hostname } from 'node:os';
+import { Worker as BullWorker, type Job, type JobJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import pLimit from 'p-limit';
-import { DEFAULT_QUEUE, DIRECT_RELEASE_LIMIT, RELEASE_JOB, jobOptionsOf, type Dispatcher, type JobData, type JobOptions, type ReleaseData } from './dispatch.js';
-import { encodeError, encodeSuccess, type TaskState } from './envelope.js';
-import {
-  ExpiredError,
-  InvalidJobError,
-  MaxRetriesExceededError,
-  NotRegisteredError,
-  RevokedError,
-  SoftTimeLimitExceeded,
-  TimeLimitExceeded,
-  toRemoteError,
-  type RemoteError,
-} from './errors.js';
-import type { Listener } from './events.js';
+import { parseControlMessage } from './control.js';
+import { DEFAULT_QUEUE, type Dispatcher } from './dispatch.js';
+import { InvalidArgumentError, RevokedError } from './errors.js';
+import { runInline } from './execute.js';
 import { Handoff } from './handoff.js';
-import { recordFailure, recordSuccess } from './outcome.js';
-import { ReplacedSignal, RetrySignal } from './signals.js';
+import { LogThrottle, type Logger } from './logger.js';
+import { RECHECK, type PubSub } from './pubsub.js';
+import { JobProcessor, type JobObserver } from './processor.js';
+import type { Replacer } from './replace.js';
+import type { Settler } from './settle.js';
 import type { WorkflowStore } from './store.js';
-import type { RegisteredTask, RetryOptions, TaskContext } from './task.js';
+import type { RegisteredTask } from './task.js';
+import { publicNames } from './admit.js';
+import { RELEASE_JOB, type TaskJob } from './job-data.js';
+import { describeValue } from './summary.js';
 
 /** Options of `app.worker(...)`. */
 export interface WorkerOptions {
-  /** Worker name; `%h` is replaced by the host name (Celery's `-n worker1@%h`). */
-  readonly name?: string;
-  /** Jobs run at once, per queue. Default 1. */
-  readonly concurrency?: number;
+  /**
+   * Worker name, as Celery's `-n`: `%h` is the host name, `%n` its first label, `%d` the rest
+   * (its domain), `%%` a percent sign. Default `"celeriac@%h"`.
+   */
+  readonly name?: string | undefined;
+  /**
+   * Tasks run at once by this worker, across all its queues (Celery's `--concurrency`). Default:
+   * the number of CPUs (`os.availableParallelism()`), as Celery's.
+   */
+  readonly concurrency?: number | undefined;
   /** Queues to consume. Default `["default"]`. */
-  readonly queues?: readonly string[];
+  readonly queues?: readonly string[] | undefined;
   /** Milliseconds a job stays locked to this worker without renewal before another may take it (BullMQ). Default 30 000. */
-  readonly lockDuration?: number;
+  readonly lockDuration?: number | undefined;
   /** Milliseconds between checks for jobs whose worker died (BullMQ). Default 30 000. */
-  readonly stalledInterval?: number;
-  /** How often a job may be orphaned by a dead worker before it fails. Default 5. */
-  readonly maxStalledCount?: number;
+  readonly stalledInterval?: number | undefined;
+  /** How often a job may be orphaned by a dead worker before it fails with `WorkerLostError`. Default 5. */
+  readonly maxStalledCount?: number | undefined;
   /**
    * Record `STARTED` when a task starts (Celery's `task_track_started`). Default false, as in
    * Celery: it costs a Redis write per task. Redelivered jobs are always checked.
    */
-  readonly trackStarted?: boolean;
-}
-
-/** Where the worker reports problems that are not task failures (bad jobs, Redis errors). */
-export interface Logger {
-  warn(message: string, detail?: unknown): void;
-  error(message: string, detail?: unknown): void;
-}
-
-/** A control message published to every worker (see `App.revoke`). */
-export interface ControlMessage {
-  readonly type: 'revoke';
-  readonly ids: readonly string[];
-  readonly terminate: boolean;
+  readonly trackStarted?: boolean | undefined;
 }
 
 /** What a worker needs from its app. */
 export interface WorkerRuntime {
   readonly store: WorkflowStore;
+  readonly settler: Settler;
   readonly dispatcher: Dispatcher;
+  readonly replacer: Replacer;
   readonly registry: ReadonlyMap<string, RegisteredTask>;
   readonly logger: Logger;
+  readonly pubsub: PubSub;
   /** The channel control messages arrive on. */
   readonly controlChannel: string;
-  /** A new connection for BullMQ's blocking commands (closed by BullMQ with the worker). */
+  /** A new connection for BullMQ's blocking commands (closed by the worker). */
   connect(): Redis;
-  /** Subscribes to a pub/sub channel on the app's shared subscriber. */
-  listen(channel: string, listener: Listener): Promise<() => void>;
-  /** Applies a replacement canvas for `ctx.replace` (idempotent for the same task id). */
-  replace(data: JobData, canvas: Canvas, queue: string): Promise<void>;
+}
+
+/** Counts a worker keeps of the tasks it ran (Celery's `stats` → `total`). */
+export interface WorkerCounts {
+  /** Tasks whose handler returned (any outcome), by task name. */
+  readonly processed: ReadonlyMap<string, number>;
+  /** Tasks that failed for good, by task name. */
+  readonly failed: ReadonlyMap<string, number>;
 }
 
 /**
- * Release jobs one worker runs at once. Each enqueues up to 1 000 jobs and is bound by this
- * process's CPU, so running more side by side gains nothing and only piles up their payloads
- * (50 at once took a worker past 450 MB for a 100 000-member group).
+ * A BullMQ consumer that hands a job whose stored data is not even JSON to the processor (as data
+ * `undefined`) instead of failing to build it — which BullMQ would repeat on every redelivery.
  */
-const RELEASES_AT_ONCE = 2;
-
-/** Thrown to BullMQ after a failure was recorded, so the job ends failed without BullMQ retries. */
-class RecordedFailure extends UnrecoverableError {
-  constructor(remote: RemoteError) {
-    super(`${remote.name}: ${remote.message}`);
-    this.name = 'RecordedFailure';
+class Consumer extends BullWorker {
+  protected override createJob(data: JobJson, jobId: string): Job {
+    try {
+      return super.createJob(data, jobId);
+    } catch {
+      return super.createJob({ ...data, data: 'null' }, jobId);
+    }
   }
 }
 
@@ -102,66 +92,106 @@ class RecordedFailure extends UnrecoverableError {
  * the jobs in flight to finish.
  */
 export class Worker {
-  /** This worker's name, with `%h` expanded. */
+  /** This worker's name, with `%h`, `%n` and `%d` expanded. */
   readonly name: string;
   /** Queues this worker consumes. */
   readonly queues: readonly string[];
-  private readonly workers: BullWorker[];
+  /** Tasks run at once, across all queues. */
+  readonly concurrency: number;
+  private readonly consumers: Consumer[];
   private readonly connections: Redis[] = [];
+  private readonly slots: ReturnType<typeof pLimit>;
+  private readonly processor: JobProcessor;
+  private readonly handoff: Handoff;
   private readonly shutdown = new AbortController();
-  /** Abort controllers of the tasks running now, by task id (for revoke with terminate). */
-  private readonly running = new Map<string, AbortController>();
   /** Ids revoked lately, as announced on the control channel (Celery's in-memory revoked set). */
   private readonly revoked = new RecentIds(50_000);
+  private readonly processed = new Map<string, number>();
+  private readonly failures = new Map<string, number>();
   private readonly control: Promise<() => void>;
+  private readonly throttle: LogThrottle;
   private closing: Promise<void> | undefined;
-  private readonly trackStarted: boolean;
-  private readonly releasing = pLimit(RELEASES_AT_ONCE);
-  private readonly handoff: Handoff;
 
   /** @internal use `app.worker(options)`. */
   constructor(
     private readonly runtime: WorkerRuntime,
     options: WorkerOptions = {},
   ) {
-    this.name = (options.name ?? `celeriac@%h`).replaceAll('%h', hostname());
+    this.name = expandNodeName(options.name ?? 'celeriac@%h');
     this.queues = options.queues ?? [DEFAULT_QUEUE];
-    this.trackStarted = options.trackStarted ?? false;
-    // Every running task listens for shutdown: as many listeners as jobs in flight is expected.
-    setMaxListeners(0, this.shutdown.signal);
-    this.handoff = new Handoff(runtime.dispatcher, runtime.logger, this.shutdown.signal);
-    this.control = runtime.listen(runtime.controlChannel, (message) => this.onControl(message));
-    this.control.catch((error: unknown) => runtime.logger.error(`worker ${this.name}: cannot subscribe to control messages`, error));
-    this.workers = this.queues.map((queue) => {
+    this.concurrency = options.concurrency ?? availableParallelism();
+    if (!Number.isSafeInteger(this.concurrency) || this.concurrency < 1) {
+      throw new InvalidArgumentError('concurrency', `expected a whole number >= 1, got ${String(options.concurrency)}`);
+    }
+    if (this.queues.length === 0 || this.queues.some((queue) => typeof queue !== 'string' || queue === '')) {
+      throw new InvalidArgumentError('queues', 'expected a non-empty list of queue names');
+    }
+    const { logger } = runtime;
+    this.throttle = new LogThrottle(logger);
+    this.slots = pLimit(this.concurrency);
+    this.handoff = new Handoff(runtime.dispatcher, logger, this.shutdown.signal);
+    this.processor = new JobProcessor({
+      store: runtime.store,
+      settler: runtime.settler,
+      dispatcher: runtime.dispatcher,
+      replacer: runtime.replacer,
+      registry: runtime.registry,
+      executor: { run: runInline },
+      handoff: this.handoff,
+      observer: this.observer(logger),
+      logger,
+      name: this.name,
+      trackStarted: options.trackStarted ?? false,
+      isRevoked: (id) => this.revoked.has(id),
+    });
+    this.control = runtime.pubsub.listen(runtime.controlChannel, (message) => {
+      if (message !== RECHECK) this.onControl(message);
+    });
+    this.control.catch((error: unknown) => logger.error(`worker ${this.name}: cannot subscribe to control messages`, error));
+    this.consumers = this.queues.map((queue) => {
       const connection = runtime.connect();
       this.connections.push(connection);
-      const worker: BullWorker<JobData> = new BullWorker<JobData>(
+      const consumer: Consumer = new Consumer(
         queue,
-        (job, token) => (job.name === RELEASE_JOB ? this.release(job) : this.process(job, token, worker.getBackend().client)),
+        // Each queue may fetch up to `concurrency` jobs; the shared slots run `concurrency` at once,
+        // and a fetched job waiting for a slot is what `inspect reserved` reports.
+        (job: Job, token) => {
+          const run = (): Promise<void> => this.processor.process(job, token, consumer.getBackend().client);
+          // Release jobs have their own limit (processor.ts) and take no task slot.
+          return job.name === RELEASE_JOB ? run() : this.slots(run);
+        },
         {
           connection,
           prefix: runtime.dispatcher.queuePrefix,
-          concurrency: options.concurrency ?? 1,
+          concurrency: this.concurrency,
           lockDuration: options.lockDuration ?? 30_000,
           stalledInterval: options.stalledInterval ?? 30_000,
           maxStalledCount: options.maxStalledCount ?? 5,
           name: this.name,
         },
       );
-      worker.on('failed', (job, error) => void this.onBullFailure(job, error));
-      worker.on('error', (error) => runtime.logger.error(`worker ${this.name}: queue ${queue} error`, error));
-      return worker;
+      consumer.on('failed', (job, error) => void this.processor.onBullFailure(job, error));
+      consumer.on('error', (error) => this.throttle.report('error', `queue ${queue}`, `worker ${this.name}: queue ${queue}: ${error.message}`, error));
+      return consumer;
     });
   }
 
   /** Resolves once every queue consumer and the control subscription are connected. */
   async waitUntilReady(): Promise<void> {
-    await Promise.all([...this.workers.map((worker) => worker.waitUntilReady()), this.control]);
+    await Promise.all([...this.consumers.map((consumer) => consumer.waitUntilReady()), this.control]);
   }
 
-  /** Registered task names this worker can run (what `celery inspect registered` shows). */
+  /**
+   * Registered task names this worker can run (what `celery inspect registered` shows); Celery's
+   * own built-ins (`celery.map`, …) are left out, as Celery leaves out its `celery.*` tasks.
+   */
   get registered(): string[] {
-    return [...this.runtime.registry.keys()].sort();
+    return publicNames(this.runtime.registry);
+  }
+
+  /** How many tasks this worker ran and how many failed, by task name. */
+  get counts(): WorkerCounts {
+    return { processed: this.processed, failed: this.failures };
   }
 
   /**
@@ -169,9 +199,14 @@ export class Worker {
    * signals fire and the worker stops without waiting; their jobs are redelivered elsewhere.
    */
   close(options: { force?: boolean } = {}): Promise<void> {
-    if (options.force === true) this.shutdown.abort(new Error(`worker ${this.name} is shutting down`));
+    const force = options.force === true;
+    if (force) {
+      const reason = new Error(`worker ${this.name} is shutting down`);
+      this.shutdown.abort(reason);
+      for (const abort of this.processor.running.values()) abort.abort(reason);
+    }
     this.closing ??= (async () => {
-      await Promise.all(this.workers.map((worker) => worker.close(options.force === true)));
+      await Promise.all(this.consumers.map((consumer) => consumer.close(force)));
       await this.handoff.settled();
       (await this.control.catch(() => () => {}))();
       // BullMQ leaves connections it was given open; these are ours.
@@ -180,212 +215,55 @@ export class Worker {
     return this.closing;
   }
 
-  /** Runs one task job; `client` is the connection BullMQ completes it on. */
-  private async process(job: Job<JobData>, token: string | undefined, client: Promise<RedisClient>): Promise<void> {
-    const data = parseJobData(job);
-    if (this.revoked.has(data.id)) return; // its state in Redis is already REVOKED
-    const { store } = this.runtime;
-    const task = this.runtime.registry.get(data.task);
-    // The task's defaults fill what the producer did not set (it may not know the task).
-    const options: JobOptions = { ...(task === undefined ? {} : jobOptionsOf(task.defaults, job.timestamp)), ...data.o };
-
-    if (options.expiresAt !== undefined && Date.now() > options.expiresAt) {
-      const expired = new ExpiredError(data.id);
-      await store.revoke(data.w, [data.i], encodeError('REVOKED', toRemoteError(expired, data.task, data.id)));
+  private onControl(text: string): void {
+    const message = parseControlMessage(text);
+    if (message === null) {
+      this.throttle.report('warn', 'control', `worker ${this.name}: dropped a malformed control message: ${describeValue(text, 200)}`);
       return;
     }
-    if (task?.rateInterval !== undefined) {
-      const wait = await store.rateLimit(task.name, task.rateInterval);
-      if (wait > 0) return this.postpone(job, token, wait);
-    }
-    if (task === undefined) return this.recordFailure(data, new NotRegisteredError(data.task, this.registered), true);
-
-    // Marking STARTED also tells whether the node already ended (revoked, or finished by an earlier
-    // delivery). A redelivered job waits for that answer. A first delivery does not spend a round
-    // trip on it — revoked jobs were removed from the queue and announced to every worker, and a
-    // finished node's result cannot be recorded twice — so it marks only with `trackStarted`, and
-    // then the answer, arriving moments later, aborts the handler in the rare race it loses.
-    const abort = new AbortController();
-    const redelivered = job.attemptsStarted > 1 || job.stalledCounter > 0;
-    const marking: Promise<TaskState | null> =
-      redelivered || this.trackStarted ? store.mark(data.w, data.i, 'STARTED') : Promise.resolve(null);
-    if (redelivered) {
-      const ended = await marking;
-      if (ended !== null) return this.finishRedelivered(data, ended, job.queueName);
-    } else {
-      marking.then(
-        (ended) => ended !== null && abort.abort(ended === 'REVOKED' ? new RevokedError(data.id) : new Error(`task ${data.id} already ended`)),
-        () => {}, // a Redis error here fails the outcome's recording below, which retries the job
-      );
-    }
-
-    this.running.set(data.id, abort);
-    let value: unknown;
-    try {
-      value = await this.invoke(task, data, job, options, abort);
-    } catch (error) {
-      if (error instanceof ReplacedSignal) return;
-      const ended = await marking;
-      if (ended !== null) return this.finishRedelivered(data, ended, job.queueName);
-      if (abort.signal.reason instanceof RevokedError) return; // terminated: the node is already REVOKED
-      const retry = error instanceof RetrySignal ? error : undefined;
-      const cause = retry === undefined ? error : retry.error;
-      const limit = retry?.maxRetries ?? options.retries ?? 0;
-      const retryable = retry !== undefined || (options.retries !== undefined && matches(task, error));
-      if (retryable && data.r < limit) return this.scheduleRetry(job, token, data, options, cause, retry?.countdown);
-      const final = retry !== undefined && retry.error === undefined ? new MaxRetriesExceededError(data.task, data.r) : cause;
-      return this.recordFailure(data, final, true);
-    } finally {
-      this.running.delete(data.id);
-    }
-
-    const ended = await marking;
-    if (ended !== null) return this.finishRedelivered(data, ended, job.queueName);
-    let envelope: string;
-    try {
-      envelope = encodeSuccess(options.ignoreResult === true ? null : value);
-    } catch (error) {
-      return this.recordFailure(data, error, true);
-    }
-    const recorded = await store.advance(data.w, data.i, envelope, DIRECT_RELEASE_LIMIT);
-    // Returning completes the job on `client`, after the adds this sent on it (see handoff.ts).
-    await this.handoff.send(await client, data.w, recorded, data.id, job.queueName);
-  }
-
-  /** Enqueues the nodes of a release job that are still in their workflow's outbox. */
-  private release(job: Job): Promise<void> {
-    const { w, release, parentId, sentAt } = parseReleaseData(job);
-    const { store, dispatcher } = this.runtime;
-    return this.releasing(async () => dispatcher.enqueue(w, await store.outbox(w, release), parentId, sentAt));
-  }
-
-  /** Runs the handler with its context, soft and hard time limits, and abort wiring. */
-  private async invoke(task: RegisteredTask, data: JobData, job: Job<JobData>, options: JobOptions, abort: AbortController): Promise<unknown> {
-    const timers: NodeJS.Timeout[] = [];
-    const onShutdown = (): void => abort.abort(this.shutdown.signal.reason);
-    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
-    if (options.softTimeLimit !== undefined) {
-      const seconds = options.softTimeLimit;
-      timers.push(setTimeout(() => abort.abort(new SoftTimeLimitExceeded(seconds)), seconds * 1000));
-    }
-    const handler = task.handler as (...args: unknown[]) => unknown;
-    const run = Promise.resolve().then(() =>
-      task.bind ? handler(this.context(data, job.queueName, abort.signal), ...data.args) : handler(...data.args),
-    );
-    try {
-      if (options.timeLimit === undefined) return await run;
-      const seconds = options.timeLimit;
-      const hard = new Promise<never>((_, reject) => {
-        timers.push(
-          setTimeout(() => {
-            const error = new TimeLimitExceeded(seconds);
-            abort.abort(error);
-            reject(error);
-          }, seconds * 1000),
-        );
-      });
-      // JavaScript cannot pre-empt a handler: the hard limit fails the task and aborts its signal.
-      return await Promise.race([run, hard]);
-    } finally {
-      timers.forEach(clearTimeout);
-      this.shutdown.signal.removeEventListener('abort', onShutdown);
-      run.catch(() => {}); // a handler that rejects after its hard limit must not crash the process
+    for (const id of message.ids) {
+      this.revoked.add(id);
+      if (message.terminate) this.processor.running.get(id)?.abort(new RevokedError(id, `Task ${id} was revoked and terminated`));
     }
   }
 
-  private context(data: JobData, queue: string, signal: AbortSignal): TaskContext {
+  /** Logs each task as Celery's worker does, and counts what ran. */
+  private observer(logger: Logger): JobObserver {
+    const info = (message: () => string): void => {
+      if (logger.enabled?.('info') !== false) logger.info(message());
+    };
+    const label = (job: TaskJob): string => `${job.task}[${job.id}]`;
+    const count = (counts: Map<string, number>, task: string): void => {
+      counts.set(task, (counts.get(task) ?? 0) + 1);
+    };
     return {
-      id: data.id,
-      task: data.task,
-      queue,
-      rootId: data.rootId,
-      parentId: data.parentId,
-      groupId: data.groupId,
-      groupIndex: data.groupIndex,
-      retries: data.r,
-      kwargs: data.kwargs,
-      signal,
-      retry: (options: RetryOptions = {}): never => {
-        const { countdown, error, maxRetries } = options;
-        if (countdown !== undefined && !(countdown >= 0)) {
-          throw new CanvasError('countdown', `expected seconds >= 0 for ctx.retry, got ${String(countdown)}`);
-        }
-        throw new RetrySignal(countdown, error, maxRetries);
+      received: (job) => info(() => `Task ${label(job)} received`),
+      started: () => {},
+      succeeded: (job, value, ms) => info(() => `Task ${label(job)} succeeded in ${(ms / 1000).toFixed(3)}s: ${describeValue(value)}`),
+      failed: (job, error) => {
+        count(this.failures, job.task);
+        logger.error(`Task ${label(job)} raised ${error.name}: ${error.message}`, error.stack);
       },
-      replace: async (canvas: Canvas): Promise<never> => {
-        await this.runtime.replace(data, canvas, queue);
-        throw new ReplacedSignal();
-      },
+      retried: (job, error, ms) => info(() => `Task ${label(job)} retry: Retry in ${(ms / 1000).toFixed(3)}s: ${error.name}: ${error.message}`),
+      revoked: (job, expired) => info(() => `Discarding ${expired ? 'expired' : 'revoked'} task: ${label(job)}`),
+      finished: (job) => count(this.processed, job.task),
     };
   }
+}
 
-  /** Runs the job again later with the same task id: the result shows RETRY meanwhile. */
-  private async scheduleRetry(job: Job<JobData>, token: string | undefined, data: JobData, options: JobOptions, error: unknown, countdown: number | undefined): Promise<void> {
-    const delay = countdown !== undefined ? countdown * 1000 : backoffDelay(options.backoff, data.r);
-    await this.runtime.store.mark(data.w, data.i, 'RETRY', encodeError('RETRY', toRemoteError(error, data.task, data.id)));
-    await job.updateData({ ...data, r: data.r + 1 });
-    return this.postpone(job, token, delay);
-  }
-
-  /** Moves the job back to BullMQ's delayed set without counting an attempt. */
-  private async postpone(job: Job<JobData>, token: string | undefined, delayMs: number): Promise<never> {
-    await job.moveToDelayed(Date.now() + Math.max(0, Math.round(delayMs)), token);
-    throw new DelayedError();
-  }
-
-  /** A redelivered job whose node already ended: finish enqueueing what its outcome released. */
-  private async finishRedelivered(data: JobData, state: string, queue: string): Promise<void> {
-    // For a node that already ended the scripts ignore the envelope and return its outbox.
-    const { store, dispatcher } = this.runtime;
-    if (state === 'SUCCESS') await recordSuccess(store, dispatcher, data, '', queue);
-    if (state === 'FAILURE') await dispatcher.enqueue(data.w, (await store.fail(data.w, data.i, '', '')).released, data.id);
-  }
-
-  /** Records a final failure, fails everything downstream, and enqueues the error callbacks. */
-  private async recordFailure(data: JobData, error: unknown, rethrow: boolean): Promise<void> {
-    const remote = toRemoteError(error, data.task, data.id);
-    await recordFailure(this.runtime.store, this.runtime.dispatcher, data, remote);
-    if (rethrow) throw new RecordedFailure(remote);
-  }
-
-  /**
-   * BullMQ failed a job for good on its own — a worker died with it too often, or Redis kept failing
-   * around it — so record that as the task's failure and no waiter hangs. Failures the worker
-   * recorded itself arrive as UnrecoverableError and are skipped.
-   */
-  private async onBullFailure(job: Job<JobData> | undefined, error: Error): Promise<void> {
-    if (job === undefined || error instanceof UnrecoverableError) return;
-    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(error.message);
-    if (!final) return;
-    if (job.name === RELEASE_JOB) {
-      const { w } = job.data as unknown as ReleaseData;
-      this.runtime.logger.error(
-        `worker ${this.name}: release job ${job.id} failed for good; its nodes stay in the outbox of workflow ${w}, ` +
-          'and applying that workflow again with the same taskId enqueues them',
-        error,
-      );
-      return;
-    }
-    try {
-      await this.recordFailure(parseJobData(job), error, false);
-    } catch (recordError) {
-      this.runtime.logger.error(`worker ${this.name}: could not record the failure of job ${job.id}`, recordError);
-    }
-  }
-
-  private onControl(message: string): void {
-    let control: ControlMessage;
-    try {
-      control = JSON.parse(message) as ControlMessage;
-    } catch {
-      return;
-    }
-    if (control.type !== 'revoke') return;
-    for (const id of control.ids) {
-      this.revoked.add(id);
-      if (control.terminate) this.running.get(id)?.abort(new RevokedError(id, `Task ${id} was revoked and terminated`));
-    }
-  }
+/**
+ * Expands Celery's node name placeholders: `%h` the host name, `%n` its first label, `%d` the
+ * rest (the domain), `%%` a percent sign (celery/utils/nodenames.py `host_format`).
+ */
+export function expandNodeName(pattern: string, host = hostname()): string {
+  const dot = host.indexOf('.');
+  const values: Record<string, string> = {
+    h: host,
+    n: dot === -1 ? host : host.slice(0, dot),
+    d: dot === -1 ? '' : host.slice(dot + 1),
+    '%': '%',
+  };
+  return pattern.replace(/%([hnd%])/g, (_, key: string) => values[key]!);
 }
 
 /** A set of ids that forgets the oldest beyond `capacity`. */
@@ -402,63 +280,4 @@ class RecentIds {
     this.ids.add(id);
     if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value!);
   }
-}
-
-/** Whether `autoretryFor` covers this error (everything when it is not set). */
-function matches(task: RegisteredTask, error: unknown): boolean {
-  if (task.autoretryFor === undefined) return true;
-  return task.autoretryFor.some((matcher) =>
-    typeof matcher === 'string' ? error instanceof Error && error.name === matcher : error instanceof matcher,
-  );
-}
-
-/** Celery's retry backoff: fixed, or `delay * 2^retries` capped at `maxDelay` (600 s), optionally jittered. */
-export function backoffDelay(backoff: JobOptions['backoff'], retries: number): number {
-  if (backoff === undefined) return 0;
-  const seconds =
-    backoff.type === 'fixed' ? backoff.delay : Math.min(backoff.maxDelay ?? 600, backoff.delay * 2 ** retries);
-  return (backoff.jitter === true ? Math.random() * seconds : seconds) * 1000;
-}
-
-/** Validates a release job's payload, as {@link parseJobData} does a task job's. */
-function parseReleaseData(job: Job): ReleaseData {
-  const data = job.data as Partial<ReleaseData> | null;
-  const valid =
-    typeof data === 'object' &&
-    data !== null &&
-    data.v === 1 &&
-    typeof data.w === 'string' &&
-    Array.isArray(data.release) &&
-    data.release.every((index) => Number.isInteger(index)) &&
-    (data.parentId === null || typeof data.parentId === 'string') &&
-    typeof data.sentAt === 'number';
-  if (!valid) {
-    throw new UnrecoverableError(
-      new InvalidJobError(`Release job ${job.id} in queue ${job.queueName} was not written by Celeriac: its data lacks the workflow id, node indices, parent id or release time. It was skipped.`).message,
-    );
-  }
-  return data as ReleaseData;
-}
-
-/** Validates a job's payload; a job whose stored data is garbage fails alone, with a clear reason. */
-function parseJobData(job: Job<JobData>): JobData {
-  const data = job.data as Partial<JobData> | null;
-  const problem =
-    typeof data !== 'object' || data === null
-      ? 'its data is not an object'
-      : data.v !== 1
-        ? `its data has version ${String(data.v)}, expected 1`
-        : typeof data.w !== 'string' || !Number.isInteger(data.i) || typeof data.id !== 'string'
-          ? 'its data lacks the workflow id, node index or task id'
-          : typeof data.task !== 'string' || !Array.isArray(data.args) || typeof data.kwargs !== 'object'
-            ? 'its data lacks the task name, args or kwargs'
-            : typeof data.o !== 'object' || data.o === null || !Number.isInteger(data.r)
-              ? 'its data lacks its options or retry count'
-              : undefined;
-  if (problem !== undefined) {
-    throw new UnrecoverableError(
-      new InvalidJobError(`Job ${job.id} in queue ${job.queueName} was not written by Celeriac: ${problem}. It was skipped.`).message,
-    );
-  }
-  return data as JobData;
 }

@@ -166,7 +166,7 @@ describe('revoke', () => {
     let ran = false;
     const work = app.task('work', () => (ran = true));
     const res = await work.delay();
-    await res.revoke();
+    expect(await res.revoke()).toEqual([res.id]);
     expect(await res.state()).toBe('REVOKED');
     const first = app.worker();
     await first.close();

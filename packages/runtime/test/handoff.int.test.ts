@@ -53,7 +53,7 @@ describe('handing a successor off ahead of the completion', () => {
   });
 
   it('retries an add Redis refused after the predecessor completed', async () => {
-    const logger: Logger = { warn: vi.fn(), error: vi.fn() };
+    const logger: Logger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
     const app = testApp({ logger });
     const add = app.task('add', (x: number, y: number) => x + y);
     const redis = new Redis(redisUrl());

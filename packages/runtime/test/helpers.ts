@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, inject } from 'vitest';
-import { createApp, type App, type AppOptions } from '@celeriac/runtime';
+import { consoleLogger, createApp, type App, type AppOptions } from '@celeriac/runtime';
 
 const opened: { app: App; prefix: string }[] = [];
 
@@ -13,10 +13,13 @@ export function redisUrl(): string {
   return inject('redisUrl');
 }
 
-/** A fresh app under a unique prefix; closed and cleaned up after the test. */
+/**
+ * A fresh app under a unique prefix; closed and cleaned up after the test. Its logger is silent
+ * unless the test gives one: tests assert on outcomes, and failing tasks on purpose is common.
+ */
 export function testApp(options: Omit<AppOptions, 'redis'> = {}): App {
   const prefix = options.prefix ?? `test-${randomUUID()}`;
-  const app = createApp({ ...options, prefix, redis: redisUrl() });
+  const app = createApp({ logger: consoleLogger('silent'), ...options, prefix, redis: redisUrl() });
   opened.push({ app, prefix });
   return app;
 }

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chain, fromCelery } from '@celeriac/canvas';
-import { createApp, type TaskContext } from '@celeriac/runtime';
+import { availableParallelism } from 'node:os';
+import { createApp, expandNodeName, InvalidArgumentError, type TaskContext } from '@celeriac/runtime';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { redisUrl, testApp } from './helpers.js';
@@ -71,6 +72,66 @@ describe('app and worker lifecycle', () => {
       immutable: false,
     });
     expect(await (await app.apply(fromPython)).get(T)).toBe('Hello, Ada!');
+  });
+
+  it('runs at most `concurrency` tasks at once across all of its queues (Celery: per worker, not per queue)', async () => {
+    const app = testApp();
+    let running = 0;
+    let most = 0;
+    const hold = app.task('hold', async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      running--;
+      return null;
+    });
+    const worker = app.worker({ concurrency: 2, queues: ['a', 'b', 'c'] });
+    await worker.waitUntilReady();
+    const results = await Promise.all(
+      ['a', 'b', 'c'].flatMap((queue) => [1, 2, 3].map(() => hold.applyAsync({ queue }))),
+    );
+    await Promise.all(results.map((result) => result.get(T)));
+    expect(most).toBe(2);
+  });
+
+  it('runs as many tasks at once as there are CPUs unless told otherwise, as Celery does', () => {
+    const app = testApp();
+    expect(app.worker().concurrency).toBe(availableParallelism());
+    expect(() => app.worker({ concurrency: 0 })).toThrow(InvalidArgumentError);
+  });
+
+  it('lists only the user\'s tasks as registered, not Celery\'s or Celeriac\'s built-ins', () => {
+    const app = testApp();
+    app.task('add', (x: number, y: number) => x + y);
+    expect(app.registered).toEqual(['add']);
+    expect(app.worker().registered).toEqual(['add']);
+  });
+
+  it('expands %h, %n, %d and %% in worker names as Celery does', () => {
+    expect(expandNodeName('w1@%h', 'box.example.com')).toBe('w1@box.example.com');
+    expect(expandNodeName('w2@%n', 'box.example.com')).toBe('w2@box');
+    expect(expandNodeName('%n.%d', 'box.example.com')).toBe('box.example.com');
+    expect(expandNodeName('w@%d', 'box')).toBe('w@');
+    expect(expandNodeName('100%%@%n', 'box.lan')).toBe('100%@box');
+  });
+
+  it('takes options given as undefined as not given', async () => {
+    const app = createApp({ redis: redisUrl(), prefix: undefined, name: undefined, resultTtl: undefined, logger: undefined });
+    try {
+      expect(app.prefix).toBe('celeriac');
+      expect(app.name).toBe('celeriac');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses a redis option it cannot recognise instead of connecting somewhere else', () => {
+    class NotARedis {
+      readonly host = 'elsewhere';
+    }
+    expect(() => createApp({ redis: new NotARedis() as never })).toThrow(/NotARedis/);
+    expect(() => createApp({ redis: { isCluster: true } as never })).toThrow(InvalidArgumentError);
+    expect(() => createApp({ redis: 'localhost:6379' })).toThrow(/redis:\/\//);
   });
 
   it('refuses to be used after close', async () => {

@@ -2,8 +2,8 @@
  * Large releases: above 10 000 nodes the producer sends release jobs of 1 000 nodes, and workers
  * enqueue the nodes.
  */
-import { CanvasError, chain, group, withOptions } from '@celeriac/canvas';
-import type { TaskContext } from '@celeriac/runtime';
+import { chain, group, withOptions } from '@celeriac/canvas';
+import { InvalidArgumentError, type TaskContext } from '@celeriac/runtime';
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -119,7 +119,7 @@ describe('release jobs', () => {
 
   it('reserves task names starting with "celeriac." for its own jobs', () => {
     const app = testApp();
-    expect(() => app.task(RELEASE_JOB, () => null)).toThrow(CanvasError);
+    expect(() => app.task(RELEASE_JOB, () => null)).toThrow(InvalidArgumentError);
     expect(() => app.task(RELEASE_JOB, () => null)).toThrow(/reserved/);
   });
 });

@@ -20,28 +20,3 @@ local function appendReleased(out, indices)
   end
   return out
 end
-
--- The sentinel member every workflow set and hash holds from creation, so none is ever deleted.
-local SENTINEL = '_'
-
-local function splitIndices(csv)
-  local list = {}
-  if csv then
-    for j in string.gmatch(csv, '[^,]+') do list[#list + 1] = j end
-  end
-  return list
-end
-
-local function isTerminal(state)
-  return state == 'SUCCESS' or state == 'FAILURE' or state == 'REVOKED'
-end
-
--- Keeps a running workflow alive: its keys expire `ttl` seconds after its last activity, give or
--- take a minute. Refreshing at most once a minute costs one TTL read per call instead of six
--- EXPIREs; the keys carry a sentinel member from creation (see create-9.lua), so none of them is
--- ever recreated without a TTL in between.
-local function refreshTtl(ttl)
-  if ttl > 0 and redis.call('TTL', KEYS[1]) < ttl - math.min(60, ttl / 2) then
-    for k = 1, 6 do redis.call('EXPIRE', KEYS[k], ttl) end
-  end
-end

@@ -1,0 +1,261 @@
+/**
+ * The job wire format: what a Celeriac BullMQ job carries, built, encoded and validated in one
+ * place. Field names are short on the wire (a 100 000-member group sends 100 000 of them); the
+ * program reads the named fields of {@link TaskJob} and {@link ReleaseJob}. Every job read back
+ * is validated: a job is data anyone with access to the queue could have written.
+ */
+import type { Json, Kwargs } from '@celeriac/canvas';
+import * as v from 'valibot';
+import { InvalidJobError } from './errors.js';
+import { inputIndices, type NodeSpec, type RunOptions, type SpecInput } from './plan.js';
+import type { Released } from './store.js';
+
+/** The options a worker needs while running a job; `expiresAt` is fixed when the job is sent. */
+export interface JobOptions {
+  /** Retries allowed; `null` retries without limit (Celery's `max_retries=None`). */
+  readonly maxRetries?: number | null;
+  readonly backoff?: RunOptions['backoff'];
+  readonly timeLimit?: number;
+  readonly softTimeLimit?: number;
+  readonly ignoreResult?: boolean;
+  /** Epoch ms after which the job is revoked instead of run. */
+  readonly expiresAt?: number;
+}
+
+/** A task job as the worker reads it: one node of one workflow. */
+export interface TaskJob {
+  /** Workflow id and node index: where the outcome is recorded. */
+  readonly workflowId: string;
+  readonly index: number;
+  /** The task id (the node's result id, and the BullMQ job id). */
+  readonly id: string;
+  readonly task: string;
+  /** Final positional arguments (the incoming value already prepended). */
+  readonly args: readonly Json[];
+  readonly kwargs: Kwargs;
+  readonly rootId: string;
+  readonly parentId: string | null;
+  readonly groupId: string | null;
+  readonly groupIndex: number | null;
+  /** Execution options (the task's defaults fill what these leave unset). */
+  readonly options: JobOptions;
+  /** Retries so far (Celery's `request.retries`). */
+  readonly retries: number;
+}
+
+/** A release job: nodes of one queue that a worker enqueues on the releasing process's behalf. */
+export interface ReleaseJob {
+  readonly workflowId: string;
+  /** Indices of the nodes to enqueue; those no longer in the workflow's outbox are skipped. */
+  readonly indices: readonly number[];
+  /** Task id of the node whose outcome released them (the `parentId` of their jobs). */
+  readonly parentId: string | null;
+  /** Epoch ms the nodes were released: relative `countdown` and `expires` count from here. */
+  readonly sentAt: number;
+}
+
+/** BullMQ job name of release jobs. Task names starting with `celeriac.` are reserved. */
+export const RELEASE_JOB = 'celeriac.release';
+
+/** A task job on the wire. */
+export interface TaskWire {
+  readonly v: 1;
+  readonly w: string;
+  readonly i: number;
+  readonly id: string;
+  readonly task: string;
+  readonly args: readonly Json[];
+  readonly kwargs: Kwargs;
+  readonly rootId: string;
+  readonly parentId: string | null;
+  readonly groupId: string | null;
+  readonly groupIndex: number | null;
+  readonly o: JobOptions;
+  readonly r: number;
+}
+
+/** A release job on the wire. */
+export interface ReleaseWire {
+  readonly v: 1;
+  readonly w: string;
+  readonly release: readonly number[];
+  readonly parentId: string | null;
+  readonly sentAt: number;
+}
+
+/** Builds the job of a released node; a relative `countdown`/`expires` counts from `sentAt`. */
+export function taskWire(workflowId: string, node: Released, parentId: string | null, sentAt: number): TaskWire {
+  const { spec } = node;
+  const args = spec.input === null ? spec.args : [incomingValue(spec.input, spec, node.inputs), ...spec.args];
+  return {
+    v: 1,
+    w: workflowId,
+    i: node.index,
+    id: spec.id,
+    task: spec.task,
+    args,
+    kwargs: spec.kwargs,
+    rootId: spec.rootId,
+    parentId,
+    groupId: spec.groupId ?? null,
+    groupIndex: spec.groupIndex ?? null,
+    o: jobOptionsOf(spec.options, sentAt),
+    r: 0,
+  };
+}
+
+/** The same job, due for retry number `retries`. */
+export function retryWire(job: TaskJob, retries: number): TaskWire {
+  return { ...wireOf(job), r: retries };
+}
+
+/** Builds a release job. */
+export function releaseWire(release: ReleaseJob): ReleaseWire {
+  return { v: 1, w: release.workflowId, release: release.indices, parentId: release.parentId, sentAt: release.sentAt };
+}
+
+/** The options a worker applies while running a job; a relative `expires` counts from `sentAt`. */
+export function jobOptionsOf(options: RunOptions, sentAt: number): JobOptions {
+  const { retries, backoff, timeLimit, softTimeLimit, ignoreResult, expires } = options;
+  const expiresAt =
+    expires === undefined ? undefined : typeof expires === 'number' ? sentAt + expires * 1000 : Date.parse(expires);
+  return {
+    ...(retries === undefined ? {} : { maxRetries: retries }),
+    ...(backoff === undefined ? {} : { backoff }),
+    ...(timeLimit === undefined ? {} : { timeLimit }),
+    ...(softTimeLimit === undefined ? {} : { softTimeLimit }),
+    ...(ignoreResult === undefined ? {} : { ignoreResult }),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+  };
+}
+
+const finite = v.pipe(v.number(), v.finite());
+const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const nullableId = v.nullable(v.string());
+const jsonArray = v.custom<readonly Json[]>(Array.isArray, 'expected an array');
+const plainObject = v.custom<Kwargs>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  'expected an object',
+);
+
+const optionsSchema = v.object({
+  maxRetries: v.optional(v.nullable(count)),
+  backoff: v.optional(
+    v.object({
+      type: v.picklist(['fixed', 'exponential']),
+      delay: finite,
+      maxDelay: v.optional(finite),
+      jitter: v.optional(v.boolean()),
+    }),
+  ),
+  timeLimit: v.optional(finite),
+  softTimeLimit: v.optional(finite),
+  ignoreResult: v.optional(v.boolean()),
+  expiresAt: v.optional(v.number()),
+});
+
+const taskSchema = v.object({
+  v: v.literal(1),
+  w: v.string(),
+  i: count,
+  id: v.string(),
+  task: v.string(),
+  args: jsonArray,
+  kwargs: plainObject,
+  rootId: v.string(),
+  parentId: nullableId,
+  groupId: nullableId,
+  groupIndex: v.nullable(count),
+  o: optionsSchema,
+  r: count,
+});
+
+const releaseSchema = v.object({
+  v: v.literal(1),
+  w: v.string(),
+  release: v.array(count),
+  parentId: nullableId,
+  sentAt: v.number(),
+});
+
+/** A job whose data Celeriac cannot use, and why (in words for the failure it records). */
+export interface UnreadableJob {
+  readonly problem: string;
+}
+
+/** Validates a task job's data. */
+export function readTaskJob(data: unknown): TaskJob | UnreadableJob {
+  const parsed = v.safeParse(taskSchema, data);
+  if (!parsed.success) return { problem: describeIssues('task job', parsed.issues) };
+  const wire = parsed.output;
+  return {
+    workflowId: wire.w,
+    index: wire.i,
+    id: wire.id,
+    task: wire.task,
+    args: wire.args,
+    kwargs: wire.kwargs,
+    rootId: wire.rootId,
+    parentId: wire.parentId,
+    groupId: wire.groupId,
+    groupIndex: wire.groupIndex,
+    options: wire.o as JobOptions,
+    retries: wire.r,
+  };
+}
+
+/** Validates a release job's data. */
+export function readReleaseJob(data: unknown): ReleaseJob | UnreadableJob {
+  const parsed = v.safeParse(releaseSchema, data);
+  if (!parsed.success) return { problem: describeIssues('release job', parsed.issues) };
+  const wire = parsed.output;
+  return { workflowId: wire.w, indices: wire.release, parentId: wire.parentId, sentAt: wire.sentAt };
+}
+
+/** Whether a read gave up. */
+export function isUnreadable(read: object): read is UnreadableJob {
+  return 'problem' in read;
+}
+
+function wireOf(job: TaskJob): TaskWire {
+  return {
+    v: 1,
+    w: job.workflowId,
+    i: job.index,
+    id: job.id,
+    task: job.task,
+    args: job.args,
+    kwargs: job.kwargs,
+    rootId: job.rootId,
+    parentId: job.parentId,
+    groupId: job.groupId,
+    groupIndex: job.groupIndex,
+    o: job.options,
+    r: job.retries,
+  };
+}
+
+/** `its data is not a Celeriac task job: o.maxRetries: expected …` — the first problem, with its path. */
+function describeIssues(what: string, issues: readonly v.BaseIssue<unknown>[]): string {
+  const [first] = issues;
+  const path = first === undefined ? '' : v.getDotPath(first);
+  return `its data is not a Celeriac ${what}: ${path === null || path === '' ? '' : `${path}: `}${first?.message ?? 'invalid'}`;
+}
+
+/**
+ * Builds a node's incoming value from its predecessors' results (`inputs`, in the order of
+ * `inputIndices(input)`): a chord body gets the ordered list, an error callback the failed task's id.
+ */
+export function incomingValue(input: SpecInput, spec: NodeSpec, inputs: readonly unknown[]): Json {
+  const order = inputIndices(input);
+  const values = new Map(order.map((index, k) => [index, inputs[k] as Json]));
+  const build = (ref: SpecInput): Json => {
+    if ('n' in ref) {
+      if (!values.has(ref.n)) throw new InvalidJobError(`input ${ref.n} of task ${spec.task}[${spec.id}] is missing`);
+      return values.get(ref.n)!;
+    }
+    if ('l' in ref) return ref.l.map(build);
+    return ref.f;
+  };
+  return build(input);
+}
