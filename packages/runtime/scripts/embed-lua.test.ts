@@ -54,6 +54,14 @@ describe('embedLua', () => {
     expect(readFileSync(paths.outFile, 'utf8')).toContain('return KEYS[1] .. \\"!\\"');
   });
 
+  it('names a kebab-case script in camelCase, as ioredis commands are named', () => {
+    const paths = luaDir({ 'presence-beat-3.lua': 'return 1\n', 'task-events-1.lua': 'return 2\n' });
+    expect(readScripts(paths.luaDir).map(({ name, numberOfKeys }) => [name, numberOfKeys])).toEqual([
+      ['presenceBeat', 3],
+      ['taskEvents', 1],
+    ]);
+  });
+
   it('refuses a file name without its number of keys, saying what the name must look like', () => {
     const paths = luaDir({ 'advance.lua': 'return 1\n' });
     expect(() => readScripts(paths.luaDir)).toThrow(LuaScriptError);
@@ -77,6 +85,8 @@ describe('embedLua', () => {
   it('refuses two files that define the same script', () => {
     const paths = luaDir({ 'mark-2.lua': 'return 1\n', 'mark-3.lua': 'return 2\n' });
     expect(() => readScripts(paths.luaDir)).toThrow(/already defines the script "mark"/);
+    const kebab = luaDir({ 'task-events-1.lua': 'return 1\n', 'taskEvents-1.lua': 'return 2\n' });
+    expect(() => readScripts(kebab.luaDir)).toThrow(/already defines the script "taskEvents"/);
   });
 });
 
@@ -84,7 +94,8 @@ describe("the runtime's own scripts", () => {
   it('are all embedded, with the key count of their file name, and the module is up to date', () => {
     const files = readdirSync(defaultPaths.luaDir).filter((name) => name.endsWith('.lua'));
     const { scripts, upToDate } = embedLua({ check: true });
-    expect(scripts.map((s) => `${s.name}-${s.numberOfKeys}.lua`).sort()).toEqual(files.sort());
+    const kebab = (name: string): string => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+    expect(scripts.map((s) => `${kebab(s.name)}-${s.numberOfKeys}.lua`).sort()).toEqual(files.map(kebab).sort());
     expect(scripts.every((s) => !s.lua.includes('--@include'))).toBe(true);
     // vitest's global setup regenerated it before any test ran.
     expect(upToDate, 'run `npm run generate -w @celeriac/runtime`').toBe(true);

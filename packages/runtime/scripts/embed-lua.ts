@@ -4,8 +4,9 @@
  * same idea as BullMQ's build, which turns its `commands/*.lua` into generated script modules.
  *
  * Reads `lua/<name>-<keys>.lua`, inlines every `--@include <file>` line from `lua/includes/`, and
- * writes `src/lua-scripts.generated.ts`: name → `{ numberOfKeys, lua }`. The name and the number of
- * keys come from the file name alone, so adding or changing a script needs no edit elsewhere.
+ * writes `src/lua-scripts.generated.ts`: name → `{ numberOfKeys, lua }`. The name (the file's name
+ * part in camelCase: `presence-beat-3.lua` → `presenceBeat`) and the number of keys come from the
+ * file name alone, so adding or changing a script needs no edit elsewhere.
  *
  * The output is not committed (it is in .gitignore): `npm ci` (the root `prepare`), `npm run build`,
  * `npm pack`, `npm test` (vitest's global setup), `npm run demo` and `npm run bench` regenerate it,
@@ -45,7 +46,11 @@ export class LuaScriptError extends Error {
   override readonly name = 'LuaScriptError';
 }
 
-const SCRIPT_FILE = /^([a-z][A-Za-z0-9]*)-(\d+)\.lua$/;
+/** `<name>-<keys>.lua`, the name in camelCase or kebab-case: `advance-6.lua`, `presence-beat-3.lua`. */
+const SCRIPT_FILE = /^([a-z][A-Za-z0-9]*(?:-[a-z][A-Za-z0-9]*)*)-(\d+)\.lua$/;
+
+/** A script's name in the map and as an ioredis command: the file's name part in camelCase. */
+const camelCase = (name: string): string => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 const INCLUDE_LINE = /^--@include ([\w-]+)[ \t]*$/gm;
 
 /** Inlines `--@include name` lines (recursively), naming the chain of files if one is missing or loops. */
@@ -74,11 +79,12 @@ export function readScripts(luaDir: string): EmbeddedScript[] {
     const match = SCRIPT_FILE.exec(file);
     if (match === null) {
       throw new LuaScriptError(
-        `${join(luaDir, file)}: a script's file name must be <name>-<number of keys>.lua with a camelCase name, ` +
-          'e.g. "advance-6.lua"; shared parts belong in includes/',
+        `${join(luaDir, file)}: a script's file name must be <name>-<number of keys>.lua, the name in ` +
+          'camelCase or kebab-case, e.g. "advance-6.lua" or "presence-beat-3.lua"; shared parts belong in includes/',
       );
     }
-    const [, name = '', keys = ''] = match;
+    const [, stem = '', keys = ''] = match;
+    const name = camelCase(stem);
     if (scripts.some((script) => script.name === name)) {
       throw new LuaScriptError(`${join(luaDir, file)}: another file already defines the script "${name}"`);
     }
@@ -99,7 +105,7 @@ export function renderModule(scripts: readonly EmbeddedScript[], luaDir: string,
   return `// Generated from ${from}/*.lua by scripts/embed-lua.ts: do not edit, and do not commit.
 // \`npm run generate -w @celeriac/runtime\` regenerates it (so do npm ci, build, test, demo and bench).
 
-/** The name of each Lua script: \`<name>\` of \`lua/<name>-<keys>.lua\`. */
+/** The name of each Lua script: \`<name>\` of \`lua/<name>-<keys>.lua\`, in camelCase. */
 export type LuaScriptName = ${names};
 
 /** A script as ioredis's \`defineCommand\` takes it. */
