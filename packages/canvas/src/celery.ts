@@ -5,7 +5,12 @@
  * Celery's `Signature.from_dict`.
  */
 import { freeze } from 'immer';
-import { CanvasParser, OPTION_NAMES, describe, parseCanvas, type OptionName } from './parse.js';
+import { describe } from './internal/describe.js';
+import { EMPTY_ARRAY, EMPTY_OBJECT } from './internal/empty.js';
+import { seal } from './internal/sealed.js';
+import { chunkParts, mapSignature } from './map.js';
+import { CanvasParser, OPTION_NAMES, parseCanvas, type OptionName } from './parse.js';
+import { MAP_TASK, STARMAP_TASK } from './task-name.js';
 import type { Backoff, Canvas, Chain, Chord, Group, Json, Kwargs, Signature, TaskOptions } from './types.js';
 
 /**
@@ -76,11 +81,9 @@ const FROM_CELERY_OPTION: ReadonlyMap<string, OptionName> = new Map(
 );
 
 const MAP_TASKS: ReadonlyMap<string, 'xmap' | 'xstarmap'> = new Map([
-  ['celery.map', 'xmap'],
-  ['celery.starmap', 'xstarmap'],
+  [MAP_TASK, 'xmap'],
+  [STARMAP_TASK, 'xstarmap'],
 ]);
-
-const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * Converts a canvas to Celery's signature dict, which Celery's `signature(dict)` rebuilds.
@@ -148,7 +151,9 @@ export function toCelery(canvas: Canvas): CelerySignatureDict {
  * ```
  */
 export function fromCelery(dict: unknown): Canvas {
-  return new FromCelery().canvas(dict);
+  // Sealing measures the result as parseCanvas would and refuses it if it is too deep: a Celery
+  // dict holds a map's task one level higher than our format does.
+  return seal(new FromCelery().canvas(dict), [], 'fromCelery()');
 }
 
 class FromCelery {
@@ -164,7 +169,7 @@ class FromCelery {
       case null: {
         // Our format marks map signatures by task name only; accept Celery dicts that do the same.
         const task = p.own(d, 'task');
-        result = typeof task === 'string' && MAP_TASKS.has(task) ? this.map(d, task) : this.signature(d);
+        result = task === MAP_TASK || task === STARMAP_TASK ? this.map(d, task) : this.signature(d);
         break;
       }
       case 'chain':
@@ -176,7 +181,7 @@ class FromCelery {
         break;
       case 'xmap':
       case 'xstarmap':
-        result = this.map(d, type === 'xmap' ? 'celery.map' : 'celery.starmap');
+        result = this.map(d, type === 'xmap' ? MAP_TASK : STARMAP_TASK);
         break;
       case 'chunks':
         result = this.chunks(d);
@@ -200,7 +205,7 @@ class FromCelery {
     const task = p.at('task', () => p.taskName(p.own(d, 'task')));
     const args = this.args(d);
     const rawKwargs = p.own(d, 'kwargs');
-    const kwargs = rawKwargs === undefined || rawKwargs === null ? EMPTY_KWARGS : p.at('kwargs', () => p.jsonObject(rawKwargs));
+    const kwargs = rawKwargs === undefined || rawKwargs === null ? EMPTY_OBJECT : p.at('kwargs', () => p.jsonObject(rawKwargs));
     const options = this.options(d);
     const immutable = p.at('immutable', () => {
       const raw = p.own(d, 'immutable');
@@ -261,18 +266,11 @@ class FromCelery {
     return freeze([this.canvas(d)]);
   }
 
-  private map(d: Readonly<Record<string, unknown>>, task: string): Signature {
+  private map(d: Readonly<Record<string, unknown>>, task: typeof MAP_TASK | typeof STARMAP_TASK): Signature {
     const p = this.p;
     const kwargs = this.kwargsObject(d);
     const [inner, it] = p.at('kwargs', () => [this.innerTask(kwargs), p.at('it', () => p.jsonArray(p.own(kwargs, 'it')))] as const);
-    return freeze({
-      kind: 'signature',
-      task,
-      args: EMPTY_ARGS,
-      kwargs: freeze({ task: inner, it }),
-      options: this.options(d),
-      immutable: true,
-    });
+    return mapSignature(task, inner, it, this.options(d));
   }
 
   private chunks(d: Readonly<Record<string, unknown>>): Group {
@@ -289,29 +287,16 @@ class FromCelery {
       });
       return [t, items, size] as const;
     });
-    const tasks: Canvas[] = [];
-    for (let start = 0; start < it.length; start += n) {
-      tasks.push(
-        freeze({
-          kind: 'signature',
-          task: 'celery.starmap',
-          args: EMPTY_ARGS,
-          kwargs: freeze({ task: inner, it: freeze(it.slice(start, start + n)) }),
-          options: EMPTY_OPTIONS,
-          immutable: true,
-        } satisfies Signature),
-      );
-    }
-    return freeze({ kind: 'group', tasks: freeze(tasks), options: this.options(d) });
+    return freeze({ kind: 'group', tasks: freeze(chunkParts(inner, it, n)), options: this.options(d) });
   }
 
-  /** The mapped task of xmap/xstarmap/chunks, kept in our format (as JSON) in `kwargs.task`. */
-  private innerTask(kwargs: Readonly<Record<string, unknown>>): Json {
+  /** The mapped task of xmap/xstarmap/chunks, in our format (it is kept as JSON in `kwargs.task`). */
+  private innerTask(kwargs: Readonly<Record<string, unknown>>): Canvas {
     const p = this.p;
     return p.at('task', () => {
       const raw = p.own(kwargs, 'task');
       if (raw === undefined || raw === null) return p.fail('required: the Celery signature dict of the mapped task');
-      return this.canvas(raw) as unknown as Json;
+      return this.canvas(raw);
     });
   }
 
@@ -326,7 +311,7 @@ class FromCelery {
   private args(d: Readonly<Record<string, unknown>>): readonly Json[] {
     const p = this.p;
     const raw = p.own(d, 'args');
-    return raw === undefined || raw === null ? EMPTY_ARGS : p.at('args', () => p.jsonArray(raw));
+    return raw === undefined || raw === null ? EMPTY_ARRAY : p.at('args', () => p.jsonArray(raw));
   }
 
   private kwargsObject(d: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
@@ -337,7 +322,7 @@ class FromCelery {
   private options(d: Readonly<Record<string, unknown>>): TaskOptions {
     const p = this.p;
     const raw = p.own(d, 'options');
-    if (raw === undefined || raw === null) return EMPTY_OPTIONS;
+    if (raw === undefined || raw === null) return EMPTY_OBJECT;
     return p.at('options', () => {
       const options = p.plainObject(raw, 'an options object');
       const out: Record<string, unknown> = {};
@@ -345,7 +330,6 @@ class FromCelery {
         const value = options[key];
         const ours = FROM_CELERY_OPTION.get(key);
         p.at(key, () => {
-          if (FORBIDDEN_KEYS.has(key)) p.fail(`the key "${key}" is not allowed (it could pollute prototypes)`);
           if (ours === undefined || value === null || value === undefined) return;
           out[ours] = this.option(ours, value);
         });
@@ -413,7 +397,7 @@ class ToCelery {
       case 'group':
         return dict(
           `celery.${canvas.kind}`,
-          EMPTY_ARGS,
+          EMPTY_ARRAY,
           freeze({ tasks: this.p.at('tasks', () => this.list(canvas.tasks)) }),
           this.options(canvas.options),
           canvas.kind,
@@ -422,9 +406,9 @@ class ToCelery {
       case 'chord':
         return dict(
           'celery.chord',
-          EMPTY_ARGS,
+          EMPTY_ARRAY,
           freeze({
-            kwargs: EMPTY_KWARGS,
+            kwargs: EMPTY_OBJECT,
             header: this.p.at('header', () => this.list(canvas.header)),
             body: this.p.at('body', () => this.canvas(canvas.body)),
           }),
@@ -520,7 +504,3 @@ const BACKOFF_FROM_CELERY: ReadonlyMap<string, keyof Backoff> = new Map<string, 
   ['max_delay', 'maxDelay'],
   ['jitter', 'jitter'],
 ]);
-
-const EMPTY_ARGS: readonly Json[] = freeze([]);
-const EMPTY_KWARGS: Kwargs = freeze({});
-const EMPTY_OPTIONS: TaskOptions = freeze({});

@@ -4,10 +4,12 @@
  * (CELERY-SEMANTICS §2.5), so every rule lives in one place and has one test.
  */
 import { makeChord, unpack } from './chord.js';
-import { adopt, pushDown } from './internal/values.js';
-import { seal } from './internal/sealed.js';
-import { immutable } from './signature.js';
-import type { Canvas, Chain, Group, TaskOptions } from './types.js';
+import { MAX_DEPTH } from './json.js';
+import { NOTHING, combine, pushDown, toChainStep, toGroupMember } from './internal/placement.js';
+import type { Path } from './internal/paths.js';
+import { seal, tooDeep } from './internal/sealed.js';
+import { adopt, isEmpty } from './internal/values.js';
+import type { Canvas, Chain, Chord, Group } from './types.js';
 import type { AnyCanvas, ChainAccepts, CheckChain, Last, StepResult } from './typing.js';
 
 /**
@@ -23,7 +25,8 @@ import type { AnyCanvas, ChainAccepts, CheckChain, Last, StepResult } from './ty
  *
  * @param steps - The steps, as arguments or as one array.
  * @returns A frozen chain typed `Chain<args of the first step, result of the last>`.
- * @throws CanvasError when a step is not a canvas.
+ * @throws CanvasError when a step is not a canvas, or the chain would nest deeper than `MAX_DEPTH`
+ *   (consecutive groups nest into chords).
  * @example
  * ```ts
  * chain(add.s(2, 2), add.s(4), add.s(8));         // Chain<[], number>: 16
@@ -36,15 +39,13 @@ export function chain<const S extends readonly [AnyCanvas, ...AnyCanvas[]]>(step
 export function chain(steps: readonly AnyCanvas[]): Chain;
 export function chain(...args: readonly unknown[]): Chain {
   const items = args.length === 1 && Array.isArray(args[0]) ? (args[0] as readonly unknown[]) : args;
+  const fold = new Fold();
   const steps: Canvas[] = [];
-  items.forEach((item, i) => appendStep(steps, adopt(item, ['steps', i], 'chain()')));
-  return seal({ kind: 'chain', tasks: steps, options: {} });
-}
-
-/** One fold step: replaces the last step with `join(last, next)`. Only mutates the caller's local list. */
-function appendStep(steps: Canvas[], next: Canvas): void {
-  const last = steps.pop();
-  for (const step of join(last, next)) steps.push(step);
+  items.forEach((item, i) => {
+    const path = ['steps', i];
+    fold.appendStep(steps, adopt(item, path, 'chain()'), path);
+  });
+  return seal({ kind: 'chain', tasks: steps, options: {} }, [], 'chain()');
 }
 
 /**
@@ -66,6 +67,7 @@ function appendStep(steps: Canvas[], next: Canvas): void {
  * @param last - The step the chain so far ends with, or `undefined`.
  * @param next - The canvas to add.
  * @returns The steps replacing `last`: one or more.
+ * @throws CanvasError when rule 5 would nest chords deeper than `MAX_DEPTH`.
  * @example
  * ```ts
  * join(group(a, b), c);          // [chord([a, b], c)]
@@ -74,47 +76,88 @@ function appendStep(steps: Canvas[], next: Canvas): void {
  * ```
  */
 export function join(last: Canvas | undefined, next: Canvas): readonly Canvas[] {
-  if (next.kind === 'chain') {
-    const steps = last === undefined ? [] : [last];
-    for (const step of unchain(next)) appendStep(steps, step);
-    return steps;
-  }
-  if (next.kind === 'group' && next.tasks.length === 1) return join(last, unroll(next));
-  if (next.kind === 'group' && next.tasks.length === 0) return last === undefined ? [next] : [last];
-  if (last === undefined) return [next];
-  if (last.kind === 'group') return [makeChord(unpack(last), next)];
-  if (last.kind === 'chord' && next.kind !== 'chord') return [{ ...last, body: then(last.body, next) }];
-  return [last, next];
+  return new Fold().join(last, next, 0, []);
 }
 
-/** `a | b` as one canvas (for a chord body): a chain if that takes several steps. */
-function then(a: Canvas, b: Canvas): Canvas {
-  if (a.kind === 'chain') {
-    // Keep the body chain's own options; they still belong to it as a whole.
-    const steps = [...a.tasks];
-    appendStep(steps, b);
-    return { ...a, tasks: steps };
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * One `chain()` call's fold. Rule 5 extends a chord's body at every later step; rebuilding the
+ * body each time would copy its steps again and again (quadratic in the steps after a chord), so
+ * the nodes this fold creates are extended in place until `chain()` seals them: they are new and
+ * referenced only by the fold, so no caller can see them change. Everything it was given stays
+ * untouched. The chords that rule 5 walks through are counted, and more than `MAX_DEPTH` of them
+ * is refused before the walk could get deep, so each step costs at most `MAX_DEPTH` and the fold
+ * is linear in its input.
+ */
+class Fold {
+  /** Nodes this fold created and nobody else has seen yet: they may be extended in place. */
+  private readonly owned = new WeakSet<object>();
+
+  /** One fold step: replaces the last step with `join(last, next)`. Only mutates the caller's local list. */
+  appendStep(steps: Canvas[], next: Canvas, path: Path, depth = 0): void {
+    const end = steps[steps.length - 1];
+    if (next.kind === 'signature' && end !== undefined && end.kind !== 'group' && end.kind !== 'chord') {
+      steps.push(next); // rule 6, the common case, without the general path's allocations
+      return;
+    }
+    const last = steps.pop();
+    for (const step of this.join(last, next, depth, path)) steps.push(step);
   }
-  const steps = join(a, b);
-  return steps.length === 1 ? (steps[0] as Canvas) : { kind: 'chain', tasks: steps, options: {} };
+
+  /** {@link join}, where `depth` chords enclose `last` and `path` names the argument being added. */
+  join(last: Canvas | undefined, next: Canvas, depth: number, path: Path): readonly Canvas[] {
+    if (next.kind === 'chain') {
+      const steps = last === undefined ? [] : [last];
+      for (const step of unchain(next)) this.appendStep(steps, step, path, depth);
+      return steps;
+    }
+    if (next.kind === 'group' && next.tasks.length === 1) return this.join(last, unroll(next), depth, path);
+    if (next.kind === 'group' && next.tasks.length === 0) return last === undefined ? [next] : [last];
+    if (last === undefined) return [next];
+    if (last.kind === 'group') return [this.own(makeChord(unpack(last), next))];
+    if (last.kind === 'chord' && next.kind !== 'chord') return [this.extend(last, next, depth + 1, path)];
+    return [last, next];
+  }
+
+  /** Rule 5: the chord with `next` joined to its body. */
+  private extend(chord: Chord, next: Canvas, depth: number, path: Path): Chord {
+    if (depth > MAX_DEPTH) throw tooDeep(path, 'chain()', undefined);
+    const body = this.then(chord.body, next, depth, path);
+    if (!this.owned.has(chord)) return this.own({ ...chord, body });
+    (chord as Mutable<Chord>).body = body;
+    return chord;
+  }
+
+  /** `a | b` as one canvas (for a chord body): a chain if that takes several steps. */
+  private then(a: Canvas, b: Canvas, depth: number, path: Path): Canvas {
+    if (a.kind === 'chain') {
+      // Keep the body chain's own options; they still belong to it as a whole.
+      const body = this.owned.has(a) ? a : this.own({ ...a, tasks: [...a.tasks] });
+      this.appendStep(body.tasks as Canvas[], b, path, depth);
+      return body;
+    }
+    const steps = this.join(a, b, depth, path);
+    return steps.length === 1 ? (steps[0] as Canvas) : this.own({ kind: 'chain', tasks: [...steps], options: {} });
+  }
+
+  private own<T extends Canvas>(node: T): T {
+    this.owned.add(node);
+    return node;
+  }
 }
 
 /** A nested chain's steps, carrying the chain's own options where they apply. */
 function unchain(inner: Chain): readonly Canvas[] {
-  const { taskId, link, linkError, ...first } = inner.options;
-  const lastIndex = inner.tasks.length - 1;
-  return inner.tasks.map((step, i) => {
-    const options: { -readonly [K in keyof TaskOptions]: TaskOptions[K] } = i === 0 ? { ...first } : {};
-    if (i === lastIndex && taskId !== undefined) options.taskId = taskId;
-    if (i === lastIndex && link !== undefined) options.link = link;
-    if (linkError !== undefined) options.linkError = linkError;
-    return pushDown(step, options);
-  });
+  if (isEmpty(inner.options)) return inner.tasks;
+  const placement = combine(inner.options, NOTHING);
+  const count = inner.tasks.length;
+  return inner.tasks.map((step, i) => pushDown(step, toChainStep(placement, i, count)));
 }
 
 /** The only member of a group of one, with the group's options moved onto it. */
 function unroll(one: Group): Canvas {
-  const member = one.tasks[0] as Canvas;
-  const { link, ...rest } = one.options;
-  return pushDown(member, link === undefined ? rest : { ...rest, link: link.map((cb) => immutable(cb)) });
+  const placement = combine(one.options, NOTHING);
+  // The group dissolves, so its member holds its result, and its id.
+  return pushDown(one.tasks[0] as Canvas, { ...toGroupMember(placement, 0), taskId: placement.taskId });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chain } from './chain.js';
 import { chord } from './chord.js';
+import { compile } from './compile.js';
 import { CanvasError } from './errors.js';
 import { group } from './group.js';
 import { signature, withOptions } from './signature.js';
@@ -26,10 +27,13 @@ describe('chord', () => {
     expect(chord(header, s('sum'))).toStrictEqual(cd([gr([sig('a'), sig('b')], { queue: 'h' })], sig('sum')));
   });
 
-  it('flattens option-less groups nested in an array header', () => {
-    expect(chord([s('a'), group(s('b'), s('c'))], s('sum'))).toStrictEqual(
-      cd([sig('a'), sig('b'), sig('c')], sig('sum')),
+  it('keeps a group in an array header as one element, and hands the body one flat list', () => {
+    const nested = chord([s('a'), group(s('b'), s('c'))], s('sum'));
+    expect(nested).toStrictEqual(
+      cd([sig('a'), gr([sig('b'), sig('c')])], sig('sum')),
     );
+    const body = compile(nested).nodes.find((n) => n.key === '$.b');
+    expect(body?.input).toStrictEqual({ list: [{ node: '$.h.0' }, { node: '$.h.1.0' }, { node: '$.h.1.1' }] });
   });
 
   it('keeps a chain in the header: it contributes its final result', () => {

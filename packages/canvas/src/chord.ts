@@ -3,8 +3,8 @@
  * runs once with the list of their results (Celery's `chord`).
  */
 import { CanvasError } from './errors.js';
-import { flatten } from './group.js';
-import { adopt, formatPath, isEmpty } from './internal/values.js';
+import { formatPath } from './internal/paths.js';
+import { adopt, isEmpty } from './internal/values.js';
 import { seal } from './internal/sealed.js';
 import type { Canvas, Chord, Group } from './types.js';
 import type { AnyCanvas, FitsAfter, Header, HeaderAccepts, HeaderResult, InferResult } from './typing.js';
@@ -15,9 +15,9 @@ import type { AnyCanvas, FitsAfter, Header, HeaderAccepts, HeaderResult, InferRe
  *
  * The header is an array of canvases or a group. A group is unpacked into its members; if it
  * carries options of its own (say a queue), it is kept whole as the only header element instead,
- * so the options keep applying to its members and not to the body (a nested group's results are
- * spliced into the header list, so the body receives the same list). Nested groups in an array
- * header are flattened in the same way as in `group()`.
+ * so the options keep applying to its members and not to the body. A group inside an array
+ * header stays an element, as in `group()`: its results are spliced into the header list, so the
+ * body receives one flat list either way.
  *
  * Type check: the body must accept the header's result list (a tuple for a typed header), or
  * ignore it (`.si()`).
@@ -25,7 +25,8 @@ import type { AnyCanvas, FitsAfter, Header, HeaderAccepts, HeaderResult, InferRe
  * @param header - The parallel part: an array of canvases or a group.
  * @param body - What runs after the header, with its results.
  * @returns A frozen chord typed with the body's result.
- * @throws CanvasError when the header is neither an array nor a group, or an element is not a canvas.
+ * @throws CanvasError when the header is neither an array nor a group, an element is not a
+ *   canvas, or the chord would nest deeper than `MAX_DEPTH`.
  * @example
  * ```ts
  * const tsum = defineTask<[nums: number[]], number>('tsum');
@@ -37,11 +38,11 @@ export function chord<const H extends Header, B extends AnyCanvas>(
   body: B & FitsAfter<B, HeaderResult<H>, 'the header result list'>,
 ): Chord<HeaderAccepts<H>, InferResult<B>> {
   const tasks = headerOf(header);
-  return seal(makeChord(tasks, adopt(body, ['body'], 'chord()'))) as Chord<HeaderAccepts<H>, InferResult<B>>;
+  return seal(makeChord(tasks, adopt(body, ['body'], 'chord()')), [], 'chord()') as Chord<HeaderAccepts<H>, InferResult<B>>;
 }
 
-function headerOf(header: unknown): Canvas[] {
-  if (Array.isArray(header)) return flatten(header.map((item, i) => adopt(item, ['header', i], 'chord()')));
+function headerOf(header: unknown): readonly Canvas[] {
+  if (Array.isArray(header)) return header.map((item, i) => adopt(item, ['header', i], 'chord()'));
   if (typeof header === 'object' && header !== null && (header as { kind?: unknown }).kind === 'group') {
     return unpack(adopt(header, ['header'], 'chord()') as Group);
   }
@@ -52,8 +53,8 @@ function headerOf(header: unknown): Canvas[] {
 }
 
 /** A group's members as a chord header: unpacked, unless the group has options of its own. */
-export function unpack(group: Group): Canvas[] {
-  return isEmpty(group.options) ? flatten(group.tasks) : [group];
+export function unpack(group: Group): readonly Canvas[] {
+  return isEmpty(group.options) ? group.tasks : [group];
 }
 
 /** The chord node itself, for builders that already own their parts (not sealed). */

@@ -6,9 +6,23 @@
  * into it (`incoming`), which options its containers pushed down, and which result it hangs off
  * (`parent`). It returns a fragment: the nodes that receive the incoming value (`entries`), what it
  * produces (`output`) and what applying it returns (`result`). Chaining is then just: the next
- * element's entries receive the previous element's output.
+ * element's entries receive the previous element's output. Where each container's options land
+ * is decided by `internal/placement.ts`, which `chain()` uses too.
+ *
+ * The canvas is checked with `parseCanvas` first (free for values the builders or the parser
+ * made), so the walk never goes deeper than `MAX_DEPTH` levels.
  */
-import { immutable } from './signature.js';
+import {
+  NOTHING,
+  combine,
+  toChainStep,
+  toChordBody,
+  toChordHeader,
+  toGroupMember,
+  type PlainOptions,
+  type Placement,
+} from './internal/placement.js';
+import { parseCanvas } from './parse.js';
 import type {
   Canvas,
   Chain,
@@ -25,8 +39,6 @@ import type {
   TaskOptions,
 } from './types.js';
 
-type PlainOptions = Omit<TaskOptions, 'link' | 'linkError'>;
-
 interface Incoming {
   readonly input: InputRef;
   readonly after: readonly string[];
@@ -34,13 +46,8 @@ interface Incoming {
 
 interface Context {
   readonly incoming: Incoming | null;
-  /** Options a container applies as call-time options: they override the node's own. */
-  readonly override: PlainOptions;
-  /** Options that belong to whatever holds the result (a chain's last step, a chord's body). */
-  readonly taskId: string | undefined;
-  readonly link: readonly Canvas[];
-  /** Error callbacks every node below receives (a chain's `linkError` goes to every step). */
-  readonly linkError: readonly Canvas[];
+  /** What the enclosing containers hand this part: call-time options, result id, callbacks. */
+  readonly placement: Placement;
   readonly group: GraphNode['group'];
   readonly parent: ResultRef | null;
   readonly role: NodeRole;
@@ -59,14 +66,18 @@ interface Builder {
 }
 
 const ROOT = '$';
-/** Shared empty lists: most nodes have no callbacks and no predecessors. */
-const NONE: readonly Canvas[] = Object.freeze([]);
+/** Shared empty list: most nodes have no predecessors and no error callbacks. */
 const NONE_KEYS: readonly string[] = Object.freeze([]);
 
 /**
  * Compiles a canvas into its execution graph: one node per task invocation with a stable,
  * path-derived key, edges saying which result flows where, and the shape of the returned result.
+ * Nested groups are spliced into their parent here (Celery flattens them when applied): their
+ * members get places in the enclosing group, and their results are spliced into its list.
  *
+ * @param canvas - Any canvas; one the builders or `parseCanvas` did not make is checked first.
+ * @returns The graph: `nodes`, `groups`, `edges`, `entries` and `result`.
+ * @throws CanvasError when `canvas` is not a valid canvas.
  * @example
  * ```ts
  * const g = compile(chain(add.s(2, 2), add.s(4)));
@@ -76,17 +87,8 @@ const NONE_KEYS: readonly string[] = Object.freeze([]);
  */
 export function compile(canvas: Canvas): CompiledGraph {
   const builder: Builder = { nodes: [], groups: [] };
-  const root: Context = {
-    incoming: null,
-    override: {},
-    taskId: undefined,
-    link: [],
-    linkError: [],
-    group: null,
-    parent: null,
-    role: 'task',
-  };
-  const fragment = build(builder, canvas, ROOT, root);
+  const root: Context = { incoming: null, placement: NOTHING, group: null, parent: null, role: 'task' };
+  const fragment = build(builder, parseCanvas(canvas), ROOT, root);
   const edges: GraphEdge[] = [];
   const entries: string[] = [];
   for (const node of builder.nodes) {
@@ -124,15 +126,18 @@ function build(b: Builder, canvas: Canvas, path: string, ctx: Context): Fragment
 }
 
 function buildSignature(b: Builder, sig: Signature, key: string, ctx: Context): Fragment {
-  const { link = NONE, linkError = NONE, ...own } = sig.options;
-  // Containers never push `taskId` down as an override: it reaches a node only as the result holder's id.
-  const taskId = ctx.taskId ?? own.taskId;
-  const untouched = link === NONE && linkError === NONE && taskId === own.taskId && Object.keys(ctx.override).length === 0;
+  const own = sig.options;
+  const outer = ctx.placement;
+  const { plain, taskId, link, linkError } = combine(own, outer);
   // Reusing the signature's own (frozen) options when nothing changes them keeps a 100 000-node
-  // graph from holding 100 000 copies of the same small object.
-  const merged = untouched ? sig.options : definedOnly({ ...own, ...ctx.override });
-  const options: TaskOptions = taskId === undefined || untouched ? merged : { ...merged, taskId };
-  const errbackCanvases = [...linkError, ...ctx.linkError];
+  // graph from holding 100 000 copies of the same small object. Containers never push `taskId`
+  // down as a plain option: it reaches a node only as the result holder's id.
+  const untouched =
+    own.link === undefined &&
+    own.linkError === undefined &&
+    Object.keys(outer.plain).length === 0 &&
+    (outer.taskId === undefined || outer.taskId === own.taskId);
+  const options: TaskOptions = untouched ? own : taskId === undefined ? plain : { ...plain, taskId };
   const errbacks: string[] = [];
   const node: GraphNode = {
     key,
@@ -144,20 +149,20 @@ function buildSignature(b: Builder, sig: Signature, key: string, ctx: Context): 
     role: ctx.role,
     input: ctx.incoming === null || sig.immutable ? null : ctx.incoming.input,
     after: ctx.incoming?.after ?? NONE_KEYS,
-    errbacks: errbackCanvases.length === 0 ? NONE_KEYS : errbacks,
+    errbacks: linkError.length === 0 ? NONE_KEYS : errbacks,
     group: ctx.group,
     parent: ctx.parent,
   };
   b.nodes.push(node);
 
-  [...link, ...ctx.link].forEach((callback, i) => {
+  link.forEach((callback, i) => {
     build(b, callback, `${key}.l${i}`, {
       ...detached('callback'),
       incoming: { input: { node: key }, after: [key] },
       parent: { node: key },
     });
   });
-  errbackCanvases.forEach((errback, i) => {
+  linkError.forEach((errback, i) => {
     const fragment = build(b, errback, `${key}.e${i}`, {
       ...detached('errback'),
       incoming: { input: { failureOf: key }, after: [] },
@@ -172,28 +177,22 @@ function buildChain(b: Builder, chain: Chain, path: string, ctx: Context): Fragm
   const steps = chain.tasks
     .map((task, index) => ({ task, index }))
     .filter(({ task }, _, all) => all.length === 1 || !isEmpty(task));
-  const { taskId, link = [], linkError = [], ...first } = chain.options;
   if (steps.length === 0) return { entries: [], output: ctx.incoming?.input ?? null, result: null };
+  const placement = combine(chain.options, ctx.placement);
 
   let entries: readonly string[] = [];
   let previous: Fragment | null = null;
   steps.forEach(({ task, index }, position) => {
-    const isFirst = position === 0;
-    const isLast = position === steps.length - 1;
     const incoming: Incoming | null =
       previous === null ? ctx.incoming : previous.output === null ? null : fromOutput(previous.output);
     const fragment = build(b, task, `${path}.${index}`, {
       incoming,
-      // Chain options go to the first step (Celery); call-time options from outside win over them.
-      override: isFirst ? definedOnly({ ...first, ...ctx.override }) : {},
-      taskId: isLast ? (ctx.taskId ?? taskId) : undefined,
-      link: isLast ? [...link, ...ctx.link] : [],
-      linkError: [...linkError, ...ctx.linkError],
-      group: isLast ? ctx.group : null,
+      placement: toChainStep(placement, position, steps.length),
+      group: position === steps.length - 1 ? ctx.group : null,
       parent: previous === null ? ctx.parent : previous.result,
       role: ctx.role,
     });
-    if (isFirst) entries = fragment.entries;
+    if (position === 0) entries = fragment.entries;
     previous = fragment;
   });
   const last = previous as Fragment | null;
@@ -201,12 +200,8 @@ function buildChain(b: Builder, chain: Chain, path: string, ctx: Context): Fragm
 }
 
 function buildGroup(b: Builder, group: Group, path: string, ctx: Context): Fragment {
-  const { taskId, link = [], linkError = [], ...own } = group.options;
-  const override = definedOnly({ ...own, ...ctx.override });
-  // A group's success callback goes to its first member as an immutable clone (Celery), so it
-  // fires once and receives nothing.
-  const callbacks = [...link, ...ctx.link].map((callback) => immutable(callback));
-  const members = flattenGroup(group.tasks, path, override);
+  const placement = combine(group.options, ctx.placement);
+  const members = flattenGroup(group.tasks, path, placement.plain);
 
   const entries: string[] = [];
   const outputs: InputRef[] = [];
@@ -214,10 +209,7 @@ function buildGroup(b: Builder, group: Group, path: string, ctx: Context): Fragm
   members.forEach((member, index) => {
     const fragment = build(b, member.canvas, member.path, {
       incoming: ctx.incoming,
-      override: member.override,
-      taskId: undefined,
-      link: index === 0 ? callbacks : [],
-      linkError: [...linkError, ...ctx.linkError],
+      placement: { ...toGroupMember(placement, index), plain: member.override },
       group: { key: path, index },
       parent: null,
       role: ctx.role,
@@ -226,29 +218,24 @@ function buildGroup(b: Builder, group: Group, path: string, ctx: Context): Fragm
     if (fragment.output !== null) outputs.push(fragment.output);
     if (fragment.result !== null) results.push(fragment.result);
   });
-  const id = ctx.taskId ?? taskId;
+  const id = placement.taskId;
   b.groups.push({ key: path, members: results, parent: ctx.parent, ...(id === undefined ? {} : { taskId: id }) });
   return { entries, output: { list: outputs }, result: { group: path } };
 }
 
 function buildChord(b: Builder, chord: Chord, path: string, ctx: Context): Fragment {
-  const { taskId, link = [], linkError = [], ...own } = chord.options;
-  const override = definedOnly({ ...own, ...ctx.override });
+  const placement = combine(chord.options, ctx.placement);
   const headerKey = `${path}.h`;
   const header = buildGroup(
     b,
     { kind: 'group', tasks: chord.header, options: {} },
     headerKey,
-    { ...ctx, override, taskId: undefined, link: [], linkError: [], group: null },
+    { ...ctx, placement: toChordHeader(placement), group: null },
   );
   const input = header.output ?? { list: [] };
   const body = build(b, chord.body, `${path}.b`, {
     incoming: { input, after: inputKeys(input) },
-    override,
-    taskId: ctx.taskId ?? taskId,
-    link: [...link, ...ctx.link],
-    // Error callbacks of a chord belong to its body: they fire once per chord failure.
-    linkError: [...linkError, ...ctx.linkError],
+    placement: toChordBody(placement),
     group: ctx.group,
     parent: { group: headerKey },
     role: ctx.role,
@@ -263,7 +250,10 @@ interface Member {
   readonly override: PlainOptions;
 }
 
-/** Nested groups are spliced into their parent (Celery flattens them); their options still apply. */
+/**
+ * Nested groups are spliced into their parent (Celery flattens them); their plain options still
+ * apply to their members, under the enclosing group's, which win as a container's always do.
+ */
 function flattenGroup(tasks: readonly Canvas[], path: string, override: PlainOptions): Member[] {
   const members: Member[] = [];
   const stack: { tasks: readonly Canvas[]; path: string; override: PlainOptions; next: number }[] = [
@@ -279,8 +269,8 @@ function flattenGroup(tasks: readonly Canvas[], path: string, override: PlainOpt
     const canvas = top.tasks[index]!;
     const memberPath = `${top.path}.${index}`;
     if (canvas.kind === 'group') {
-      const { taskId: _id, link: _link, linkError: _linkError, ...inner } = canvas.options;
-      stack.push({ tasks: canvas.tasks, path: memberPath, override: definedOnly({ ...inner, ...top.override }), next: 0 });
+      const inner = combine(canvas.options, { ...NOTHING, plain: top.override }).plain;
+      stack.push({ tasks: canvas.tasks, path: memberPath, override: inner, next: 0 });
     } else {
       members.push({ canvas, path: memberPath, override: top.override });
     }
@@ -289,7 +279,7 @@ function flattenGroup(tasks: readonly Canvas[], path: string, override: PlainOpt
 }
 
 function detached(role: NodeRole): Omit<Context, 'incoming'> {
-  return { override: {}, taskId: undefined, link: [], linkError: [], group: null, parent: null, role };
+  return { placement: NOTHING, group: null, parent: null, role };
 }
 
 function fromOutput(output: InputRef): Incoming {
@@ -298,10 +288,4 @@ function fromOutput(output: InputRef): Incoming {
 
 function isEmpty(canvas: Canvas): boolean {
   return (canvas.kind === 'group' || canvas.kind === 'chain') && canvas.tasks.every(isEmpty);
-}
-
-function definedOnly<T extends object>(options: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options)) if (value !== undefined) out[key] = value;
-  return out as T;
 }

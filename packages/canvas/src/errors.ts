@@ -1,25 +1,27 @@
 /**
  * The root of Celeriac's error tree. It lives in the canvas package because canvas is the bottom
  * layer; the runtime's errors extend it too, so `err instanceof CeleriacError` catches them all.
- * Each package owns its own codes: canvas has {@link CanvasErrorCode}, the runtime its own union.
+ * Each package owns its codes: canvas declares only its own ({@link CanvasErrorCode}), and a
+ * subclass names its union as the type argument, e.g. `class X extends CeleriacError<'X_FAILED'>`.
  */
-
-/** The codes of the errors this package throws. */
-export type CanvasErrorCode = 'CANVAS_INVALID';
 
 const marker = Symbol.for('celeriac.error');
 
 /**
- * Base class of every error Celeriac throws. Has a stable `code`; `instanceof` works across
- * duplicate copies of the package because it checks a global symbol rather than the prototype.
+ * Base class of every error Celeriac throws. Has a stable, machine-readable `code`; `instanceof`
+ * works across duplicate copies of the package because it checks a global symbol rather than the
+ * prototype.
  *
+ * @typeParam TCode - The codes this error (or subclass) may carry; a string-literal union.
  * @example
  * ```ts
- * try { parseCanvas(input); } catch (error) { if (error instanceof CeleriacError) console.log(error.code); }
+ * class QueueClosedError extends CeleriacError<'CLOSED'> {
+ *   constructor() { super('CLOSED', 'the queue is closed: create a new app'); }
+ * }
+ * try { ... } catch (e) { if (e instanceof CeleriacError) console.log(e.code); }
  * ```
  */
 export class CeleriacError<TCode extends string = string> extends Error {
-  /** Machine-readable reason, stable across versions (e.g. `CANVAS_INVALID`, `TASK_FAILED`). */
   readonly code: TCode;
   readonly [marker] = true;
 
@@ -36,7 +38,25 @@ export class CeleriacError<TCode extends string = string> extends Error {
   }
 }
 
-/** A canvas value is malformed: the message names the JSON path and what was expected there. */
+/**
+ * The codes `@celeriac/canvas` throws: only `CANVAS_INVALID`, carried by {@link CanvasError}.
+ * The runtime defines its own codes (task failures, timeouts, …) next to its errors.
+ *
+ * @example
+ * ```ts
+ * const code: CanvasErrorCode = 'CANVAS_INVALID';
+ * ```
+ */
+export type CanvasErrorCode = 'CANVAS_INVALID';
+
+/**
+ * A canvas value is malformed: the message names the JSON path and what was expected there.
+ *
+ * @example
+ * ```ts
+ * try { parseCanvas(body); } catch (e) { if (e instanceof CanvasError) reply(400, e.path, e.message); }
+ * ```
+ */
 export class CanvasError extends CeleriacError<CanvasErrorCode> {
   /** JSON path of the offending value, e.g. `tasks[2].args`; empty for the root. */
   readonly path: string;

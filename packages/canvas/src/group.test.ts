@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chain } from './chain.js';
+import { compile } from './compile.js';
 import { CanvasError } from './errors.js';
 import { group } from './group.js';
 import { signature, withOptions } from './signature.js';
@@ -28,16 +29,42 @@ describe('group', () => {
     expect(group(s('a'))).toStrictEqual(gr([sig('a')]));
   });
 
-  it('flattens a nested group into its members', () => {
-    expect(group(s('a'), group(s('b'), s('c')), s('d'))).toStrictEqual(gr([sig('a'), sig('b'), sig('c'), sig('d')]));
+  it('keeps a nested group as one member, as Celery\'s data does, and splices its results when compiled', () => {
+    const nested = group(s('a'), group(s('b'), s('c')), s('d'));
+    expect(nested).toStrictEqual(gr([sig('a'), gr([sig('b'), sig('c')]), sig('d')]));
+    // What runs is flat: four members in order, one result list [a, b, c, d].
+    const graph = compile(nested);
+    expect(graph.groups).toHaveLength(1);
+    expect(graph.groups[0]?.members).toStrictEqual([{ node: '$.0' }, { node: '$.1.0' }, { node: '$.1.1' }, { node: '$.2' }]);
+    expect(graph.nodes.map((n) => [n.task, n.group?.index])).toStrictEqual([['a', 0], ['b', 1], ['c', 2], ['d', 3]]);
   });
 
-  it('flattens groups nested at any depth', () => {
+  it('keeps groups nested at any depth, and runs them as one flat group', () => {
     const nested = group(s('1'), group(s('2'), group(s('3'), s('4'))));
-    expect(nested).toStrictEqual(gr([sig('1'), sig('2'), sig('3'), sig('4')]));
-    // An option-less group written by hand is flattened too.
+    expect(nested).toStrictEqual(gr([sig('1'), gr([sig('2'), gr([sig('3'), sig('4')])])]));
+    expect(compile(nested).nodes.map((n) => [n.task, n.group])).toStrictEqual([
+      ['1', { key: '$', index: 0 }],
+      ['2', { key: '$', index: 1 }],
+      ['3', { key: '$', index: 2 }],
+      ['4', { key: '$', index: 3 }],
+    ]);
     const literal = gr([gr([sig('x')]), sig('y')]);
-    expect(group(literal, s('z'))).toStrictEqual(gr([sig('x'), sig('y'), sig('z')]));
+    expect(group(literal, s('z'))).toStrictEqual(gr([literal, sig('z')]));
+  });
+
+  it('returns a lone option-less group as it is (Celery unwraps group(g))', () => {
+    const inner = group(s('a'), s('b'));
+    expect(group(inner)).toBe(inner);
+    expect(group([inner])).toBe(inner);
+  });
+
+  it('builds nested groups in constant time per level (no member is copied)', () => {
+    // 150 levels of group(previous, x): with members copied at each level this would touch
+    // 150 * 151 / 2 members; nested as they are, each level holds exactly two.
+    let nested: Group = group(s('leaf'));
+    for (let i = 0; i < 150; i++) nested = group(nested, s('x'));
+    expect(nested.tasks).toHaveLength(2);
+    expect(compile(nested).nodes).toHaveLength(151);
   });
 
   it('keeps a nested group that has options of its own whole', () => {

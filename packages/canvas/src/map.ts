@@ -2,12 +2,16 @@
  * Celery's `xmap`, `xstarmap` and `chunks`: apply one task to many inputs inside ONE invocation
  * (map, starmap), or split the inputs into parts run in parallel (chunks).
  */
+import { freeze } from 'immer';
 import { CanvasError } from './errors.js';
-import { checkAt, formatPath } from './internal/values.js';
+import { EMPTY_ARRAY, EMPTY_OBJECT } from './internal/empty.js';
+import { formatPath } from './internal/paths.js';
 import { seal } from './internal/sealed.js';
+import { checkAt } from './internal/values.js';
 import { signature } from './signature.js';
 import type { TaskRef } from './signature.js';
-import type { Group, Json, Signature } from './types.js';
+import { MAP_TASK, STARMAP_TASK } from './task-name.js';
+import type { Canvas, Group, Json, Signature, TaskOptions } from './types.js';
 import type { ImmutableSignature, NeedOf } from './typing.js';
 
 /** What `map` passes to each call: the task's one parameter (anything for an untyped task). */
@@ -21,7 +25,7 @@ type MapItem<TArgs extends readonly unknown[]> =
  * @param task - A task reference taking one argument, or a task name.
  * @param items - The inputs (JSON), one call each.
  * @returns A frozen immutable signature `{ task: 'celery.map', kwargs: { task, it } }`.
- * @throws CanvasError when the task name is empty or an item is not JSON.
+ * @throws CanvasError when the task name is empty or reserved (`celeriac.`), or an item is not JSON.
  * @example
  * ```ts
  * map(tsum, [[1, 2], [3, 4]]); // [3, 7] when run
@@ -35,7 +39,7 @@ export function map<TArgs extends readonly unknown[], TResult>(
 export function map<TResult = unknown>(task: string, items: readonly Json[]): ImmutableSignature<TResult[]>;
 export function map(task: string | { readonly name: string }, items: readonly unknown[]): Signature {
   const it = checkAt(['items'], (parser) => parser.jsonArray(items));
-  return apply('celery.map', task, it);
+  return seal(mapSignature(MAP_TASK, mappedTask(task), it), [], 'map()');
 }
 
 /**
@@ -45,7 +49,8 @@ export function map(task: string | { readonly name: string }, items: readonly un
  * @param task - A task reference, or a task name.
  * @param argLists - One argument list (a JSON array) per call.
  * @returns A frozen immutable signature `{ task: 'celery.starmap', kwargs: { task, it } }`.
- * @throws CanvasError when the task name is empty or an element is not a JSON array.
+ * @throws CanvasError when the task name is empty or reserved (`celeriac.`), or an element is not a
+ *   JSON array.
  * @example
  * ```ts
  * starmap(add, [[1, 1], [2, 2]]); // [2, 4] when run
@@ -57,7 +62,8 @@ export function starmap<TArgs extends readonly unknown[], TResult>(
 ): ImmutableSignature<TResult[]>;
 export function starmap<TResult = unknown>(task: string, argLists: readonly (readonly Json[])[]): ImmutableSignature<TResult[]>;
 export function starmap(task: string | { readonly name: string }, argLists: readonly unknown[]): Signature {
-  return apply('celery.starmap', task, argumentLists(argLists));
+  const it = argumentLists(argLists);
+  return seal(mapSignature(STARMAP_TASK, mappedTask(task), it), [], 'starmap()');
 }
 
 /**
@@ -92,11 +98,8 @@ export function chunks(task: string | { readonly name: string }, argLists: reado
     );
   }
   const lists = argumentLists(argLists);
-  const tasks: Signature[] = [];
-  for (let start = 0; start < lists.length; start += n) {
-    tasks.push(apply('celery.starmap', task, lists.slice(start, start + n)));
-  }
-  return seal({ kind: 'group', tasks, options: {} });
+  const parts = chunkParts(mappedTask(task), lists, n);
+  return seal({ kind: 'group', tasks: parts, options: {} }, [], 'chunks()');
 }
 
 function argumentLists(argLists: readonly unknown[]): readonly Json[] {
@@ -106,10 +109,39 @@ function argumentLists(argLists: readonly unknown[]): readonly Json[] {
   });
 }
 
-/** The `celery.map`/`celery.starmap` signature; the inner signature is stored as plain JSON. */
-function apply(name: string, task: string | { readonly name: string }, it: readonly Json[]): Signature {
-  const inner = signature(typeof task === 'object' && task !== null ? task.name : task);
-  // A frozen canvas is plain JSON, so it can sit in kwargs as is.
-  const kwargs = { task: inner as unknown as Json, it };
-  return seal({ kind: 'signature', task: name, args: [], kwargs, options: {}, immutable: true });
+/** The signature of the task being mapped, checked like any other (a reserved name is refused). */
+function mappedTask(task: string | { readonly name: string }): Signature {
+  return signature(typeof task === 'object' && task !== null ? task.name : task);
+}
+
+/**
+ * A `celery.map`/`celery.starmap` signature over `inner` and the items `it`, frozen (not sealed):
+ * the one place this shape is built, for the builders here and for `fromCelery`.
+ *
+ * @internal Not exported from the package.
+ */
+export function mapSignature(
+  name: typeof MAP_TASK | typeof STARMAP_TASK,
+  inner: Canvas,
+  it: readonly Json[],
+  options: TaskOptions = EMPTY_OBJECT,
+): Signature {
+  // A frozen canvas is plain JSON, so the mapped task can sit in kwargs as is.
+  const kwargs = freeze({ task: inner as unknown as Json, it: freeze(it) });
+  return freeze({ kind: 'signature', task: name, args: EMPTY_ARRAY, kwargs, options, immutable: true });
+}
+
+/**
+ * Celery's `chunks`: the argument lists cut into consecutive parts of at most `n`, one
+ * `celery.starmap` each (none when there are no argument lists), for {@link chunks} and
+ * `fromCelery`.
+ *
+ * @internal Not exported from the package.
+ */
+export function chunkParts(inner: Canvas, argLists: readonly Json[], n: number): Signature[] {
+  const parts: Signature[] = [];
+  for (let start = 0; start < argLists.length; start += n) {
+    parts.push(mapSignature(STARMAP_TASK, inner, freeze(argLists.slice(start, start + n))));
+  }
+  return parts;
 }

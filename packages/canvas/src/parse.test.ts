@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CanvasError } from './errors.js';
 import { group } from './group.js';
-import { MAX_DEPTH, parseCanvas } from './parse.js';
+import { MAX_DEPTH } from './json.js';
+import { parseCanvas } from './parse.js';
 import { signature } from './signature.js';
 import type { Canvas, Chord, Group, Signature } from './types.js';
 
@@ -271,17 +272,73 @@ describe('parseCanvas', () => {
       expect(Object.prototype).not.toHaveProperty('polluted');
     });
 
-    it('rejects __proto__, constructor and prototype keys at every level', () => {
-      for (const key of ['__proto__', 'constructor', 'prototype']) {
-        const inArgs: unknown = JSON.parse(`{"kind":"signature","task":"add","args":[1,{"a":{"${key}":{"polluted":1}}}]}`);
-        rejects(inArgs, `args[1].a.${key}`, `the key "${key}" is not allowed (it could pollute prototypes)`);
-        const onNode: unknown = JSON.parse(`{"kind":"group","tasks":[{"kind":"signature","task":"add","${key}":{"polluted":1}}]}`);
-        rejects(onNode, `tasks[0].${key}`, `the key "${key}" is not allowed (it could pollute prototypes)`);
-        const inOptions: unknown = JSON.parse(`{"kind":"signature","task":"add","options":{"${key}":{"queue":"x"}}}`);
-        rejects(inOptions, `options.${key}`, `the key "${key}" is not allowed (it could pollute prototypes)`);
+    it('rejects __proto__ at every level: args, kwargs, node fields, options, backoff', () => {
+      const payloads: [string, string][] = [
+        ['{"kind":"signature","task":"add","args":[1,{"a":{"__proto__":{"polluted":1}}}]}', 'args[1].a.__proto__'],
+        ['{"kind":"signature","task":"add","kwargs":{"a":[{"__proto__":1}]}}', 'kwargs.a[0].__proto__'],
+        ['{"kind":"group","tasks":[{"kind":"signature","task":"add","__proto__":{"polluted":1}}]}', 'tasks[0].__proto__'],
+        ['{"kind":"signature","task":"add","options":{"__proto__":{"queue":"x"}}}', 'options.__proto__'],
+        ['{"kind":"signature","task":"add","options":{"backoff":{"type":"fixed","delay":1,"__proto__":{}}}}', 'options.backoff.__proto__'],
+      ];
+      for (const [json, path] of payloads) {
+        rejects(JSON.parse(json), path, 'the key "__proto__" is not allowed (it could pollute prototypes)');
       }
       expect(Object.prototype).not.toHaveProperty('polluted');
       expect(Object.prototype).not.toHaveProperty('queue');
+    });
+
+    it('rejects a constructor key holding an object or array, the way a naive deep merge reaches Object.prototype', () => {
+      const message =
+        'the key "constructor" cannot hold an object or array (a naive deep merge would follow it to Object.prototype); rename the key';
+      rejects(JSON.parse('{"kind":"signature","task":"add","kwargs":{"constructor":{"prototype":{"polluted":1}}}}'), 'kwargs.constructor', message);
+      rejects(JSON.parse('{"kind":"signature","task":"add","args":[{"a":{"constructor":[1]}}]}'), 'args[0].a.constructor', message);
+      rejects(JSON.parse('{"kind":"signature","task":"add","args":[{"constructor":{}}]}'), 'args[0].constructor', message);
+      expect(Object.prototype).not.toHaveProperty('polluted');
+    });
+
+    it('accepts constructor holding a plain value, and prototype keys, as ordinary data', () => {
+      const kwargs = { constructor: 1, prototype: { polluted: 1 }, nested: { constructor: 'Point', x: null } };
+      const args: unknown[] = [{ constructor: null }, { constructor: true }, { prototype: [1, 2] }];
+      const parsed = asSignature(parseCanvas(JSON.parse(JSON.stringify({ kind: 'signature', task: 'add', args, kwargs }))));
+      expect(parsed.kwargs).toStrictEqual(kwargs);
+      expect(parsed.args).toStrictEqual(args);
+      expect(Object.getOwnPropertyDescriptor(parsed.kwargs, 'constructor')).toMatchObject({ value: 1, enumerable: true });
+      expect(JSON.parse(JSON.stringify(parsed))).toStrictEqual(parsed);
+      expect(Object.prototype).not.toHaveProperty('polluted');
+    });
+
+    it('names constructor and prototype on a node or in options as unknown fields, not as pollution', () => {
+      rejects({ kind: 'signature', task: 'add', constructor: 1 }, 'constructor', /^constructor: unknown field of a signature "constructor"/);
+      rejects({ kind: 'signature', task: 'add', options: { prototype: 'q' } }, 'options.prototype', /^options\.prototype: unknown option "prototype"/);
+    });
+
+    it('lets nothing it accepts pollute Object.prototype through a naive deep merge', () => {
+      // The kind of merge that prototype-pollution attacks target: it follows every key it is given.
+      const naiveMerge = (target: Record<string, unknown>, source: Readonly<Record<string, unknown>>): void => {
+        for (const key in source) {
+          const value = source[key];
+          if (typeof value === 'object' && value !== null) {
+            if (typeof target[key] !== 'object' && typeof target[key] !== 'function') target[key] = {};
+            naiveMerge(target[key] as Record<string, unknown>, value as Record<string, unknown>);
+          } else {
+            target[key] = value;
+          }
+        }
+      };
+      const accepted = asSignature(parseCanvas(JSON.parse(
+        '{"kind":"signature","task":"add","kwargs":{"constructor":1,"prototype":{"polluted":1},"a":{"prototype":{"polluted":2}}}}',
+      )));
+      naiveMerge({}, accepted.kwargs);
+      expect(Object.prototype).not.toHaveProperty('polluted');
+      // The pair that is refused is exactly what this merge follows to Object.prototype.
+      const refused = JSON.parse('{"constructor":{"prototype":{"polluted":3}}}') as Record<string, unknown>;
+      expect(() => parseCanvas({ kind: 'signature', task: 'add', kwargs: refused })).toThrow(CanvasError);
+      try {
+        naiveMerge({}, refused);
+        expect(({} as Record<string, unknown>)['polluted']).toBe(3);
+      } finally {
+        delete (Object.prototype as Record<string, unknown>)['polluted'];
+      }
     });
 
     it('ignores fields inherited from a polluted prototype', () => {

@@ -3,13 +3,27 @@
  *
  * One pass over the input both checks and copies it, so the result can never differ from what
  * was checked (a getter or proxy is read exactly once) and the cost is linear in its size. Copies
- * are built from literals with keys that were checked first, so no payload can reach a prototype,
- * and each copy is frozen as soon as it is complete, so the whole result is deeply frozen without
- * a second walk.
+ * are built from fresh literals with `defineProperty`, after their keys were checked, so no payload
+ * can reach a prototype; each copy is frozen as soon as it is complete, so the whole result is
+ * deeply frozen without a second walk. What counts as JSON, and which keys are refused, is defined
+ * once in `json.ts`, shared with `findJsonProblem`.
  */
-import { isSealed, trust } from './internal/sealed.js';
 import { freeze } from 'immer';
 import { CanvasError } from './errors.js';
+import { EMPTY_ARRAY, EMPTY_OBJECT } from './internal/empty.js';
+import { describe, describeLiteral, truncate } from './internal/describe.js';
+import { formatPath, type PathSegment } from './internal/paths.js';
+import { heightOf, isSealed, register } from './internal/sealed.js';
+import {
+  MAX_DEPTH,
+  PROTO_KEY,
+  SPARSE_SLOT,
+  containerProblem,
+  jsonShape,
+  keyProblem,
+  notJson,
+} from './json.js';
+import { MAP_TASK, STARMAP_TASK, isReservedTaskName, RESERVED_TASK_PREFIX } from './task-name.js';
 import type {
   Backoff,
   Canvas,
@@ -22,23 +36,6 @@ import type {
   Signature,
   TaskOptions,
 } from './types.js';
-
-/**
- * Deepest nesting `parseCanvas` accepts, counting every canvas node and every JSON array or object
- * on the way down (the `tasks`/`header`/`link` lists and `options` objects themselves do not
- * count). Deeper input is rejected before it can exhaust the stack of this or any later consumer.
- *
- * @example
- * ```ts
- * let deep: unknown = 1;
- * for (let i = 0; i < MAX_DEPTH; i++) deep = [deep];
- * parseCanvas({ kind: 'signature', task: 'add', args: [deep] }); // throws CanvasError
- * ```
- */
-export const MAX_DEPTH = 200;
-
-/** Keys that are never accepted anywhere: copying them is how prototype pollution starts. */
-const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 const KINDS: readonly CanvasKind[] = ['signature', 'chain', 'group', 'chord'];
 
@@ -91,16 +88,20 @@ const MAX_ID_LENGTH = 200;
 const ID_FORBIDDEN = /[:{}\s\p{Cc}]/u;
 const ISO_DATE =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?$/;
-const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 /**
  * Checks that a value is a well-formed canvas and returns a fresh, deeply frozen, plain copy.
  *
  * Accepts exactly the data model of `types.ts`: `kind` is required; `args`, `kwargs`, `options`
  * and `immutable` default to `[]`, `{}`, `{}` and `false`; unknown fields and unknown option
- * names are rejected (typo safety), and so are the keys `__proto__`, `constructor` and
- * `prototype` anywhere. Arguments must be JSON: no functions, symbols, bigints, `undefined`,
- * `NaN`/`Infinity`, class instances (`Date`, `Map`, …), sparse arrays or cycles; nesting is
+ * names are rejected (typo safety). Task names must be non-empty and outside the reserved
+ * `celeriac.` namespace ({@link RESERVED_TASK_PREFIX}); a `celery.map`/`celery.starmap` signature
+ * must hold its mapped task (a canvas, checked by these same rules) in `kwargs.task` and its items
+ * (an array) in `kwargs.it`. Arguments must be JSON as `findJsonProblem` defines it: no functions,
+ * symbols, bigints, `undefined`, `NaN`/`Infinity`, class instances (`Date`, `Map`, …), `toJSON`
+ * methods, sparse arrays or cycles. Only keys that can reach a prototype are refused: `__proto__`
+ * anywhere, and `constructor` holding an object or array (a naive deep merge would follow it to
+ * `Object.prototype`); `{ constructor: 1 }` and `prototype` keys are ordinary data. Nesting is
  * limited to {@link MAX_DEPTH} levels. Option rules:
  * - `queue`: non-empty string without `:` (BullMQ rejects `:` in queue names);
  * - `priority`: integer 1 (highest) … 2 097 152;
@@ -116,9 +117,10 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
  * - `link`, `linkError`: arrays of canvases, parsed recursively.
  *
  * @param value - Anything, typically the result of `JSON.parse`.
- * @returns The validated canvas, deeply frozen: a new object graph sharing nothing with `value`,
- *   or `value` itself when the builders (or an earlier `parseCanvas`) made it — such values are
- *   valid and frozen already, so re-checking them would only cost a copy.
+ * @returns The validated canvas, deeply frozen: a new object graph sharing nothing with `value`
+ *   but the nodes the builders (or an earlier `parseCanvas`) made, which are reused as they are —
+ *   such values are valid and frozen already, so re-checking them would only cost a copy; `value`
+ *   itself when it is one of them.
  * @throws {@link CanvasError} whose `path` (e.g. `tasks[2].args`) locates the first problem and
  *   whose message says what was expected there.
  * @example
@@ -130,9 +132,7 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
  */
 export function parseCanvas(value: unknown): Canvas {
   if (isSealed(value)) return value;
-  const canvas = new CanvasParser().canvas(value);
-  trust(canvas);
-  return canvas;
+  return new CanvasParser().canvas(value);
 }
 
 /**
@@ -151,9 +151,11 @@ export function parseCanvas(value: unknown): Canvas {
  */
 export class CanvasParser {
   /** Path segments from the root to the value being checked. */
-  private readonly segments: (string | number)[] = [];
+  private readonly segments: PathSegment[] = [];
   /** Containers currently being walked: depth is its length; used to name cycles. */
   private readonly ancestors: object[] = [];
+  /** The deepest level reached so far inside the canvas node being checked: its height. */
+  private deepest = 0;
 
   /**
    * Runs `check` with `segment` appended to the current path.
@@ -166,7 +168,7 @@ export class CanvasParser {
    * parser.at('tasks', () => parser.at(0, () => parser.canvas(x)));
    * ```
    */
-  at<T>(segment: string | number, check: () => T): T {
+  at<T>(segment: PathSegment, check: () => T): T {
     this.segments.push(segment);
     const result = check();
     this.segments.pop();
@@ -206,6 +208,7 @@ export class CanvasParser {
       );
     }
     this.ancestors.push(container);
+    if (this.ancestors.length > this.deepest) this.deepest = this.ancestors.length;
   }
 
   /**
@@ -232,6 +235,7 @@ export class CanvasParser {
    * ```
    */
   canvas(value: unknown): Canvas {
+    if (isSealed(value)) return this.sealed(value);
     const node = this.plainObject(value, 'a canvas object');
     const kind = this.at('kind', () => {
       const k = this.own(node, 'kind');
@@ -241,10 +245,12 @@ export class CanvasParser {
     });
     const fields = NODE_FIELDS[kind];
     for (const key of Object.keys(node)) {
-      if (FORBIDDEN_KEYS.has(key)) this.at(key, () => this.fail(forbiddenKey(key)));
       if (!fields.includes(key)) this.at(key, () => this.fail(unknownKey(key, `field of a ${kind}`, fields)));
     }
-    this.rejectSymbolKeys(node);
+    this.refuseContainer(node);
+    const base = this.ancestors.length;
+    const outer = this.deepest;
+    this.deepest = base;
     this.enter(node);
     let result: Canvas;
     switch (kind) {
@@ -260,11 +266,17 @@ export class CanvasParser {
         break;
     }
     this.leave();
-    return freeze(result);
+    const height = this.deepest - base;
+    this.deepest = Math.max(outer, this.deepest);
+    const frozen = freeze(result);
+    // Every node checked to the end is valid on its own: builders may reuse it even if a later
+    // part of the input fails.
+    register(frozen, height);
+    return frozen;
   }
 
   /**
-   * Checks a task name: a non-empty string.
+   * Checks a task name: a non-empty string outside the reserved namespace.
    *
    * @param value - The candidate name.
    * @returns The name.
@@ -276,6 +288,12 @@ export class CanvasParser {
   taskName(value: unknown): string {
     if (typeof value !== 'string') return this.fail(`expected a task name, got ${describe(value)}`);
     if (value.length === 0) return this.fail('expected a task name, got an empty string');
+    if (isReservedTaskName(value)) {
+      return this.fail(
+        `the task name ${JSON.stringify(truncate(value))} is reserved: names starting with "${RESERVED_TASK_PREFIX}" ` +
+          "belong to Celeriac's own jobs and cannot be sent in a canvas; rename the task",
+      );
+    }
     return value;
   }
 
@@ -290,7 +308,7 @@ export class CanvasParser {
    * ```
    */
   jsonArray(value: unknown): readonly Json[] {
-    if (!isPlainArray(value)) return this.fail(`expected an array, got ${describe(value)}`);
+    if (jsonShape(value) !== 'array') return this.fail(`expected an array, got ${describe(value)}`);
     return this.json(value) as readonly Json[];
   }
 
@@ -320,52 +338,59 @@ export class CanvasParser {
    * ```
    */
   json(value: unknown): Json {
-    switch (typeof value) {
-      case 'string':
-      case 'boolean':
-        return value;
-      case 'number':
-        if (!Number.isFinite(value)) return this.fail(`expected JSON, got ${describe(value)}`);
+    switch (jsonShape(value)) {
+      case 'leaf':
         // JSON has no negative zero: keep `JSON.parse(JSON.stringify(x))` equal to `x`.
-        return value === 0 ? 0 : value;
+        return value === 0 ? 0 : (value as Json);
+      case 'invalid':
+        return this.fail(notJson(value));
+      case 'array':
+        return this.copyArray(value as readonly unknown[]);
       case 'object':
-        if (value === null) return null;
-        break;
-      case 'bigint':
-      case 'function':
-      case 'symbol':
-      case 'undefined':
-        return this.fail(`expected JSON, got ${describe(value)}`);
+        return this.copyObject(value as Readonly<Record<string, unknown>>);
     }
-    if (isPlainArray(value)) {
-      // Empty lists and objects are shared: a 100 000-signature group holds one `{}`, not 100 000.
-      if (value.length === 0) return EMPTY_ARRAY;
-      this.enter(value);
-      const length = value.length;
-      const copy = new Array<Json>(length);
-      for (let i = 0; i < length; i++) {
-        this.segments.push(i);
-        if (!(i in value)) this.fail('expected JSON, got an empty slot (sparse array)');
-        copy[i] = this.json(value[i]);
-        this.segments.pop();
-      }
-      this.leave();
-      return freeze(copy);
-    }
-    if (!isPlainObject(value)) return this.fail(`expected JSON, got ${describe(value)}`);
-    this.rejectSymbolKeys(value);
-    if (Object.keys(value).length === 0) return EMPTY_OBJECT;
-    this.enter(value);
-    const copy: { [key: string]: Json } = {};
-    for (const key of Object.keys(value)) {
-      this.segments.push(key);
-      if (FORBIDDEN_KEYS.has(key)) this.fail(forbiddenKey(key));
-      // Safe: `key` is an own data key that is not __proto__, so this defines a plain property.
-      copy[key] = this.json((value as Record<string, unknown>)[key]);
+  }
+
+  private copyArray(array: readonly unknown[]): readonly Json[] {
+    this.refuseContainer(array);
+    // Empty lists and objects are shared: a 100 000-signature group holds one `{}`, not 100 000.
+    const length = array.length;
+    if (length === 0) return EMPTY_ARRAY;
+    this.enter(array);
+    const copy = new Array<Json>(length);
+    for (let i = 0; i < length; i++) {
+      this.segments.push(i);
+      const item = array[i];
+      if (item === undefined && !(i in array)) this.fail(SPARSE_SLOT);
+      copy[i] = this.json(item);
       this.segments.pop();
     }
     this.leave();
     return freeze(copy);
+  }
+
+  private copyObject(object: Readonly<Record<string, unknown>>): Json {
+    this.refuseContainer(object);
+    const keys = Object.keys(object);
+    if (keys.length === 0) return EMPTY_OBJECT;
+    this.enter(object);
+    const copy: { [key: string]: Json } = {};
+    for (const key of keys) {
+      this.segments.push(key);
+      const item = object[key];
+      const wrongKey = keyProblem(key, item);
+      if (wrongKey !== undefined) this.fail(wrongKey);
+      // defineProperty, not assignment: nothing a key says can run a setter or reach a prototype.
+      Object.defineProperty(copy, key, { value: this.json(item), enumerable: true, writable: true, configurable: true });
+      this.segments.pop();
+    }
+    this.leave();
+    return freeze(copy);
+  }
+
+  private refuseContainer(container: object): void {
+    const wrong = containerProblem(container);
+    if (wrong !== undefined) this.fail(wrong);
   }
 
   /**
@@ -380,12 +405,11 @@ export class CanvasParser {
    */
   options(value: unknown): TaskOptions {
     const raw = this.plainObject(value, 'an options object');
-    this.rejectSymbolKeys(raw);
+    this.refuseContainer(raw);
     if (Object.keys(raw).length === 0) return EMPTY_OBJECT;
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(raw)) {
       this.at(key, () => {
-        if (FORBIDDEN_KEYS.has(key)) this.fail(forbiddenKey(key));
         if (!OPTION_SET.has(key)) this.fail(unknownKey(key, 'option', OPTION_NAMES));
         out[key] = this.option(key as OptionName, raw[key]);
       });
@@ -480,12 +504,13 @@ export class CanvasParser {
    * ```
    */
   canvasList(value: unknown): readonly Canvas[] {
-    if (!isPlainArray(value)) return this.fail(`expected an array of canvases, got ${describe(value)}`);
-    const length = value.length;
+    if (jsonShape(value) !== 'array') return this.fail(`expected an array of canvases, got ${describe(value)}`);
+    const list = value as readonly unknown[];
+    const length = list.length;
     const out = new Array<Canvas>(length);
     for (let i = 0; i < length; i++) {
       this.segments.push(i);
-      out[i] = this.canvas(value[i]);
+      out[i] = this.canvas(list[i]);
       this.segments.pop();
     }
     return freeze(out);
@@ -503,8 +528,12 @@ export class CanvasParser {
    * ```
    */
   plainObject(value: unknown, expected: string): Readonly<Record<string, unknown>> {
-    if (!isPlainObject(value)) return this.fail(`expected ${expected}, got ${describe(value)}`);
-    return value;
+    if (jsonShape(value) !== 'object') return this.fail(`expected ${expected}, got ${describe(value)}`);
+    const object = value as Readonly<Record<string, unknown>>;
+    // Unknown keys of structural objects are refused or ignored, never copied; `__proto__` is
+    // refused all the same, so that no payload that tries it passes anywhere.
+    if (Object.prototype.hasOwnProperty.call(object, '__proto__')) this.at('__proto__', () => this.fail(PROTO_KEY));
+    return object;
   }
 
   /**
@@ -528,12 +557,29 @@ export class CanvasParser {
     const args = rawArgs === undefined ? EMPTY_ARRAY : this.at('args', () => this.jsonArray(rawArgs));
     const rawKwargs = this.own(node, 'kwargs');
     const kwargs = rawKwargs === undefined ? EMPTY_OBJECT : this.at('kwargs', () => this.jsonObject(rawKwargs));
+    if (task === MAP_TASK || task === STARMAP_TASK) this.at('kwargs', () => this.mapKwargs(kwargs));
     const options = this.optionsField(node);
     const rawImmutable = this.own(node, 'immutable');
     if (rawImmutable !== undefined && typeof rawImmutable !== 'boolean') {
       this.at('immutable', () => this.fail(`expected a boolean, got ${describe(rawImmutable)}`));
     }
     return { kind: 'signature', task, args, kwargs, options, immutable: rawImmutable === true };
+  }
+
+  /** The mapped task of a `celery.map`/`celery.starmap` signature is a canvas, checked as one. */
+  private mapKwargs(kwargs: Kwargs): void {
+    const task = this.own(kwargs, 'task');
+    this.at('task', () => (task === undefined ? this.fail('required: a map signature holds the mapped task here') : this.canvas(task)));
+    const it = this.own(kwargs, 'it');
+    if (jsonShape(it) !== 'array') this.at('it', () => this.fail(`required: expected the array of items, got ${describe(it)}`));
+  }
+
+  /** A node our builders or an earlier parse made: reused as is, if it fits below the current depth. */
+  private sealed(node: Canvas): Canvas {
+    const reach = this.ancestors.length + heightOf(node);
+    if (reach > MAX_DEPTH) this.fail(`nested deeper than ${MAX_DEPTH} levels`);
+    if (reach > this.deepest) this.deepest = reach;
+    return node;
   }
 
   private container(node: Readonly<Record<string, unknown>>, kind: 'chain' | 'group'): Chain | Group {
@@ -593,7 +639,7 @@ export class CanvasParser {
 
   private backoff(value: unknown): Backoff {
     const raw = this.plainObject(value, 'a backoff object { type, delay, maxDelay?, jitter? }');
-    this.rejectSymbolKeys(raw);
+    this.refuseContainer(raw);
     for (const key of Object.keys(raw)) {
       if (!BACKOFF_FIELDS.includes(key)) this.at(key, () => this.fail(unknownKey(key, 'backoff field', BACKOFF_FIELDS)));
     }
@@ -620,23 +666,6 @@ export class CanvasParser {
     return freeze(out);
   }
 
-  private rejectSymbolKeys(object: object): void {
-    const symbols = Object.getOwnPropertySymbols(object);
-    if (symbols.length > 0) this.fail(`expected JSON, got an object with a symbol key (${String(symbols[0])})`);
-  }
-}
-
-const EMPTY_ARRAY: readonly Json[] = freeze([]);
-const EMPTY_OBJECT: { readonly [key: string]: never } = freeze({});
-
-function isPlainObject(value: unknown): value is Readonly<Record<string, unknown>> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function isPlainArray(value: unknown): value is readonly unknown[] {
-  return Array.isArray(value) && Object.getPrototypeOf(value) === Array.prototype;
 }
 
 function isCalendarDate(match: RegExpExecArray): boolean {
@@ -645,81 +674,6 @@ function isCalendarDate(match: RegExpExecArray): boolean {
   return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
-/**
- * Names a value's type for an error message.
- *
- * @param value - Anything.
- * @returns `a string`, `NaN`, `a Date`, `an instance of Foo`, `a function`, …
- * @example
- * ```ts
- * describe(new Map()); // 'a Map'
- * ```
- */
-export function describe(value: unknown): string {
-  switch (typeof value) {
-    case 'undefined':
-      return 'undefined';
-    case 'string':
-      return 'a string';
-    case 'boolean':
-      return 'a boolean';
-    case 'number':
-      return Number.isNaN(value) ? 'NaN' : Number.isFinite(value) ? 'a number' : String(value);
-    case 'bigint':
-      return 'a bigint';
-    case 'symbol':
-      return 'a symbol';
-    case 'function':
-      return 'a function';
-    case 'object':
-      break;
-  }
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return isPlainArray(value) ? 'an array' : 'an array subclass instance';
-  if (isPlainObject(value)) return 'an object';
-  let name = '';
-  try {
-    const ctor: unknown = (Object.getPrototypeOf(value) as { constructor?: unknown }).constructor;
-    if (typeof ctor === 'function' && typeof ctor.name === 'string') name = ctor.name;
-  } catch {
-    // A hostile prototype: fall through to the generic wording.
-  }
-  if (name === '') return 'a class instance';
-  return BUILT_INS.has(name) ? `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name}` : `an instance of ${name}`;
-}
-
-const BUILT_INS: ReadonlySet<string> = new Set([
-  'Date', 'Map', 'Set', 'WeakMap', 'WeakSet', 'RegExp', 'Error', 'Promise', 'ArrayBuffer', 'DataView',
-  'Uint8Array', 'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array',
-  'Float64Array', 'BigInt64Array', 'BigUint64Array', 'Uint8ClampedArray', 'Buffer', 'URL',
-  'Boolean', 'Number', 'String',
-]);
-
-/** Like {@link describe}, but shows strings, numbers and booleans themselves: `"foo"`, `-1`. */
-function describeLiteral(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(truncate(value));
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return describe(value);
-}
-
-function formatPath(segments: readonly (string | number)[]): string {
-  let path = '';
-  for (const segment of segments) {
-    if (typeof segment === 'number') path += `[${segment}]`;
-    else if (IDENTIFIER.test(segment)) path += path === '' ? segment : `.${segment}`;
-    else path += `[${JSON.stringify(segment)}]`;
-  }
-  return path;
-}
-
-function forbiddenKey(key: string): string {
-  return `the key "${key}" is not allowed (it could pollute prototypes)`;
-}
-
 function unknownKey(key: string, what: string, known: readonly string[]): string {
   return `unknown ${what} ${JSON.stringify(truncate(key))}; expected one of: ${known.join(', ')}`;
-}
-
-function truncate(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -58,7 +58,8 @@ export interface TaskRef<TArgs extends readonly unknown[], TResult> {
  * @param kwargs - Keyword arguments (JSON).
  * @param options - Execution options; keys set to `undefined` are ignored.
  * @returns A frozen, mutable (non-`immutable`) signature.
- * @throws CanvasError when the name is empty or an argument is not JSON or an option is invalid.
+ * @throws CanvasError when the name is empty or reserved (see `RESERVED_TASK_PREFIX`), an argument is
+ *   not JSON, or an option is invalid.
  * @example
  * ```ts
  * signature('tasks.add', [2, 2], {}, { countdown: 10 });
@@ -82,7 +83,7 @@ export function signature(
  * @typeParam TResult - What the task returns.
  * @param name - The registered task name.
  * @returns A {@link TaskRef}.
- * @throws CanvasError when the name is not a non-empty string.
+ * @throws CanvasError when the name is not a non-empty string, or is reserved (see `RESERVED_TASK_PREFIX`).
  * @example
  * ```ts
  * const add = defineTask<[x: number, y: number], number>('add');
@@ -138,7 +139,7 @@ function makeSignature(
  * ```
  */
 export function immutable<C extends AnyCanvas>(canvas: C): ImmutableOf<C> {
-  return seal(toImmutable(adopt(canvas, ['canvas'], 'immutable()'))) as ImmutableOf<C>;
+  return seal(toImmutable(adopt(canvas, ['canvas'], 'immutable()')), [], 'immutable()') as ImmutableOf<C>;
 }
 
 function toImmutable(canvas: Canvas): Canvas {
@@ -182,7 +183,7 @@ export function partial(canvas: AnyCanvas, args?: readonly unknown[], kwargs?: K
   const extraArgs = checkAt(['args'], (parser) => parser.jsonArray(args ?? []));
   const extraKwargs = checkAt(['kwargs'], (parser) => parser.jsonObject(kwargs ?? {}));
   if (extraArgs.length === 0 && Object.keys(extraKwargs).length === 0) return own;
-  return seal(prepend(own, extraArgs, extraKwargs));
+  return seal(prepend(own, extraArgs, extraKwargs), [], 'partial()');
 }
 
 function prepend(canvas: Canvas, args: readonly Json[], kwargs: Kwargs): Canvas {
@@ -221,5 +222,5 @@ export function withOptions<C extends AnyCanvas>(canvas: C, options: TaskOptions
   const own = adopt(canvas, ['canvas'], 'withOptions()');
   const extra = checkOptions(options, ['options']);
   const merged = checkOptions({ ...own.options, ...extra }, ['options']);
-  return seal({ ...own, options: merged }) as C;
+  return seal({ ...own, options: merged }, [], 'withOptions()') as C;
 }

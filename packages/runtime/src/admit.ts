@@ -27,11 +27,25 @@ export type Admission =
   /** Fail its node with this error without running anything. */
   | { readonly kind: 'refuse'; readonly error: Error };
 
+/**
+ * Limits a worker was told to use for a task instead of its definition's (Celery's `rate_limit`
+ * and `time_limit` control commands); `null` removes a limit.
+ */
+export interface TaskOverrides {
+  /** Milliseconds between two starts. */
+  readonly rateInterval?: number | null;
+  /** Hard and soft time limits, in seconds. */
+  readonly timeLimit?: number | null;
+  readonly softTimeLimit?: number | null;
+}
+
 /** What admission needs from its worker. */
 export interface AdmitContext {
   readonly store: WorkflowStore;
   readonly settler: Settler;
   readonly registry: ReadonlyMap<string, RegisteredTask>;
+  /** This worker's overrides of tasks' limits, by task name. */
+  readonly overrides: ReadonlyMap<string, TaskOverrides>;
   /** Ids this worker was told are revoked (their state in Redis already is REVOKED). */
   isRevoked(id: string): boolean;
   /** Record STARTED on every first delivery too (Celery's `task_track_started`). */
@@ -50,16 +64,19 @@ export interface Delivery {
 export async function admit(job: TaskJob, node: NodeRef, delivery: Delivery, context: AdmitContext): Promise<Admission> {
   if (context.isRevoked(job.id)) return { kind: 'revoked', expired: false };
   const task = context.registry.get(job.task);
-  // The task's defaults fill what the producer did not set (it may not know the task).
-  const options: JobOptions = { ...(task === undefined ? {} : jobOptionsOf(task.defaults, delivery.createdAt)), ...job.options };
+  const overrides = context.overrides.get(job.task);
+  // The task's defaults fill what the producer did not set (it may not know the task); this
+  // worker's overrides win over both.
+  const options = withOverrides({ ...(task === undefined ? {} : jobOptionsOf(task.defaults, delivery.createdAt)), ...job.options }, overrides);
 
   if (options.expiresAt !== undefined && Date.now() > options.expiresAt) {
     await context.settler.revoke(node.workflowId, [node.index], toRemoteError(new ExpiredError(job.id), node));
     return { kind: 'revoked', expired: true };
   }
   if (task === undefined) return { kind: 'refuse', error: new NotRegisteredError(job.task, publicNames(context.registry)) };
-  if (task.rateInterval !== undefined) {
-    const wait = await context.store.rateLimit(task.name, task.rateInterval);
+  const rateInterval = overrides?.rateInterval === undefined ? task.rateInterval : overrides.rateInterval;
+  if (rateInterval !== undefined && rateInterval !== null) {
+    const wait = await context.store.rateLimit(task.name, rateInterval);
     if (wait > 0) return { kind: 'postpone', delayMs: wait };
   }
 
@@ -74,6 +91,14 @@ export async function admit(job: TaskJob, node: NodeRef, delivery: Delivery, con
     return { kind: 'run', task, options, ended: Promise.resolve(null) };
   }
   return { kind: 'run', task, options, ended: context.trackStarted ? context.settler.started(node) : Promise.resolve(null) };
+}
+
+function withOverrides(options: JobOptions, overrides: TaskOverrides | undefined): JobOptions {
+  if (overrides === undefined || (overrides.timeLimit === undefined && overrides.softTimeLimit === undefined)) return options;
+  const { timeLimit, softTimeLimit, ...rest } = options;
+  const hard = overrides.timeLimit === undefined ? timeLimit : (overrides.timeLimit ?? undefined);
+  const soft = overrides.softTimeLimit === undefined ? softTimeLimit : (overrides.softTimeLimit ?? undefined);
+  return { ...rest, ...(hard === undefined ? {} : { timeLimit: hard }), ...(soft === undefined ? {} : { softTimeLimit: soft }) };
 }
 
 /** Registered task names a user would recognise: Celery's own `celery.*` built-ins are left out. */

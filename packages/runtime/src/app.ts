@@ -22,20 +22,21 @@ import {
 import type { RedisOptions, Redis } from 'ioredis';
 import { builtinTasks } from './builtins.js';
 import { openConnection, type RedisInput } from './connection.js';
-import { controlChannel, queuePrefix } from './keys.js';
+import { createControlPlane, type ControlPlane, type RemoteControl, type TaskEventReader } from './control-plane/index.js';
+import { queuePrefix } from './keys.js';
 import { Revoker, type RevokeOptions } from './control.js';
 import { Dispatcher, releaseOf, queueOf, type Release } from './dispatch.js';
 import { CanvasError } from '@celeriac/canvas';
 import { ClosedError, InvalidArgumentError } from './errors.js';
 import { withScripts } from './lua.js';
-import { consoleLogger, type Logger } from './logger.js';
+import { consoleLogger, RateLimitedLog, type Logger } from './logger.js';
 import { locate } from './lookup.js';
 import { freeze, type RunOptions, type WorkflowPlan } from './plan.js';
-import { PubSub } from './pubsub.js';
 import { Replacer } from './replace.js';
 import { WorkflowView, type AnyResult, type AsyncResult, type GroupResult, type ResultBackend } from './result.js';
 import { Settler } from './settle.js';
 import { WorkflowStore } from './store.js';
+import { ChannelSubscriber } from './subscriber.js';
 import {
   rateInterval,
   toTaskOptions,
@@ -108,11 +109,21 @@ export class App {
   readonly prefix: string;
   /** The app's own Redis connection. */
   readonly redis: Redis;
+  /**
+   * Remote control and inspection of the app's workers, in any process (Celery's `app.control`):
+   * `workers()`, `inspect({ destination, timeout }).registered()` and the other queries,
+   * `shutdown`, `rateLimit`, `timeLimit`, `addConsumer`, `cancelConsumer`, `revoke`, `poolGrow`,
+   * `poolShrink`.
+   */
+  readonly control: RemoteControl;
+  /** Task and worker events (Celery's `-E`): `history({ limit, before })` pages and a live `tail()`. */
+  readonly events: TaskEventReader;
   private readonly ownsRedis: boolean;
   private readonly store: WorkflowStore;
   private readonly settler: Settler;
   private readonly dispatcher: Dispatcher;
-  private readonly pubsub: PubSub;
+  private readonly subscriber: ChannelSubscriber;
+  private readonly plane: ControlPlane;
   private readonly revoker: Revoker;
   private readonly replacer: Replacer;
   private readonly registry = new Map<string, RegisteredTask>();
@@ -136,10 +147,11 @@ export class App {
     this.store = new WorkflowStore(withScripts(this.redis), this.prefix, ttl);
     this.dispatcher = new Dispatcher(this.redis, queuePrefix(this.prefix));
     this.settler = new Settler(this.store, this.dispatcher);
-    // The subscriber waits for Redis instead of failing its SUBSCRIBE, and needs no ready check
-    // (ioredis may send SUBSCRIBE before it, and the check's INFO fails in subscriber mode).
-    this.pubsub = new PubSub(() => this.connect({ enableReadyCheck: false, maxRetriesPerRequest: null }));
-    this.revoker = new Revoker(this.store, this.settler, this.redis, this.dispatcher, controlChannel(this.prefix));
+    this.subscriber = new ChannelSubscriber(this.redis, new RateLimitedLog(this.logger));
+    this.plane = createControlPlane({ redis: this.redis, subscriber: this.subscriber, prefix: this.prefix, logger: this.logger });
+    this.control = this.plane.control;
+    this.events = this.plane.events;
+    this.revoker = new Revoker(this.store, this.settler, this.dispatcher, this.control);
     this.replacer = new Replacer(this.store, this.settler, (canvas) => this.launch(canvas).then(() => {}));
     for (const builtin of builtinTasks((name) => this.registry.get(name), () => this.registered)) this.registry.set(builtin.name, builtin);
   }
@@ -202,14 +214,14 @@ export class App {
     this.assertOpen();
     const worker = new Worker(
       {
+        app: this.name,
         store: this.store,
         settler: this.settler,
         dispatcher: this.dispatcher,
         replacer: this.replacer,
         registry: this.registry,
         logger: this.logger,
-        pubsub: this.pubsub,
-        controlChannel: controlChannel(this.prefix),
+        plane: this.plane,
         connect: () => this.connect({ maxRetriesPerRequest: null }),
       },
       options,
@@ -285,7 +297,7 @@ export class App {
     this.closed = true;
     await Promise.all([...this.workers].map((worker) => worker.close()));
     await this.dispatcher.close();
-    await this.pubsub.close();
+    await this.subscriber.close();
     if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
@@ -295,7 +307,7 @@ export class App {
   }
 
   private backend(): ResultBackend {
-    return { store: this.store, pubsub: this.pubsub, revoke: (meta, ref, options) => this.revoker.revoke(meta, ref, options) };
+    return { store: this.store, subscriber: this.subscriber, revoke: (meta, ref, options) => this.revoker.revoke(meta, ref, options) };
   }
 
   private connect(overrides: Partial<RedisOptions> = {}): Redis {

@@ -1,12 +1,9 @@
 /**
- * Remote control of running work: revocation, and the control messages workers receive. A revoke
- * is recorded in Redis first (so a worker that restarts, or takes the job later, skips it), then
- * announced on the control channel so the workers running a revoked task can abort it when asked
- * to terminate. Control messages are read from a channel anyone with access to Redis can publish
- * on: each is validated, and a malformed one is dropped.
+ * Revocation. A revoke is recorded in Redis first (so a worker that restarts, or takes the job
+ * later, skips it), then announced to every worker through the control plane's `revoke` command,
+ * so the workers holding a revoked task drop it, and abort it when asked to terminate.
  */
-import type { Redis } from 'ioredis';
-import * as v from 'valibot';
+import type { RemoteControl } from './control-plane/index.js';
 import { queueOf, type Dispatcher } from './dispatch.js';
 import { revokedFailure } from './failure.js';
 import { leavesOf, nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
@@ -19,36 +16,16 @@ export interface RevokeOptions {
   readonly terminate?: boolean | undefined;
 }
 
-const controlSchema = v.object({
-  type: v.literal('revoke'),
-  ids: v.pipe(v.array(v.string()), v.maxLength(1_000_000)),
-  terminate: v.boolean(),
-});
-
-/** A message to every worker: today, which task ids were revoked. */
-export type ControlMessage = v.InferOutput<typeof controlSchema>;
-
-/** Reads a control message; `null` when it is not one (garbage, another version, a hostile publisher). */
-export function parseControlMessage(text: string): ControlMessage | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  const parsed = v.safeParse(controlSchema, raw);
-  return parsed.success ? parsed.output : null;
-}
+/** Revoked ids announced per control command. */
+const ANNOUNCE_SLICE = 10_000;
 
 /** Revokes results by their place in a workflow. */
 export class Revoker {
   constructor(
     private readonly store: WorkflowStore,
     private readonly settler: Settler,
-    private readonly publisher: Redis,
     private readonly dispatcher: Dispatcher,
-    /** Channel every worker listens to. */
-    private readonly channel: string,
+    private readonly control: RemoteControl,
   ) {}
 
   /**
@@ -65,8 +42,10 @@ export class Revoker {
     // the announcement covers jobs a worker already fetched, and running ones with `terminate`.
     const specs = await this.store.specs(meta.id, revoked);
     await Promise.all(specs.map((spec) => (spec === null ? undefined : this.dispatcher.remove(queueOf(spec), spec.id))));
-    const message: ControlMessage = { type: 'revoke', ids, terminate: options.terminate === true };
-    await this.publisher.publish(this.channel, JSON.stringify(message));
+    // In slices, so each announcement stays well under a command's size limit (1 MiB).
+    for (let from = 0; from < ids.length; from += ANNOUNCE_SLICE) {
+      await this.control.revoke(ids.slice(from, from + ANNOUNCE_SLICE), { terminate: options.terminate === true, reply: false });
+    }
     return ids;
   }
 }

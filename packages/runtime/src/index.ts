@@ -39,6 +39,27 @@ export type {
   TaskDefinitionOptions,
 } from './task.js';
 export type { RevokeOptions } from './control.js';
+export { RemoteControl, Inspect, TaskEventReader, isCommandFailure, TASK_EVENT_TYPES } from './control-plane/index.js';
+export type {
+  BroadcastOptions,
+  CommandFailure,
+  InspectOptions,
+  OkReply,
+  QueriedTask,
+  QueueInfo,
+  Replies,
+  ScheduledTaskInfo,
+  TaskRequestInfo,
+  WorkerStats,
+  WorkerStatus,
+  WorkerRecord,
+  HistoryOptions,
+  TailOptions,
+  EventPage,
+  StoredTaskEvent,
+  TaskEvent,
+  TaskEventType,
+} from './control-plane/index.js';
 export type { RemoteError } from './failure.js';
 export {
   InvalidArgumentError,
@@ -58,6 +79,8 @@ export {
   SoftTimeLimitExceeded,
   MaxRetriesExceededError,
   WorkerLostError,
+  ControlArgumentError,
+  ControlTimeoutError,
 } from './errors.js';
 export type { RuntimeErrorCode } from './errors.js';
 export { CeleriacError, CanvasError } from '@celeriac/canvas';

@@ -52,31 +52,70 @@ export function consoleLogger(level: LogLevel = 'warn'): Logger {
   };
 }
 
-/**
- * Reports a recurring problem (a flood of malformed messages, a Redis outage) at most once per
- * `intervalMs` for each `key`, with the number of occurrences since the last report, so one
- * hostile publisher or a long outage cannot fill a log.
- */
-export class LogThrottle {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
+/** Default: at most one line per kind of problem per minute. */
+export const LOG_WINDOW_MS = 60_000;
 
+interface KindState {
+  /** When the last line for this kind was written. */
+  loggedAt: number;
+  /** Problems of this kind since that line, not yet reported. */
+  suppressed: number;
+}
+
+/** Kinds remembered at most: the kinds may come from what a hostile publisher sends. */
+const MAX_KINDS = 1_000;
+
+/**
+ * Reports recurring problems (a flood of malformed messages, a Redis outage) at most once per
+ * `windowMs` per kind. The first occurrence is logged at once; later ones within the window are
+ * counted and the count is reported with the next line. Never throws, even if the logger does.
+ *
+ * @example
+ * ```ts
+ * const log = new RateLimitedLog(logger);
+ * log.warn('control message', 'dropped a malformed control message: not JSON');
+ * ```
+ */
+export class RateLimitedLog {
+  private readonly kinds = new Map<string, KindState>();
+
+  /**
+   * @param logger - where lines go
+   * @param windowMs - minimum time between two lines of the same kind
+   * @param now - the clock (tests pass their own)
+   */
   constructor(
     private readonly logger: Logger,
-    private readonly intervalMs = 60_000,
+    private readonly windowMs: number = LOG_WINDOW_MS,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  /** Logs `message` at `level` unless `key` was logged less than the interval ago. */
-  report(level: 'warn' | 'error', key: string, message: string, detail?: unknown): void {
-    const now = Date.now();
-    const seen = this.last.get(key);
-    if (seen !== undefined && now - seen.at < this.intervalMs) {
-      seen.suppressed++;
+  /** Logs a warning of `kind`, unless one was logged less than a window ago. */
+  warn(kind: string, message: string, detail?: unknown): void {
+    this.write('warn', kind, message, detail);
+  }
+
+  /** Logs an error of `kind`, unless one was logged less than a window ago. */
+  error(kind: string, message: string, detail?: unknown): void {
+    this.write('error', kind, message, detail);
+  }
+
+  private write(level: 'warn' | 'error', kind: string, message: string, detail: unknown): void {
+    const now = this.now();
+    const state = this.kinds.get(kind);
+    if (state !== undefined && now - state.loggedAt < this.windowMs) {
+      state.suppressed++;
       return;
     }
-    const more = seen !== undefined && seen.suppressed > 0 ? ` (${seen.suppressed} more since the last report)` : '';
-    this.last.set(key, { at: now, suppressed: 0 });
-    // A key space an attacker controls must not grow without bound.
-    if (this.last.size > 1_000) this.last.delete(this.last.keys().next().value!);
-    this.logger[level](message + more, detail);
+    const suppressed = state?.suppressed ?? 0;
+    this.kinds.set(kind, { loggedAt: now, suppressed: 0 });
+    if (this.kinds.size > MAX_KINDS) this.kinds.delete(this.kinds.keys().next().value!);
+    const more =
+      suppressed > 0 ? ` (${suppressed} more of this kind since the last report, ${Math.round((now - state!.loggedAt) / 1000)} s ago)` : '';
+    try {
+      this.logger[level](`${message}${more}`, detail);
+    } catch {
+      // A broken logger must not turn a dropped message into a crash.
+    }
   }
 }

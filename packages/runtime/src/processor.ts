@@ -43,8 +43,8 @@ export interface JobObserver {
   failed(job: TaskJob, error: RemoteError, runtimeMs: number): void;
   /** It will run again after `delayMs`. */
   retried(job: TaskJob, error: RemoteError, delayMs: number): void;
-  /** It was revoked (or expired) and will not run. */
-  revoked(job: TaskJob, expired: boolean): void;
+  /** It was revoked (or expired before it started, or terminated while running) and its result discarded. */
+  revoked(job: TaskJob, how: { readonly expired: boolean; readonly terminated: boolean }): void;
   /** Its handler has returned, whatever the outcome. */
   finished(job: TaskJob): void;
 }
@@ -77,9 +77,19 @@ export interface ProcessorContext extends AdmitContext {
   readonly name: string;
 }
 
+/** A handler running now. */
+export interface RunningTask {
+  readonly job: TaskJob;
+  readonly queue: string;
+  /** Epoch ms it started. */
+  readonly startedAt: number;
+  /** Fires its `ctx.signal` (revoke with terminate, a forced close). */
+  readonly abort: AbortController;
+}
+
 export class JobProcessor {
-  /** Abort controllers of the handlers running now, by task id (revoke with terminate, forced close). */
-  readonly running = new Map<string, AbortController>();
+  /** The handlers running now, by task id. */
+  readonly running = new Map<string, RunningTask>();
   private readonly releasing = pLimit(RELEASES_AT_ONCE);
 
   constructor(private readonly context: ProcessorContext) {}
@@ -102,7 +112,7 @@ export class JobProcessor {
     const admission = await admit(job, node, { createdAt: bull.timestamp, redelivered: bull.attemptsStarted > 1 || bull.stalledCounter > 0 }, context);
     switch (admission.kind) {
       case 'revoked':
-        return context.observer.revoked(job, admission.expired);
+        return context.observer.revoked(job, { expired: admission.expired, terminated: false });
       case 'ended':
         return context.settler.finishEnded(node, admission.state, bull.queueName);
       case 'postpone':
@@ -121,8 +131,8 @@ export class JobProcessor {
       return state;
     });
     ended.catch(() => {}); // awaited below: a Redis error there fails the job, and BullMQ runs it again
-    this.running.set(job.id, abort);
     const startedAt = Date.now();
+    this.running.set(job.id, { job, queue: bull.queueName, startedAt, abort });
     context.observer.started(job);
     let outcome: Outcome;
     try {
@@ -142,7 +152,8 @@ export class JobProcessor {
 
     const state = await ended;
     if (state !== null) return context.settler.finishEnded(node, state, bull.queueName);
-    if (abort.signal.reason instanceof RevokedError) return context.observer.revoked(job, false); // terminated: already REVOKED
+    // Terminated: its node is already REVOKED.
+    if (abort.signal.reason instanceof RevokedError) return context.observer.revoked(job, { expired: false, terminated: true });
     switch (outcome.kind) {
       case 'replaced':
         return;

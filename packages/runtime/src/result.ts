@@ -8,7 +8,7 @@ import type { RevokeOptions } from './control.js';
 import { READY_STATES, type Envelope, type TaskState } from './envelope.js';
 import { TimeoutError } from './errors.js';
 import { fromRemoteError } from './failure.js';
-import { RECHECK, type PubSub } from './pubsub.js';
+import type { ChannelSubscriber } from './subscriber.js';
 import { leavesOf, nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
 import { READ_SLICE, type WorkflowStore } from './store.js';
 
@@ -28,7 +28,7 @@ export type AnyResult<T = unknown> = AsyncResult<T> | GroupResult<T>;
 /** What result handles need from their app. */
 export interface ResultBackend {
   readonly store: WorkflowStore;
-  readonly pubsub: PubSub;
+  readonly subscriber: ChannelSubscriber;
   /** Revokes a result by its place in its workflow; resolves to the revoked task ids. */
   revoke(meta: WorkflowMeta, ref: ResultIndex, options: RevokeOptions): Promise<string[]>;
 }
@@ -71,25 +71,30 @@ export class WorkflowView {
    * message forged by anyone who can publish changes nothing but a read.
    */
   async wait(leaves: readonly number[], options: { timeout?: number | undefined; stopOnFailure: boolean; what: string }): Promise<void> {
-    const { store, pubsub } = this.backend;
+    const { store, subscriber } = this.backend;
     const pending = new Set(leaves);
     if (pending.size === 0) return;
     let wake: () => void = () => {};
     let failed = false;
     // Start by reading every state: messages published before the subscription are not delivered.
     let toRead = new Set(pending);
-    const unlisten = await pubsub.listen(store.keys(this.meta.id).events, (message) => {
-      if (message === RECHECK) {
-        toRead = new Set(pending);
-      } else {
+    const subscription = subscriber.listen(
+      store.keys(this.meta.id).events,
+      (message) => {
         const index = announcedIndex(message);
         if (index === undefined || !pending.has(index)) return;
         toRead.add(index);
-      }
-      wake();
-    });
+        wake();
+      },
+      // Messages published while the connection was down are lost: read every state again.
+      () => {
+        toRead = new Set(pending);
+        wake();
+      },
+    );
     const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
     try {
+      if (!(await beforeDeadline(subscription.ready, deadline))) throw new TimeoutError(options.what, options.timeout!);
       for (;;) {
         if (toRead.size > 0) {
           const ids = [...toRead];
@@ -115,7 +120,7 @@ export class WorkflowView {
         wake = () => {};
       }
     } finally {
-      unlisten();
+      subscription.close();
     }
   }
 
@@ -132,6 +137,18 @@ export class WorkflowView {
 
   parentOf(ref: ResultIndex): ResultIndex | null {
     return 'n' in ref ? (this.meta.nodes[ref.n]!.parent ?? null) : this.meta.groups[ref.g]!.parent;
+  }
+}
+
+/** Whether `promise` settled before `deadline` (epoch ms; Infinity: wait as long as it takes). */
+async function beforeDeadline(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  if (!Number.isFinite(deadline)) return promise.then(() => true);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), false)));
+  try {
+    return await Promise.race([promise.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,29 +1,29 @@
 /**
  * The worker's lifecycle: one BullMQ consumer per queue sharing one pool of `concurrency` slots,
- * the control subscription (revocations), and a graceful or forced close. What happens to each
- * job is the processor's business (processor.ts).
+ * its membership of the control plane (presence, the command table, task events), consumers and
+ * pool size changed at run time, and a graceful or forced close. What happens to each job is the
+ * processor's business (processor.ts).
  */
 import { availableParallelism, hostname } from 'node:os';
 import { Worker as BullWorker, type Job, type JobJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import pLimit from 'p-limit';
-import { parseControlMessage } from './control.js';
+import { publicNames, type TaskOverrides } from './admit.js';
+import type { ControlPlane, ControlTarget, ScheduledTaskInfo, TaskRequestInfo, WorkerControl } from './control-plane/index.js';
 import { DEFAULT_QUEUE, type Dispatcher } from './dispatch.js';
 import { InvalidArgumentError, RevokedError } from './errors.js';
 import { runInline } from './execute.js';
 import { Handoff } from './handoff.js';
-import { LogThrottle, type Logger } from './logger.js';
-import { RECHECK, type PubSub } from './pubsub.js';
+import { isUnreadable, readTaskJob, RELEASE_JOB, type TaskJob } from './job-data.js';
+import { RateLimitedLog, type Logger } from './logger.js';
 import { JobProcessor, type JobObserver } from './processor.js';
 import type { Replacer } from './replace.js';
+import { truncatedRepr } from './repr.js';
 import type { Settler } from './settle.js';
 import type { WorkflowStore } from './store.js';
-import type { RegisteredTask } from './task.js';
-import { publicNames } from './admit.js';
-import { RELEASE_JOB, type TaskJob } from './job-data.js';
-import { describeValue } from './summary.js';
+import { rateInterval, type RegisteredTask } from './task.js';
 
-/** Options of `app.worker(...)`. */
+/** Options of `app.worker(...)`. An option given as `undefined` counts as not given. */
 export interface WorkerOptions {
   /**
    * Worker name, as Celery's `-n`: `%h` is the host name, `%n` its first label, `%d` the rest
@@ -37,6 +37,11 @@ export interface WorkerOptions {
   readonly concurrency?: number | undefined;
   /** Queues to consume. Default `["default"]`. */
   readonly queues?: readonly string[] | undefined;
+  /**
+   * Send task events (Celery's `-E`), which the monitor and `celeriac events` show: `true`, or the
+   * approximate number of events the capped stream keeps (default 100 000). Default off, and then free.
+   */
+  readonly taskEvents?: boolean | { readonly maxLength?: number } | undefined;
   /** Milliseconds a job stays locked to this worker without renewal before another may take it (BullMQ). Default 30 000. */
   readonly lockDuration?: number | undefined;
   /** Milliseconds between checks for jobs whose worker died (BullMQ). Default 30 000. */
@@ -52,15 +57,15 @@ export interface WorkerOptions {
 
 /** What a worker needs from its app. */
 export interface WorkerRuntime {
+  /** The app's name, for presence. */
+  readonly app: string;
   readonly store: WorkflowStore;
   readonly settler: Settler;
   readonly dispatcher: Dispatcher;
   readonly replacer: Replacer;
   readonly registry: ReadonlyMap<string, RegisteredTask>;
   readonly logger: Logger;
-  readonly pubsub: PubSub;
-  /** The channel control messages arrive on. */
-  readonly controlChannel: string;
+  readonly plane: ControlPlane;
   /** A new connection for BullMQ's blocking commands (closed by the worker). */
   connect(): Redis;
 }
@@ -73,9 +78,12 @@ export interface WorkerCounts {
   readonly failed: ReadonlyMap<string, number>;
 }
 
+/** Delayed jobs listed per queue by `inspect scheduled` at most. */
+const SCHEDULED_PER_QUEUE = 100;
+
 /**
  * A BullMQ consumer that hands a job whose stored data is not even JSON to the processor (as data
- * `undefined`) instead of failing to build it — which BullMQ would repeat on every redelivery.
+ * `null`) instead of failing to build it — which BullMQ would repeat on every redelivery.
  */
 class Consumer extends BullWorker {
   protected override createJob(data: JobJson, jobId: string): Job {
@@ -94,48 +102,61 @@ class Consumer extends BullWorker {
 export class Worker {
   /** This worker's name, with `%h`, `%n` and `%d` expanded. */
   readonly name: string;
-  /** Queues this worker consumes. */
-  readonly queues: readonly string[];
-  /** Tasks run at once, across all queues. */
-  readonly concurrency: number;
-  private readonly consumers: Consumer[];
-  private readonly connections: Redis[] = [];
+  /** Resolves once the worker has closed: by `close()`, or by a remote `shutdown` command. */
+  readonly closed: Promise<void>;
+  private concurrencyNow: number;
+  private readonly consumers = new Map<string, { consumer: Consumer; connection: Redis }>();
   private readonly slots: ReturnType<typeof pLimit>;
+  /** Jobs fetched and waiting for a slot (Celery's reserved requests), by job id. */
+  private readonly waiting = new Map<string, { job: Job; queue: string }>();
   private readonly processor: JobProcessor;
   private readonly handoff: Handoff;
   private readonly shutdown = new AbortController();
-  /** Ids revoked lately, as announced on the control channel (Celery's in-memory revoked set). */
+  /** Ids revoked lately, as announced to this worker (Celery's in-memory revoked set). */
   private readonly revoked = new RecentIds(50_000);
+  private readonly overrides = new Map<string, TaskOverrides>();
   private readonly processed = new Map<string, number>();
   private readonly failures = new Map<string, number>();
-  private readonly control: Promise<() => void>;
-  private readonly throttle: LogThrottle;
+  private readonly totals = { processed: 0, failed: 0 };
+  private readonly startedAt = Date.now();
+  private readonly control: WorkerControl;
+  private readonly log: RateLimitedLog;
+  private readonly options: WorkerOptions;
   private closing: Promise<void> | undefined;
+  private markClosed: () => void = () => {};
 
   /** @internal use `app.worker(options)`. */
   constructor(
     private readonly runtime: WorkerRuntime,
     options: WorkerOptions = {},
   ) {
+    this.options = options;
     this.name = expandNodeName(options.name ?? 'celeriac@%h');
-    this.queues = options.queues ?? [DEFAULT_QUEUE];
-    this.concurrency = options.concurrency ?? availableParallelism();
-    if (!Number.isSafeInteger(this.concurrency) || this.concurrency < 1) {
+    this.concurrencyNow = options.concurrency ?? availableParallelism();
+    if (!Number.isSafeInteger(this.concurrencyNow) || this.concurrencyNow < 1) {
       throw new InvalidArgumentError('concurrency', `expected a whole number >= 1, got ${String(options.concurrency)}`);
     }
-    if (this.queues.length === 0 || this.queues.some((queue) => typeof queue !== 'string' || queue === '')) {
+    const queues = options.queues ?? [DEFAULT_QUEUE];
+    if (queues.length === 0 || queues.some((queue) => typeof queue !== 'string' || queue === '')) {
       throw new InvalidArgumentError('queues', 'expected a non-empty list of queue names');
     }
+    this.closed = new Promise((resolve) => (this.markClosed = resolve));
     const { logger } = runtime;
-    this.throttle = new LogThrottle(logger);
-    this.slots = pLimit(this.concurrency);
+    this.log = new RateLimitedLog(logger);
+    this.slots = pLimit(this.concurrencyNow);
     this.handoff = new Handoff(runtime.dispatcher, logger, this.shutdown.signal);
+    this.control = runtime.plane.attachWorker(this.controlTarget(), {
+      description: { app: runtime.app, queues, concurrency: this.concurrencyNow, pool: 'async', tasks: this.registered, startedAt: this.startedAt },
+      live: () => ({ active: this.processor.running.size, ...this.totals }),
+      ...(options.taskEvents === undefined ? {} : { taskEvents: options.taskEvents }),
+    });
     this.processor = new JobProcessor({
       store: runtime.store,
       settler: runtime.settler,
       dispatcher: runtime.dispatcher,
       replacer: runtime.replacer,
       registry: runtime.registry,
+      overrides: this.overrides,
       executor: { run: runInline },
       handoff: this.handoff,
       observer: this.observer(logger),
@@ -144,41 +165,22 @@ export class Worker {
       trackStarted: options.trackStarted ?? false,
       isRevoked: (id) => this.revoked.has(id),
     });
-    this.control = runtime.pubsub.listen(runtime.controlChannel, (message) => {
-      if (message !== RECHECK) this.onControl(message);
-    });
-    this.control.catch((error: unknown) => logger.error(`worker ${this.name}: cannot subscribe to control messages`, error));
-    this.consumers = this.queues.map((queue) => {
-      const connection = runtime.connect();
-      this.connections.push(connection);
-      const consumer: Consumer = new Consumer(
-        queue,
-        // Each queue may fetch up to `concurrency` jobs; the shared slots run `concurrency` at once,
-        // and a fetched job waiting for a slot is what `inspect reserved` reports.
-        (job: Job, token) => {
-          const run = (): Promise<void> => this.processor.process(job, token, consumer.getBackend().client);
-          // Release jobs have their own limit (processor.ts) and take no task slot.
-          return job.name === RELEASE_JOB ? run() : this.slots(run);
-        },
-        {
-          connection,
-          prefix: runtime.dispatcher.queuePrefix,
-          concurrency: this.concurrency,
-          lockDuration: options.lockDuration ?? 30_000,
-          stalledInterval: options.stalledInterval ?? 30_000,
-          maxStalledCount: options.maxStalledCount ?? 5,
-          name: this.name,
-        },
-      );
-      consumer.on('failed', (job, error) => void this.processor.onBullFailure(job, error));
-      consumer.on('error', (error) => this.throttle.report('error', `queue ${queue}`, `worker ${this.name}: queue ${queue}: ${error.message}`, error));
-      return consumer;
-    });
+    for (const queue of queues) this.consume(queue);
   }
 
-  /** Resolves once every queue consumer and the control subscription are connected. */
+  /** Queues this worker consumes now. */
+  get queues(): readonly string[] {
+    return [...this.consumers.keys()];
+  }
+
+  /** Tasks run at once, across all queues. */
+  get concurrency(): number {
+    return this.concurrencyNow;
+  }
+
+  /** Resolves once every queue consumer is connected and the worker is listed and hears commands. */
   async waitUntilReady(): Promise<void> {
-    await Promise.all([...this.consumers.map((consumer) => consumer.waitUntilReady()), this.control]);
+    await Promise.all([...[...this.consumers.values()].map(({ consumer }) => consumer.waitUntilReady()), this.control.ready]);
   }
 
   /**
@@ -194,40 +196,97 @@ export class Worker {
     return { processed: this.processed, failed: this.failures };
   }
 
+  /** Starts consuming `queue` (Celery's `add_consumer`). Resolves false when it already did. */
+  async addConsumer(queue: string): Promise<boolean> {
+    if (this.closing !== undefined) throw new InvalidArgumentError('queue', `worker ${this.name} is shutting down`);
+    if (this.consumers.has(queue)) return false;
+    await this.consume(queue).waitUntilReady();
+    this.control.presence.update({ queues: this.queues });
+    return true;
+  }
+
   /**
-   * Stops taking jobs and waits for the ones in flight to finish. With `force`, handlers' abort
-   * signals fire and the worker stops without waiting; their jobs are redelivered elsewhere.
+   * Stops consuming `queue` (Celery's `cancel_consumer`): no new job is taken from it, and the
+   * ones in flight finish. Resolves false when the worker did not consume it.
+   */
+  async cancelConsumer(queue: string): Promise<boolean> {
+    const held = this.consumers.get(queue);
+    if (held === undefined) return false;
+    if (this.consumers.size === 1) throw new InvalidArgumentError('queue', `${queue} is the last queue worker ${this.name} consumes; shut it down instead`);
+    this.consumers.delete(queue);
+    this.control.presence.update({ queues: this.queues });
+    await held.consumer.close();
+    await held.connection.quit().catch(() => held.connection.disconnect());
+    return true;
+  }
+
+  /** Runs `concurrency` tasks at once from now on (Celery's `pool_grow`/`pool_shrink`). */
+  resize(concurrency: number): void {
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+      throw new InvalidArgumentError('concurrency', `expected a whole number >= 1, got ${String(concurrency)}`);
+    }
+    this.concurrencyNow = concurrency;
+    this.slots.concurrency = concurrency;
+    for (const { consumer } of this.consumers.values()) consumer.concurrency = concurrency;
+    this.control.presence.update({ concurrency });
+  }
+
+  /**
+   * Stops taking jobs and waits for the ones in flight to finish (Celery's warm shutdown). With
+   * `force`, handlers' abort signals fire and the worker stops without waiting; their jobs are
+   * redelivered elsewhere (cold shutdown).
    */
   close(options: { force?: boolean } = {}): Promise<void> {
     const force = options.force === true;
     if (force) {
       const reason = new Error(`worker ${this.name} is shutting down`);
       this.shutdown.abort(reason);
-      for (const abort of this.processor.running.values()) abort.abort(reason);
+      for (const { abort } of this.processor.running.values()) abort.abort(reason);
     }
     this.closing ??= (async () => {
-      await Promise.all(this.consumers.map((consumer) => consumer.close(force)));
+      await Promise.all([...this.consumers.values()].map(({ consumer }) => consumer.close(force)));
       await this.handoff.settled();
-      (await this.control.catch(() => () => {}))();
+      await this.control.close();
       // BullMQ leaves connections it was given open; these are ours.
-      await Promise.all(this.connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
+      await Promise.all([...this.consumers.values()].map(({ connection }) => connection.quit().catch(() => connection.disconnect())));
+      this.markClosed();
     })();
     return this.closing;
   }
 
-  private onControl(text: string): void {
-    const message = parseControlMessage(text);
-    if (message === null) {
-      this.throttle.report('warn', 'control', `worker ${this.name}: dropped a malformed control message: ${describeValue(text, 200)}`);
-      return;
-    }
-    for (const id of message.ids) {
-      this.revoked.add(id);
-      if (message.terminate) this.processor.running.get(id)?.abort(new RevokedError(id, `Task ${id} was revoked and terminated`));
-    }
+  private consume(queue: string): Consumer {
+    const connection = this.runtime.connect();
+    const consumer: Consumer = new Consumer(
+      queue,
+      (job: Job, token) => {
+        const run = (): Promise<void> => {
+          this.waiting.delete(job.id!);
+          return this.processor.process(job, token, consumer.getBackend().client);
+        };
+        // Release jobs have their own limit (processor.ts) and take no task slot. Each queue may
+        // fetch up to `concurrency` jobs; the shared slots run `concurrency` at once, and a job
+        // waiting for a slot is what `inspect reserved` reports.
+        if (job.name === RELEASE_JOB) return run();
+        this.waiting.set(job.id!, { job, queue });
+        return this.slots(run);
+      },
+      {
+        connection,
+        prefix: this.runtime.dispatcher.queuePrefix,
+        concurrency: this.concurrencyNow,
+        lockDuration: this.options.lockDuration ?? 30_000,
+        stalledInterval: this.options.stalledInterval ?? 30_000,
+        maxStalledCount: this.options.maxStalledCount ?? 5,
+        name: this.name,
+      },
+    );
+    consumer.on('failed', (job, error) => void this.processor.onBullFailure(job, error));
+    consumer.on('error', (error) => this.log.error(`queue ${queue}`, `worker ${this.name}: queue ${queue}: ${error.message}`, error));
+    this.consumers.set(queue, { consumer, connection });
+    return consumer;
   }
 
-  /** Logs each task as Celery's worker does, and counts what ran. */
+  /** Logs each task as Celery's worker does, counts what ran, and sends task events when they are on. */
   private observer(logger: Logger): JobObserver {
     const info = (message: () => string): void => {
       if (logger.enabled?.('info') !== false) logger.info(message());
@@ -236,17 +295,113 @@ export class Worker {
     const count = (counts: Map<string, number>, task: string): void => {
       counts.set(task, (counts.get(task) ?? 0) + 1);
     };
+    const events = this.control.events;
     return {
-      received: (job) => info(() => `Task ${label(job)} received`),
-      started: () => {},
-      succeeded: (job, value, ms) => info(() => `Task ${label(job)} succeeded in ${(ms / 1000).toFixed(3)}s: ${describeValue(value)}`),
-      failed: (job, error) => {
-        count(this.failures, job.task);
-        logger.error(`Task ${label(job)} raised ${error.name}: ${error.message}`, error.stack);
+      received: (job, queue) => {
+        info(() => `Task ${label(job)} received`);
+        events?.emit({
+          type: 'task-received',
+          taskId: job.id,
+          name: job.task,
+          args: job.args,
+          kwargs: job.kwargs,
+          retries: job.retries,
+          rootId: job.rootId,
+          parentId: job.parentId,
+          workflowId: job.workflowId,
+          groupId: job.groupId,
+          queue,
+          eta: null,
+          expires: job.options.expiresAt ?? null,
+        });
       },
-      retried: (job, error, ms) => info(() => `Task ${label(job)} retry: Retry in ${(ms / 1000).toFixed(3)}s: ${error.name}: ${error.message}`),
-      revoked: (job, expired) => info(() => `Discarding ${expired ? 'expired' : 'revoked'} task: ${label(job)}`),
-      finished: (job) => count(this.processed, job.task),
+      started: (job) => events?.emit({ type: 'task-started', taskId: job.id, name: job.task }),
+      succeeded: (job, value, ms) => {
+        info(() => `Task ${label(job)} succeeded in ${(ms / 1000).toFixed(3)}s: ${truncatedRepr(value)}`);
+        events?.emit({ type: 'task-succeeded', taskId: job.id, name: job.task, result: value, runtime: ms });
+      },
+      failed: (job, error, ms) => {
+        count(this.failures, job.task);
+        this.totals.failed++;
+        logger.error(`Task ${label(job)} raised ${error.name}: ${error.message}`, error.stack);
+        events?.emit({ type: 'task-failed', taskId: job.id, name: job.task, error, runtime: ms });
+      },
+      retried: (job, error, ms) => {
+        info(() => `Task ${label(job)} retry: Retry in ${(ms / 1000).toFixed(3)}s: ${error.name}: ${error.message}`);
+        events?.emit({ type: 'task-retried', taskId: job.id, name: job.task, error, retries: job.retries + 1 });
+      },
+      revoked: (job, { expired, terminated }) => {
+        info(() => `Discarding ${expired ? 'expired' : 'revoked'} task: ${label(job)}`);
+        events?.emit({ type: 'task-revoked', taskId: job.id, name: job.task, terminated, expired });
+      },
+      finished: (job) => {
+        count(this.processed, job.task);
+        this.totals.processed++;
+      },
+    };
+  }
+
+  /** This worker as remote control and inspection see it (Celery's `celery inspect`/`control`). */
+  private controlTarget(): ControlTarget {
+    const requestOf = (job: TaskJob, queue: string, started: number | null): TaskRequestInfo => ({
+      id: job.id,
+      name: job.task,
+      args: job.args,
+      kwargs: job.kwargs,
+      queue,
+      retries: job.retries,
+      started,
+      workerPid: started === null ? null : process.pid,
+    });
+    const override = (task: string, changes: TaskOverrides): void => {
+      this.overrides.set(task, { ...this.overrides.get(task), ...changes });
+    };
+    return {
+      name: this.name,
+      registered: () => this.registered,
+      active: () => [...this.processor.running.values()].map(({ job, queue, startedAt }) => requestOf(job, queue, startedAt)),
+      reserved: () =>
+        [...this.waiting.values()].flatMap(({ job, queue }) => {
+          const read = readTaskJob(job.data);
+          return isUnreadable(read) ? [] : [requestOf(read, queue, null)];
+        }),
+      scheduled: async () => {
+        const scheduled: ScheduledTaskInfo[] = [];
+        for (const queue of this.queues) {
+          for (const job of await this.runtime.dispatcher.queue(queue).getDelayed(0, SCHEDULED_PER_QUEUE - 1)) {
+            const read = readTaskJob(job.data);
+            if (isUnreadable(read)) continue;
+            scheduled.push({ eta: job.timestamp + job.delay, priority: job.priority > 0 ? job.priority : null, request: requestOf(read, queue, null) });
+          }
+        }
+        return scheduled;
+      },
+      revoked: () => this.revoked.list(),
+      stats: () => ({
+        startedAt: this.startedAt,
+        pool: { kind: 'async', maxConcurrency: this.concurrencyNow, processes: [] },
+        processed: Object.fromEntries(this.processed),
+        failed: Object.fromEntries(this.failures),
+      }),
+      queues: () => this.queues,
+      addConsumer: (queue) => this.addConsumer(queue),
+      cancelConsumer: (queue) => this.cancelConsumer(queue),
+      setRateLimit: (task, rate) => override(task, { rateInterval: rate === null ? null : rateInterval(rate, task) }),
+      setTimeLimit: (task, { soft, hard }) => override(task, { timeLimit: hard, softTimeLimit: soft }),
+      poolGrow: (n) => this.resize(this.concurrencyNow + n),
+      poolShrink: (n) => {
+        if (this.concurrencyNow - n < 1) {
+          throw new InvalidArgumentError('n', `worker ${this.name} runs ${this.concurrencyNow} task(s) at once; it cannot shrink by ${n}`);
+        }
+        this.resize(this.concurrencyNow - n);
+      },
+      revoke: (ids, terminate) => {
+        for (const id of ids) {
+          this.revoked.add(id);
+          if (terminate) this.processor.running.get(id)?.abort.abort(new RevokedError(id, `Task ${id} was revoked and terminated`));
+        }
+      },
+      shutdown: () => void this.close(),
     };
   }
 }
@@ -279,5 +434,9 @@ class RecentIds {
   add(id: string): void {
     this.ids.add(id);
     if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value!);
+  }
+
+  list(): string[] {
+    return [...this.ids];
   }
 }

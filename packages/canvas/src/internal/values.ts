@@ -1,20 +1,19 @@
 /**
  * How the builders take ownership of their inputs and hand out frozen values.
  *
- * A value one of our builders returned is deeply frozen and valid, so it is reused as is: a
- * WeakSet remembers every node we sealed, and re-checking a 100 000-member group each time it is
+ * A value one of our builders returned is deeply frozen and valid, so it is reused as is:
+ * `sealed.ts` remembers every node we sealed (with its height), and re-checking a 100 000-member group each time it is
  * put into a chain would make composition quadratic. Anything else (an object literal typed as a
  * `Canvas`, a parsed payload, a value frozen by someone else) goes through the same checks as
  * `parseCanvas`, which copy it, so a builder never freezes, keeps or changes an object it was given,
  * and never lets through a value that the runtime's parser would reject later.
  */
 import { CanvasError } from '../errors.js';
-import { CanvasParser, describe } from '../parse.js';
-import { isSealed, trust } from './sealed.js';
+import { CanvasParser } from '../parse.js';
+import { describe } from './describe.js';
+import { formatPath, type Path } from './paths.js';
+import { isSealed } from './sealed.js';
 import type { Canvas, TaskOptions } from '../types.js';
-
-/** A location in the builder's arguments, e.g. `['steps', 2]`, for error messages. */
-export type Path = readonly (string | number)[];
 
 /** Runs a parser check with `path` as the current location, so its errors name that path. */
 export function checkAt<T>(path: Path, check: (parser: CanvasParser) => T): T {
@@ -41,9 +40,7 @@ export function adopt(value: unknown, path: Path, builder: string): Canvas {
         `.s()/.si(), chain(), group(), chord(), map(), starmap() or chunks()`,
     );
   }
-  const copy = checkAt(path, (parser) => parser.canvas(value));
-  trust(copy);
-  return copy;
+  return checkAt(path, (parser) => parser.canvas(value));
 }
 
 /**
@@ -73,27 +70,4 @@ export function withoutUndefined(value: unknown): unknown {
 /** Whether an options object sets nothing. */
 export function isEmpty(options: TaskOptions): boolean {
   return Object.keys(options).length === 0;
-}
-
-/**
- * Moves a dissolved container's options onto one of its members, where the compiler would have
- * applied them: the container's plain options override the member's own, and its `link` and
- * `linkError` lists are appended to the member's.
- */
-export function pushDown(member: Canvas, options: TaskOptions): Canvas {
-  if (isEmpty(options)) return member;
-  const { link, linkError, ...plain } = options;
-  const merged: { -readonly [K in keyof TaskOptions]: TaskOptions[K] } = { ...member.options, ...plain };
-  if (link !== undefined) merged.link = [...(member.options.link ?? []), ...link];
-  if (linkError !== undefined) merged.linkError = [...(member.options.linkError ?? []), ...linkError];
-  return { ...member, options: merged };
-}
-
-/** Formats a path the way `CanvasError` paths read: `steps[2].args`. */
-export function formatPath(path: Path): string {
-  let out = '';
-  for (const segment of path) {
-    out += typeof segment === 'number' ? `[${segment}]` : out === '' ? segment : `.${segment}`;
-  }
-  return out;
 }

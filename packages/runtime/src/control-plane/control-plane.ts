@@ -6,7 +6,8 @@
  */
 import type { Redis } from 'ioredis';
 import { controlHandlers, type ControlTarget } from './control-target.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../logger.js';
+import type { ChannelSubscriber } from '../subscriber.js';
 import { Mailbox } from './mailbox.js';
 import { Presence, type LiveCounters, type WorkerDescription, type WorkerPresence } from './presence.js';
 import { RemoteControl } from './remote-control.js';
@@ -14,8 +15,10 @@ import { TaskEventReader, TaskEventWriter } from './task-events.js';
 
 /** Options of {@link createControlPlane}. */
 export interface ControlPlaneOptions {
-  /** The app's command connection; stays the caller's. Subscriber and tail connections copy its settings. */
+  /** The app's command connection; stays the caller's. Tail connections copy its settings. */
   readonly redis: Redis;
+  /** The app's subscriber connection; stays the caller's. */
+  readonly subscriber: ChannelSubscriber;
   /** The app's key prefix. */
   readonly prefix: string;
   readonly logger?: Logger;
@@ -65,8 +68,6 @@ export interface ControlPlane {
    * its task-event writer when events are on.
    */
   attachWorker(target: ControlTarget, options: AttachWorkerOptions): WorkerControl;
-  /** Closes the subscriber connection (the command connection stays the caller's). */
-  close(): Promise<void>;
 }
 
 /**
@@ -87,7 +88,7 @@ export interface ControlPlane {
 export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
   const { redis, prefix, logger } = options;
   const common = { redis, prefix, ...(logger === undefined ? {} : { logger }) };
-  const mailbox = new Mailbox(common);
+  const mailbox = new Mailbox({ ...common, subscriber: options.subscriber });
   const presence = new Presence({ ...common, ...(options.presenceRetention === undefined ? {} : { retention: options.presenceRetention }) });
   const control = new RemoteControl({ mailbox, presence });
   const events = new TaskEventReader(common);
@@ -127,6 +128,5 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
           })()),
       };
     },
-    close: () => mailbox.close(),
   };
 }

@@ -88,6 +88,4 @@ export type {
   WorkerOnlineEvent,
 } from './task-events.js';
 
-export { truncatedRepr, REPR_MAX_CHARS } from './repr.js';
-export type { Logger } from './log.js';
 export { ControlArgumentError, ControlTimeoutError } from '../errors.js';

@@ -14,8 +14,8 @@ import type { Redis } from 'ioredis';
 import * as v from 'valibot';
 import { ControlArgumentError, ControlTimeoutError } from '../errors.js';
 import { controlChannel, replyChannel } from '../keys.js';
-import { RateLimitedLog, stderrLogger, type Logger } from './log.js';
-import { ChannelSubscriber, type Subscription } from './subscriber.js';
+import { consoleLogger, RateLimitedLog, type Logger } from '../logger.js';
+import type { ChannelSubscriber, Subscription } from '../subscriber.js';
 
 /** Version of the command and reply envelopes; a message of another version is dropped. */
 export const MAILBOX_VERSION = 1;
@@ -42,13 +42,6 @@ const CommandEnvelope = v.object({
   destination: v.nullable(v.pipe(v.array(WorkerName), v.maxLength(10_000))),
   reply: v.boolean(),
   sentAt: v.pipe(v.number(), v.finite()),
-});
-
-/** What `control.ts` publishes today; served as the `revoke` command, without a reply. */
-const LegacyRevoke = v.object({
-  type: v.literal('revoke'),
-  ids: v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(1_000))), v.maxLength(100_000)),
-  terminate: v.boolean(),
 });
 
 const RemoteFailure = v.object({
@@ -142,8 +135,10 @@ export interface MailboxServer {
 
 /** Options of {@link Mailbox}. */
 export interface MailboxOptions {
-  /** A connection for commands (PUBLISH); the mailbox copies its settings for its subscriber. Stays the caller's. */
+  /** A connection for commands (PUBLISH). Stays the caller's. */
   readonly redis: Redis;
+  /** The app's subscriber: carries the control channel and the reply channels. Stays the caller's. */
+  readonly subscriber: ChannelSubscriber;
   /** The app's key prefix. */
   readonly prefix: string;
   readonly logger?: Logger;
@@ -154,17 +149,15 @@ export interface MailboxOptions {
 }
 
 /**
- * Broadcast with replies, both sides. One per app: its single subscriber connection (opened on
- * first use) carries the control channel for the workers it serves and the reply channels of the
- * requests it sends.
+ * Broadcast with replies, both sides. One per app: the app's subscriber connection carries the
+ * control channel for the workers it serves and the reply channels of the requests it sends.
  *
  * @example
  * ```ts
- * const mailbox = new Mailbox({ redis, prefix: 'celeriac' });
+ * const mailbox = new Mailbox({ redis, subscriber, prefix: 'celeriac' });
  * mailbox.serve('w1@host', { ping: () => ({ ok: 'pong' }) });
  * const replies = await mailbox.broadcast('ping', {}, { timeout: 500 });
  * // Map { 'w1@host' => { ok: true, value: { ok: 'pong' } } }
- * await mailbox.close();
  * ```
  */
 export class Mailbox {
@@ -177,8 +170,8 @@ export class Mailbox {
 
   constructor(private readonly options: MailboxOptions) {
     this.channel = controlChannel(options.prefix);
-    this.log = new RateLimitedLog(options.logger ?? stderrLogger);
-    this.subscriber = new ChannelSubscriber(options.redis, this.log);
+    this.log = new RateLimitedLog(options.logger ?? consoleLogger('warn'));
+    this.subscriber = options.subscriber;
     this.maxCommandLength = options.maxCommandLength ?? MAX_COMMAND_LENGTH;
     this.maxReplyLength = options.maxReplyLength ?? MAX_REPLY_LENGTH;
   }
@@ -254,22 +247,11 @@ export class Mailbox {
     return replies;
   }
 
-  /** Closes the subscriber connection (the command connection stays the caller's). */
-  close(): Promise<void> {
-    return this.subscriber.close();
-  }
-
   private dispatch(name: string, table: ReadonlyMap<string, CommandHandler>, message: string): void {
     const json = this.decode('control message', message, this.maxCommandLength);
     if (json === undefined) return;
     const parsed = v.safeParse(CommandEnvelope, json);
     if (!parsed.success) {
-      const legacy = v.safeParse(LegacyRevoke, json);
-      if (legacy.success) {
-        const { ids, terminate } = legacy.output;
-        this.start(name, table, { id: 'legacy', command: 'revoke', args: { ids, terminate }, reply: false, sentAt: Date.now() });
-        return;
-      }
       this.log.warn('control message', `control: dropped a malformed control message: ${v.summarize(parsed.issues)}`);
       return;
     }

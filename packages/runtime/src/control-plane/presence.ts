@@ -18,7 +18,7 @@ import * as v from 'valibot';
 import { ControlArgumentError } from '../errors.js';
 import { presenceKeys, type PresenceKeys } from '../keys.js';
 import { luaScripts } from '../lua-scripts.generated.js';
-import { RateLimitedLog, stderrLogger, type Logger } from './log.js';
+import { consoleLogger, RateLimitedLog, type Logger } from '../logger.js';
 import type { TaskEventWriter } from './task-events.js';
 import { localVersions, redisVersion, type SoftwareVersions } from './versions.js';
 
@@ -196,7 +196,7 @@ export class Presence {
     this.retention = retention;
     this.keys = presenceKeys(options.prefix);
     this.redis = withPresenceScripts(options.redis);
-    this.log = new RateLimitedLog(options.logger ?? stderrLogger);
+    this.log = new RateLimitedLog(options.logger ?? consoleLogger('warn'));
   }
 
   /**

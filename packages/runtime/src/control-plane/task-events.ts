@@ -17,8 +17,8 @@ import * as v from 'valibot';
 import { ControlArgumentError } from '../errors.js';
 import { taskEventsKey } from '../keys.js';
 import { luaScripts } from '../lua-scripts.generated.js';
-import { RateLimitedLog, stderrLogger, type Logger } from './log.js';
-import { REPR_MAX_CHARS, truncatedRepr } from './repr.js';
+import { consoleLogger, RateLimitedLog, type Logger } from '../logger.js';
+import { REPR_MAX_CHARS, truncatedRepr } from '../repr.js';
 import { localVersions } from './versions.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -348,7 +348,7 @@ export class TaskEventWriter {
     this.redis = withEventScript(options.redis);
     this.maxLength = String(maxLength);
     this.maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
-    this.log = new RateLimitedLog(options.logger ?? stderrLogger);
+    this.log = new RateLimitedLog(options.logger ?? consoleLogger('warn'));
   }
 
   /**
@@ -559,7 +559,7 @@ export class TaskEventReader {
 
   constructor(private readonly options: TaskEventReaderOptions) {
     this.key = taskEventsKey(options.prefix);
-    this.log = new RateLimitedLog(options.logger ?? stderrLogger);
+    this.log = new RateLimitedLog(options.logger ?? consoleLogger('warn'));
   }
 
   /**

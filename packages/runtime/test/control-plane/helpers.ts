@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, inject } from 'vitest';
-import { createControlPlane, type ControlPlane, type Logger } from '../../src/control-plane/index.js';
+import { createControlPlane, type ControlPlane } from '../../src/control-plane/index.js';
+import { RateLimitedLog, type Logger } from '../../src/logger.js';
+import { ChannelSubscriber } from '../../src/subscriber.js';
 
 export function redisUrl(): string {
   return inject('redisUrl');
@@ -46,9 +48,18 @@ export function recordingLogger(): Logger & { readonly lines: string[] } {
   const lines: string[] = [];
   return {
     lines,
+    debug: () => {},
+    info: () => {},
     warn: (message) => lines.push(`warn: ${message}`),
     error: (message, detail) => lines.push(`error: ${message} ${detail instanceof Error ? detail.message : ''}`),
   };
+}
+
+/** A subscriber connection like an app's, closed after the test. */
+export function testSubscriber(redis: Redis, logger: Logger = recordingLogger()): ChannelSubscriber {
+  const subscriber = new ChannelSubscriber(redis, new RateLimitedLog(logger));
+  onCleanup(() => subscriber.close());
+  return subscriber;
 }
 
 /** A control plane on its own connection and prefix, closed after the test. */
@@ -58,13 +69,14 @@ export function testPlane(options: { prefix?: string; url?: string; logger?: Log
 } {
   const prefix = options.prefix ?? testPrefix();
   const redis = connect(options.url);
+  const logger = options.logger ?? recordingLogger();
   const plane = createControlPlane({
     redis,
+    subscriber: testSubscriber(redis, logger),
     prefix,
-    logger: options.logger ?? recordingLogger(),
+    logger,
     ...(options.presenceRetention === undefined ? {} : { presenceRetention: options.presenceRetention }),
   });
-  onCleanup(() => plane.close());
   return { ...plane, redis, prefix };
 }
 

@@ -3,13 +3,17 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createControlPlane, Mailbox, type CommandHandlers } from '../../src/control-plane/index.js';
 import { controlChannel, replyChannel } from '../../src/keys.js';
-import { connect, freePort, onCleanup, recordingLogger, redisUrl, startRedisOn, testPrefix } from './helpers.js';
+import { ChannelSubscriber } from '../../src/subscriber.js';
+import { RateLimitedLog } from '../../src/logger.js';
+import { connect, freePort, recordingLogger, redisUrl, startRedisOn, testPrefix, testSubscriber } from './helpers.js';
 
-/** A mailbox on its own connection, as a separate process would have. */
+/** A mailbox on its own connections, as a separate process would have. */
+function mailboxOn(redis: Redis, prefix: string, logger = recordingLogger()): Mailbox {
+  return new Mailbox({ redis, subscriber: testSubscriber(redis, logger), prefix, logger });
+}
+
 function mailbox(prefix: string, options: { logger?: ReturnType<typeof recordingLogger> } = {}): Mailbox {
-  const box = new Mailbox({ redis: connect(), prefix, logger: options.logger ?? recordingLogger() });
-  onCleanup(() => box.close());
-  return box;
+  return mailboxOn(connect(), prefix, options.logger);
 }
 
 const pong: CommandHandlers = { ping: () => ({ ok: 'pong' }) };
@@ -86,14 +90,6 @@ describe('mailbox', () => {
         error: { name: 'UnknownCommandError', message: `unknown control command "${unknown}"; this worker serves: fail, odd, reject` },
       });
     }
-  });
-
-  it("serves today's revoke message ({type: 'revoke', ids, terminate}) as the revoke command, without a reply", async () => {
-    const prefix = testPrefix();
-    const revoked: unknown[] = [];
-    await mailbox(prefix).serve('w1@h', { revoke: (args) => void revoked.push(args) }).ready;
-    await connect().publish(controlChannel(prefix), JSON.stringify({ type: 'revoke', ids: ['a', 'b'], terminate: true }));
-    await expect.poll(() => revoked, { timeout: 5_000 }).toStrictEqual([{ ids: ['a', 'b'], terminate: true }]);
   });
 
   it('drops garbage, null, wrong shapes and huge messages on the control channel, logging once, and still answers', async () => {
@@ -178,8 +174,7 @@ describe('mailbox', () => {
     const url = `redis://127.0.0.1:${port}`;
     // A connection that fails commands after one retry makes the failed-SUBSCRIBE case (the bug of
     // issue #13) happen within this test; with ioredis's default of 20 retries it takes ~20 s.
-    const worker = new Mailbox({ redis: connect(url, { maxRetriesPerRequest: 1 }), prefix, logger: recordingLogger() });
-    onCleanup(() => worker.close());
+    const worker = mailboxOn(connect(url, { maxRetriesPerRequest: 1 }), prefix);
     const served = worker.serve('w1@h', pong);
     let ready = false;
     served.ready.then(() => (ready = true), () => {});
@@ -190,11 +185,13 @@ describe('mailbox', () => {
     const redis = await startRedisOn(port);
     await served.ready;
     const ask = async (): Promise<unknown> => {
-      const client = new Mailbox({ redis: connect(url), prefix, logger: recordingLogger() });
+      const redis = connect(url);
+      const subscriber = new ChannelSubscriber(redis, new RateLimitedLog(recordingLogger()));
+      const client = new Mailbox({ redis, subscriber, prefix, logger: recordingLogger() });
       try {
         return (await client.broadcast('ping', {}, { destination: 'w1@h', timeout: 1_000 })).get('w1@h');
       } finally {
-        await client.close();
+        await subscriber.close();
       }
     };
     expect(await ask()).toStrictEqual({ ok: true, value: { ok: 'pong' } });
@@ -206,8 +203,7 @@ describe('mailbox', () => {
 
   it('rejects with ControlTimeoutError, within the timeout, when Redis is unreachable', async () => {
     const prefix = testPrefix();
-    const client = new Mailbox({ redis: connect(`redis://127.0.0.1:${await freePort()}`), prefix, logger: recordingLogger() });
-    onCleanup(() => client.close());
+    const client = mailboxOn(connect(`redis://127.0.0.1:${await freePort()}`), prefix);
     const started = Date.now();
     await expect(client.broadcast('ping', {}, { timeout: 300 })).rejects.toMatchObject({ name: 'ControlTimeoutError', code: 'TIMEOUT' });
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -227,12 +223,13 @@ describe('mailbox', () => {
     const prefix = testPrefix();
     await mailbox(prefix).serve('w1@h', pong).ready;
     const base = new Redis(redisUrl(), { connectionName: name });
-    const plane = createControlPlane({ redis: base, prefix, logger: recordingLogger() });
+    const subscriber = new ChannelSubscriber(base, new RateLimitedLog(recordingLogger()));
+    const plane = createControlPlane({ redis: base, subscriber, prefix, logger: recordingLogger() });
     await plane.control.inspect().ping();
     await plane.control.workers();
     await plane.events.history();
     expect(await count()).toBe(2);
-    await plane.close();
+    await subscriber.close();
     await base.quit();
     await expect.poll(count, { timeout: 5_000 }).toBe(0);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ControlArgumentError, isCommandFailure, Mailbox, type ControlPlane, type WorkerControl } from '../../src/control-plane/index.js';
 import { taskEventsKey } from '../../src/keys.js';
-import { connect, onCleanup, recordingLogger, testPlane, testPrefix } from './helpers.js';
+import { connect, onCleanup, recordingLogger, testPlane, testPrefix, testSubscriber } from './helpers.js';
 import { WorkerDouble } from './worker-double.js';
 
 /** A worker process: its own control plane, attached with a test double of the worker. */
@@ -118,8 +118,8 @@ describe('remote control and inspect', () => {
     await expect(caller.control.revoke([])).rejects.toMatchObject({ argument: 'ids' });
     await expect(caller.control.inspect().queryTask([''])).rejects.toMatchObject({ argument: 'ids.0' });
     // Past the client's checks, straight onto the channel: each worker answers with the problem.
-    const raw = new Mailbox({ redis: connect(), prefix, logger: recordingLogger() });
-    onCleanup(() => raw.close());
+    const redis = connect();
+    const raw = new Mailbox({ redis, subscriber: testSubscriber(redis), prefix, logger: recordingLogger() });
     const bad = await raw.broadcast('revoke', { ids: 5, terminate: true }, { destination: 'w1@h', timeout: 5_000 });
     expect(bad.get('w1@h')).toMatchObject({ ok: false, error: { name: 'ControlArgumentError' } });
     const huge = await raw.broadcast('rate_limit', { task: 'add', rate: '1'.repeat(500_000) + 'x' }, { destination: 'w1@h', timeout: 5_000 });
@@ -131,8 +131,8 @@ describe('remote control and inspect', () => {
 
   it('reports a reply that fails its schema as MalformedReplyError, keeping the others', async () => {
     const { prefix, caller } = await cluster();
-    const rogue = new Mailbox({ redis: connect(), prefix, logger: recordingLogger() });
-    onCleanup(() => rogue.close());
+    const redis = connect();
+    const rogue = new Mailbox({ redis, subscriber: testSubscriber(redis), prefix, logger: recordingLogger() });
     await rogue.serve('rogue@h', { registered: () => 'not a list', stats: () => ({ pid: 'one' }) }).ready;
     const registered = await caller.control.inspect({ timeout: 1_000 }).registered();
     expect(registered['w1@h']).toStrictEqual(['add', 'mul']);

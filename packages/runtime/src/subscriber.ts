@@ -1,13 +1,17 @@
 /**
- * One pub/sub connection that keeps its subscriptions through anything Redis does. ioredis's
+ * The app's one pub/sub connection, shared by every waiting `get()`, the control mailbox and the
+ * workers' command tables; it keeps its subscriptions through anything Redis does. ioredis's
  * `autoResubscribe` restores the channels of a connection that was subscribed before it dropped,
  * but a SUBSCRIBE sent while Redis was down (a worker started before Redis) fails once and is never
  * retried. Here the wanted channels are the source of truth: every time the connection becomes
  * ready, all of them are subscribed again, and a channel added while it is down waits for that.
+ *
+ * Messages are hints, never state: whoever listens re-reads what a message points at, and is told
+ * when its channel was subscribed again after a disconnect, since messages sent meanwhile are lost.
  */
 import type { Redis } from 'ioredis';
-import { ClosedError } from '../errors.js';
-import type { RateLimitedLog } from './log.js';
+import { ClosedError } from './errors.js';
+import type { RateLimitedLog } from './logger.js';
 
 /** Receives each message published on a channel. It must not throw (if it does, that is logged). */
 export type MessageListener = (message: string) => void;
@@ -25,8 +29,12 @@ export interface Subscription {
 
 interface Channel {
   readonly listeners: Set<MessageListener>;
+  /** Called when the channel is subscribed again after a disconnect: messages may have been lost. */
+  readonly resubscribed: Set<() => void>;
   /** Whether Redis confirmed the subscription on the current connection. */
   confirmed: boolean;
+  /** Whether Redis ever confirmed it: a later confirmation is a resubscription. */
+  confirmedBefore: boolean;
   /** Subscriptions waiting for the confirmation. */
   readonly waiting: Set<{ resolve(): void; reject(error: Error): void }>;
 }
@@ -58,17 +66,21 @@ export class ChannelSubscriber {
     private readonly log: RateLimitedLog,
   ) {}
 
-  /** Delivers every message published on `channel` to `listener`. */
-  listen(channel: string, listener: MessageListener): Subscription {
-    if (this.closed) throw new ClosedError('The control-plane subscriber');
+  /**
+   * Delivers every message published on `channel` to `listener`, and calls `resubscribed` each
+   * time the channel is subscribed again after the connection dropped.
+   */
+  listen(channel: string, listener: MessageListener, resubscribed?: () => void): Subscription {
+    if (this.closed) throw new ClosedError('The subscriber');
     const connection = this.open();
     let state = this.channels.get(channel);
     if (state === undefined) {
-      state = { listeners: new Set(), confirmed: false, waiting: new Set() };
+      state = { listeners: new Set(), resubscribed: new Set(), confirmed: false, confirmedBefore: false, waiting: new Set() };
       this.channels.set(channel, state);
       if (connection.status === 'ready') this.subscribe([channel]);
     }
     state.listeners.add(listener);
+    if (resubscribed !== undefined) state.resubscribed.add(resubscribed);
     const held = state;
     let waiter: { resolve(): void; reject(error: Error): void } | undefined;
     const ready = held.confirmed
@@ -86,6 +98,7 @@ export class ChannelSubscriber {
         if (!open) return;
         open = false;
         held.listeners.delete(listener);
+        if (resubscribed !== undefined) held.resubscribed.delete(resubscribed);
         if (waiter !== undefined && held.waiting.delete(waiter)) waiter.reject(new ClosedError(`The subscription to ${channel}`));
         if (held.listeners.size > 0 || this.channels.get(channel) !== held) return;
         this.channels.delete(channel);
@@ -131,7 +144,7 @@ export class ChannelSubscriber {
       for (const state of this.channels.values()) state.confirmed = false;
     });
     connection.on('error', (error: Error) =>
-      this.log.warn('subscriber connection', `control-plane subscriber: Redis connection error (it reconnects on its own): ${error.message}`),
+      this.log.warn('subscriber connection', `subscriber: Redis connection error (it reconnects on its own): ${error.message}`),
     );
     this.connection = connection;
     return connection;
@@ -149,22 +162,26 @@ export class ChannelSubscriber {
           state.confirmed = true;
           for (const waiter of state.waiting) waiter.resolve();
           state.waiting.clear();
+          if (state.confirmedBefore) for (const callback of state.resubscribed) this.call(channel, callback);
+          state.confirmedBefore = true;
         }
       },
       // The next 'ready' subscribes again.
-      (error: Error) => this.log.warn('subscribe', `control-plane subscriber: SUBSCRIBE failed, retrying when Redis is back: ${error.message}`),
+      (error: Error) => this.log.warn('subscribe', `subscriber: SUBSCRIBE failed, retrying when Redis is back: ${error.message}`),
     );
   }
 
   private deliver(channel: string, message: string): void {
     const state = this.channels.get(channel);
     if (state === undefined) return;
-    for (const listener of state.listeners) {
-      try {
-        listener(message);
-      } catch (error) {
-        this.log.error('listener', `control-plane: a listener on ${channel} threw; the message was dropped`, error);
-      }
+    for (const listener of state.listeners) this.call(channel, () => listener(message));
+  }
+
+  private call(channel: string, callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      this.log.error('listener', `subscriber: a listener on ${channel} threw; the message was dropped`, error);
     }
   }
 }

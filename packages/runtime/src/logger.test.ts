@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimitedLog, type Logger } from './log.js';
+import { RateLimitedLog, type Logger } from './logger.js';
 
 function recording(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
-  return { lines, logger: { warn: (message) => lines.push(`warn ${message}`), error: (message) => lines.push(`error ${message}`) } };
+  const ignore = (): void => {};
+  return { lines, logger: { debug: ignore, info: ignore, warn: (message) => lines.push(`warn ${message}`), error: (message) => lines.push(`error ${message}`) } };
 }
 
 describe('RateLimitedLog', () => {
@@ -31,6 +32,8 @@ describe('RateLimitedLog', () => {
 
   it('survives a logger that throws', () => {
     const log = new RateLimitedLog({
+      debug: () => {},
+      info: () => {},
       warn: () => {
         throw new Error('broken logger');
       },
