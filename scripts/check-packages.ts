@@ -295,6 +295,10 @@ const TS_SETUPS = {
 
 const CHAIN_OUTPUT = '16 8 4';
 
+/** An ESM bundle's `require` for CommonJS dependencies (see packages/runtime/test/bundle.int.test.ts). */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
+
 /** Smoke programs, by file name. Each applies a chain with its own worker and exits by itself. */
 function smokeFiles(pkgs: readonly Pkg[]): Record<string, string> {
   const names = pkgs.map((p) => p.manifest.name);
@@ -430,7 +434,7 @@ async function smoke(consumer: string, pkgs: readonly Pkg[], redisUrl: string, b
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    banner: { js: ESM_REQUIRE_BANNER },
     logLevel: 'error',
   });
   await runProgram(bundleDir, 'bundle (one file)', outfile, redisUrl, CHAIN_OUTPUT);

@@ -15,6 +15,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { redisUrl, testApp } from './helpers.js';
 
 const app = fileURLToPath(new URL('./fixtures/bundle-app.ts', import.meta.url));
+
+/**
+ * ioredis and BullMQ are CommonJS and require() Node's built-ins, so an ESM bundle needs a
+ * `require`. The import is renamed because esbuild hoists the bundled modules' own imports of
+ * `createRequire` to the same top-level scope.
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
 const outDir = mkdtempSync(join(tmpdir(), 'celeriac-bundle-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
@@ -43,8 +51,7 @@ describe('an esbuild bundle of an app', () => {
       // The workspace packages' sources, as in the tests; scripts/check-packages.ts bundles the
       // published tarballs' dist/ the same way.
       conditions: ['@celeriac/source'],
-      // ioredis and BullMQ are CommonJS and require() Node's built-ins: give the ESM bundle a require.
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+      banner: { js: ESM_REQUIRE_BANNER },
       metafile: true,
       logLevel: 'silent',
     });
