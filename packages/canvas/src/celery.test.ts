@@ -147,9 +147,16 @@ describe('fromCelery', () => {
       timeLimit: 30,
       softTimeLimit: 25,
       ignoreResult: false,
-      retries: 5,
+      maxRetries: 5,
       backoff: { type: 'exponential', delay: 1, maxDelay: 600, jitter: true },
     });
+  });
+
+  it("reads max_retries None as no limit, Celery's Task.max_retries = None, and writes it back", () => {
+    const dict = { task: 't', options: { max_retries: null, countdown: null } };
+    const canvas = fromCelery(dict);
+    expect(canvas.options).toStrictEqual({ maxRetries: null });
+    expect(toCelery(canvas)).toMatchObject({ options: { max_retries: null } });
   });
 
   it('shifts priority by one: Celery-on-Redis 0 (highest) is our 1 (highest)', () => {

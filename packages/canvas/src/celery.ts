@@ -66,7 +66,7 @@ const TO_CELERY_OPTION: ReadonlyMap<OptionName, string> = new Map<OptionName, st
   ['countdown', 'countdown'],
   ['eta', 'eta'],
   ['expires', 'expires'],
-  ['retries', 'max_retries'],
+  ['maxRetries', 'max_retries'],
   ['backoff', 'backoff'],
   ['taskId', 'task_id'],
   ['timeLimit', 'time_limit'],
@@ -94,7 +94,7 @@ const MAP_TASKS: ReadonlyMap<string, 'xmap' | 'xstarmap'> = new Map([
  *   `kwargs.task` (a canvas in our format) converted too;
  * - options: camelCase to snake_case (`taskId` → `task_id`, `linkError` → `link_error`, …),
  *   callbacks converted recursively. `priority` is shifted down by one (our 1 is Celery-on-Redis'
- *   0: highest first in both). `retries` becomes `max_retries` and `backoff` stays `backoff` with
+ *   0: highest first in both). `maxRetries` becomes `max_retries` and `backoff` stays `backoff` with
  *   a `max_delay` field: Celeriac extensions, since Celery sets both per task, not per call, and
  *   passes unknown options through unused.
  *
@@ -131,7 +131,8 @@ export function toCelery(canvas: Canvas): CelerySignatureDict {
  * Options: `task_id`, `countdown`, `eta`, `expires`, `priority` (shifted up by one: Celery-on-Redis
  * 0 is our 1), `queue`, `link`, `link_error` (converted recursively), `time_limit`,
  * `soft_time_limit`, `ignore_result` and the Celeriac extensions `max_retries` and `backoff` are
- * kept, under our names, and validated as by {@link parseCanvas}; a `null` value means unset.
+ * kept, under our names, and validated as by {@link parseCanvas}; a `null` value means unset,
+ * except for `max_retries`, where `None` means no limit (Celery's `Task.max_retries = None`).
  * Every other option is dropped: Celery's routing and message options (`routing_key`, `exchange`,
  * `headers`, `serializer`, `compression`, `shadow`, `reply_to`, …) and its bookkeeping
  * (`parent_id`, `root_id`, `group_id`, `group_index`, `chord`, `chain`, `stamped_headers`, and
@@ -330,7 +331,9 @@ class FromCelery {
         const value = options[key];
         const ours = FROM_CELERY_OPTION.get(key);
         p.at(key, () => {
-          if (ours === undefined || value === null || value === undefined) return;
+          // A null option is unset, as Celery treats None, except `max_retries`: None there is
+          // Celery's "retry forever" (`Task.max_retries = None`), and our `maxRetries: null`.
+          if (ours === undefined || value === undefined || (value === null && ours !== 'maxRetries')) return;
           out[ours] = this.option(ours, value);
         });
       }
@@ -367,7 +370,7 @@ class FromCelery {
       case 'countdown':
       case 'eta':
       case 'expires':
-      case 'retries':
+      case 'maxRetries':
       case 'taskId':
       case 'timeLimit':
       case 'softTimeLimit':
@@ -449,7 +452,7 @@ class ToCelery {
     return freeze(out);
   }
 
-  private option(name: OptionName, value: NonNullable<TaskOptions[OptionName]>): CeleryValue {
+  private option(name: OptionName, value: Exclude<TaskOptions[OptionName], undefined>): CeleryValue {
     switch (name) {
       case 'priority':
         return (value as number) - 1;
@@ -469,7 +472,7 @@ class ToCelery {
       case 'countdown':
       case 'eta':
       case 'expires':
-      case 'retries':
+      case 'maxRetries':
       case 'taskId':
       case 'timeLimit':
       case 'softTimeLimit':

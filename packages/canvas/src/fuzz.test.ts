@@ -111,7 +111,7 @@ function options(canvases: fc.Arbitrary<Canvas> | undefined): fc.Arbitrary<TaskO
         countdown: seconds,
         eta: isoDate,
         expires: fc.oneof(seconds, isoDate),
-        retries: fc.nat({ max: 100 }),
+        maxRetries: fc.option(fc.nat({ max: 100 }), { nil: null }),
         backoff,
         taskId: id,
         ignoreResult: fc.boolean(),

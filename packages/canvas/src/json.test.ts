@@ -79,7 +79,7 @@ describe('findJsonProblem', () => {
     loop['self'] = loop;
     const problem = findJsonProblem({ x: [loop] });
     expect(problem?.message).toBe('circular reference');
-    expect(problem?.path).toMatch(/^result\.x\[0\]\.self\.self/);
+    expect(problem?.path).toBe('result.x[0].self');
   });
 
   it('accepts the same object used twice (shared, not circular)', () => {

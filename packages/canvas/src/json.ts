@@ -97,9 +97,9 @@ function walk(top: object, root: string): JsonProblem | undefined {
   const valueLists: (readonly unknown[])[] = [];
   /** Index of the child being looked at in each open container. */
   const positions: number[] = [];
-  const problem = (message: string): JsonProblem => {
+  const problem = (message: string, depth = containers.length): JsonProblem => {
     let path = root;
-    for (let d = 0; d < containers.length; d++) {
+    for (let d = 0; d < depth; d++) {
       const keys = keyLists[d];
       const i = positions[d]!;
       path = appendSegment(path, keys === undefined ? i : keys[i]!);
@@ -111,7 +111,9 @@ function walk(top: object, root: string): JsonProblem | undefined {
   while (opening !== undefined || containers.length > 0) {
     if (opening !== undefined) {
       if (containers.length >= MAX_DEPTH) {
-        return problem(containers.includes(opening) ? 'circular reference' : `nested deeper than ${MAX_DEPTH} levels`);
+        // Cycles are only looked for here, where they end up: the happy path pays nothing for them.
+        const repeated = firstRepeat(containers, opening);
+        return repeated === -1 ? problem(`nested deeper than ${MAX_DEPTH} levels`) : problem('circular reference', repeated);
       }
       const wrong = containerProblem(opening);
       if (wrong !== undefined) return problem(wrong);
@@ -163,6 +165,16 @@ function walk(top: object, root: string): JsonProblem | undefined {
     }
   }
   return undefined;
+}
+
+/** The depth at which the open containers (then `next`) first repeat one of their own: where a cycle closes; -1 for none. */
+function firstRepeat(containers: readonly object[], next: object): number {
+  const seen = new Set<object>();
+  for (let d = 0; d < containers.length; d++) {
+    if (seen.has(containers[d]!)) return d;
+    seen.add(containers[d]!);
+  }
+  return seen.has(next) ? containers.length : -1;
 }
 
 /**

@@ -68,7 +68,7 @@ describe('parseCanvas', () => {
     });
 
     it('round-trips through JSON unchanged', () => {
-      const parsed = parseCanvas({ kind: 'chain', tasks: [add(2, 2), add(4)], options: { retries: 2 } });
+      const parsed = parseCanvas({ kind: 'chain', tasks: [add(2, 2), add(4)], options: { maxRetries: 2 } });
       expect(JSON.parse(JSON.stringify(parsed))).toStrictEqual(parsed);
     });
 
@@ -108,7 +108,7 @@ describe('parseCanvas', () => {
         countdown: 0,
         eta: '2026-01-01T10:00:00.123456+00:00',
         expires: '2026-01-02',
-        retries: 0,
+        maxRetries: 0,
         backoff: { type: 'exponential', delay: 1, maxDelay: 600, jitter: true },
         taskId: 'a1b2-c3d4',
         timeLimit: 10,
@@ -359,7 +359,7 @@ describe('parseCanvas', () => {
       rejects(
         sig({ queu: 'math' }),
         'options.queu',
-        'unknown option "queu"; expected one of: queue, priority, countdown, eta, expires, retries, backoff, taskId, timeLimit, softTimeLimit, ignoreResult, link, linkError',
+        'unknown option "queu"; expected one of: queue, priority, countdown, eta, expires, maxRetries, backoff, taskId, timeLimit, softTimeLimit, ignoreResult, link, linkError',
       );
     });
 
@@ -382,8 +382,9 @@ describe('parseCanvas', () => {
       ['eta', 1_700_000_000, 'expected an ISO-8601 date string, got a number'],
       ['expires', -5, 'expected a number >= 0 (seconds or an ISO-8601 date), got -5'],
       ['expires', 'soon', 'expected an ISO-8601 date string, got "soon"'],
-      ['retries', -1, 'expected an integer >= 0, got -1'],
-      ['retries', 2.5, 'expected an integer >= 0, got 2.5'],
+      ['maxRetries', -1, 'expected an integer >= 0, or null for no limit, got -1'],
+      ['maxRetries', 2.5, 'expected an integer >= 0, or null for no limit, got 2.5'],
+      ['retries', 2, 'unknown option "retries"; expected one of: queue, priority, countdown, eta, expires, maxRetries, backoff, taskId, timeLimit, softTimeLimit, ignoreResult, link, linkError'],
       ['taskId', '', 'expected a non-empty id string, got ""'],
       ['taskId', 'wf:1', 'ids cannot contain ":", "{", "}", whitespace or control characters (got "wf:1")'],
       ['taskId', '{slot}', 'ids cannot contain ":", "{", "}", whitespace or control characters (got "{slot}")'],

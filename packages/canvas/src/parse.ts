@@ -60,7 +60,7 @@ export const OPTION_NAMES = [
   'countdown',
   'eta',
   'expires',
-  'retries',
+  'maxRetries',
   'backoff',
   'taskId',
   'timeLimit',
@@ -108,7 +108,7 @@ const ISO_DATE =
  * - `countdown`: finite number ≥ 0 (seconds);
  * - `eta`: ISO-8601 date or date-time string of a real calendar date;
  * - `expires`: finite number ≥ 0 (seconds) or an ISO-8601 string as for `eta`;
- * - `retries`: integer ≥ 0;
+ * - `maxRetries`: integer ≥ 0, or `null` for no limit;
  * - `backoff`: `{ type: 'fixed' | 'exponential', delay ≥ 0, maxDelay? ≥ delay, jitter?: boolean }`;
  * - `taskId`: 1–200 characters, no `:`, `{`, `}`, whitespace or control characters (ids become
  *   parts of Redis keys and hash tags), and not `0` (ids are BullMQ job ids, and BullMQ reserves 0);
@@ -449,9 +449,9 @@ export class CanvasParser {
         return this.isoDate(value);
       case 'expires':
         return typeof value === 'string' ? this.isoDate(value) : this.nonNegative(value, 'seconds or an ISO-8601 date');
-      case 'retries':
-        if (!Number.isSafeInteger(value) || (value as number) < 0) {
-          return this.fail(`expected an integer >= 0, got ${describeLiteral(value)}`);
+      case 'maxRetries':
+        if (value !== null && (!Number.isSafeInteger(value) || (value as number) < 0)) {
+          return this.fail(`expected an integer >= 0, or null for no limit, got ${describeLiteral(value)}`);
         }
         return value;
       case 'backoff':

@@ -41,8 +41,11 @@ export interface TaskOptions {
   readonly eta?: string;
   /** Seconds after sending, or an ISO-8601 time, after which the task is revoked instead of run. */
   readonly expires?: number | string;
-  /** How many times a failing task is retried before it fails for good. */
-  readonly retries?: number;
+  /**
+   * How many times a failing task is retried before it fails for good (Celery's `max_retries`);
+   * `null` retries without limit. The current attempt count is the handler's `ctx.retries`.
+   */
+  readonly maxRetries?: number | null;
   /** Delay between retries. */
   readonly backoff?: Backoff;
   /** The result id (Celery's `task_id`). On a group it is the group id. */

@@ -6,12 +6,16 @@
 import {
   compile,
   defineTask,
+  isReservedTaskName,
+  RESERVED_TASK_PREFIX,
   parseCanvas,
   partial,
   signature,
   withOptions,
+  CanvasError,
   type Canvas,
   type Chain,
+  type CompiledGraph,
   type Chord,
   type Group,
   type InferResult,
@@ -26,7 +30,6 @@ import { createControlPlane, type ControlPlane, type RemoteControl, type TaskEve
 import { queuePrefix } from './keys.js';
 import { Revoker, type RevokeOptions } from './control.js';
 import { Dispatcher, releaseOf, queueOf, type Release } from './dispatch.js';
-import { CanvasError } from '@celeriac/canvas';
 import { ClosedError, InvalidArgumentError } from './errors.js';
 import { withScripts } from './lua.js';
 import { consoleLogger, RateLimitedLog, type Logger } from './logger.js';
@@ -86,9 +89,6 @@ export interface AppApplyOptions extends CallOptions {
 
 /** Entry nodes take no predecessor results. */
 const NO_INPUTS: readonly unknown[] = Object.freeze([]);
-
-/** Task names that only the runtime may use (its internal jobs). */
-const RESERVED_PREFIX = 'celeriac.';
 
 /**
  * A Celeriac application. Create it with {@link createApp}.
@@ -152,7 +152,7 @@ export class App {
     this.control = this.plane.control;
     this.events = this.plane.events;
     this.revoker = new Revoker(this.store, this.settler, this.dispatcher, this.control);
-    this.replacer = new Replacer(this.store, this.settler, (canvas) => this.launch(canvas).then(() => {}));
+    this.replacer = new Replacer(this.store, this.settler, (graph) => this.launch(graph).then(() => {}));
     for (const builtin of builtinTasks((name) => this.registry.get(name), () => this.registered)) this.registry.set(builtin.name, builtin);
   }
 
@@ -179,8 +179,8 @@ export class App {
   task(name: string, handler: (...args: never[]) => unknown, options: TaskDefinitionOptions = {}): AppTask<Json[], unknown> {
     this.assertOpen();
     if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('task', 'expected a non-empty task name');
-    if (name.startsWith(RESERVED_PREFIX)) {
-      throw new InvalidArgumentError('task', `task names starting with "${RESERVED_PREFIX}" are reserved for Celeriac's own jobs; rename "${name}"`);
+    if (isReservedTaskName(name)) {
+      throw new InvalidArgumentError('task', `task names starting with "${RESERVED_TASK_PREFIX}" are reserved for Celeriac's own jobs; rename "${name}"`);
     }
     if (typeof handler !== 'function') throw new InvalidArgumentError('handler', `expected a function for task "${name}"`);
     const { bind = false, rateLimit, autoretryFor, ...defaults } = options;
@@ -250,16 +250,15 @@ export class App {
     const callOptions = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as CallOptions;
     if (Object.keys(callOptions).length > 0) prepared = withOptions(prepared, toTaskOptions(callOptions));
     if (prepared !== canvas) prepared = parseCanvas(prepared);
-    return (await this.launch(prepared)) as ResultFor<TCanvas>;
+    return (await this.launch(compile(prepared))) as ResultFor<TCanvas>;
   }
 
   /**
-   * Runs a canvas that is already valid (parsed, or built by the runtime itself): compiles it,
-   * writes its plan once and enqueues its first tasks. Applying the same ids again (a retried
-   * apply with the same taskId) enqueues whatever the workflow's outbox still holds.
+   * Runs a compiled canvas: writes its plan once and enqueues its first tasks. Applying the same
+   * ids again (a retried apply with the same taskId) enqueues whatever the workflow's outbox still holds.
    */
-  private async launch(canvas: Canvas): Promise<AnyResult> {
-    const plan = freeze(compile(canvas), (task) => this.registry.get(task)?.defaults);
+  private async launch(graph: CompiledGraph): Promise<AnyResult> {
+    const plan = freeze(graph, (task) => this.registry.get(task)?.defaults);
     if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
     const created = await this.store.create(plan);
     const { id } = plan.meta;

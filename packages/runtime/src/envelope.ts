@@ -3,6 +3,7 @@
  * text so storing and reading a result costs one JSON pass, and Lua never re-encodes user data
  * (cjson would round large numbers).
  */
+import { findJsonProblem } from '@celeriac/canvas';
 import { EncodeError, InvalidJobError } from './errors.js';
 import { parseRemoteError, toRemoteError, type FailedTask, type RemoteError } from './failure.js';
 
@@ -19,18 +20,15 @@ export type Envelope =
 
 /**
  * Encodes a successful result; a top-level `undefined` is stored as `null` (Celery's `None`).
- * Throws `EncodeError` when the value is not JSON, so the task fails with a message saying so
- * rather than storing garbage.
+ * Throws `EncodeError` naming the path when the value is not JSON that round-trips faithfully
+ * (a `Map`, `NaN`, a function inside an object, a cycle…), checked as strictly as arguments are:
+ * the task fails saying so, rather than its waiters getting something else than it returned.
  */
 export function encodeSuccess(value: unknown): string {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value === undefined ? null : value);
-  } catch (error) {
-    throw new EncodeError('result', `the task returned a value that is not JSON (${(error as Error).message}); return plain data`);
-  }
-  if (json === undefined) throw new EncodeError('result', 'the task returned a value that is not JSON; return plain data');
-  return `{"s":"SUCCESS","d":${Date.now()},"v":${json}}`;
+  if (value === undefined) return `{"s":"SUCCESS","d":${Date.now()},"v":null}`;
+  const problem = findJsonProblem(value, 'result');
+  if (problem !== undefined) throw new EncodeError(problem.path, `${problem.message}; return plain JSON data`);
+  return `{"s":"SUCCESS","d":${Date.now()},"v":${JSON.stringify(value)}}`;
 }
 
 /** Encodes a failure, retry or revocation. */

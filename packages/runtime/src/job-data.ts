@@ -116,11 +116,11 @@ export function releaseWire(release: ReleaseJob): ReleaseWire {
 
 /** The options a worker applies while running a job; a relative `expires` counts from `sentAt`. */
 export function jobOptionsOf(options: RunOptions, sentAt: number): JobOptions {
-  const { retries, backoff, timeLimit, softTimeLimit, ignoreResult, expires } = options;
+  const { maxRetries, backoff, timeLimit, softTimeLimit, ignoreResult, expires } = options;
   const expiresAt =
     expires === undefined ? undefined : typeof expires === 'number' ? sentAt + expires * 1000 : Date.parse(expires);
   return {
-    ...(retries === undefined ? {} : { maxRetries: retries }),
+    ...(maxRetries === undefined ? {} : { maxRetries }),
     ...(backoff === undefined ? {} : { backoff }),
     ...(timeLimit === undefined ? {} : { timeLimit }),
     ...(softTimeLimit === undefined ? {} : { softTimeLimit }),

@@ -228,7 +228,8 @@ export class JobProcessor {
   ): Promise<void> {
     const retry = outcome.kind === 'retry' ? outcome.request : undefined;
     const cause = retry === undefined ? (outcome as { error: unknown }).error : retry.error;
-    const limit = retry?.maxRetries ?? options.maxRetries ?? 0;
+    // `null` is no limit, so `??` (which passes over null) cannot pick the limit here.
+    const limit = retry !== undefined && retry.maxRetries !== undefined ? retry.maxRetries : options.maxRetries === undefined ? 0 : options.maxRetries;
     const retryable = retry !== undefined || (options.maxRetries !== undefined && matches(task, cause));
     if (retryable && (limit === null || job.retries < limit)) {
       const delayMs = retry?.countdown !== undefined ? retry.countdown * 1000 : backoffDelay(options.backoff, job.retries);

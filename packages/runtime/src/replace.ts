@@ -1,16 +1,17 @@
 /**
- * `ctx.replace(canvas)` (Celery's `Task.replace`): the canvas runs as a workflow of its own whose
- * last step is a built-in one that records the replacement's result as the replaced node's — or,
- * through an error callback on every step, its failure.
+ * `ctx.replace(canvas)` (Celery's `Task.replace`): the canvas runs as a workflow of its own, to
+ * whose compiled graph the runtime adds a built-in last step that records the replacement's
+ * result as the replaced node's — or, through an error callback, its failure.
  *
  * The built-in steps are the only jobs whose target lies outside their own workflow, so they are
  * bound to the plan: a step reads its target from the spec the runtime stored when it applied the
  * replacement (never from the job), checks that the job is the one that spec describes, and takes
  * the value it records from the stored results of its predecessors (never from the job's args).
- * Task names starting with `celeriac.` cannot enter a user's canvas, so no user can create such a
- * spec; a job forged by hand is refused and changes nothing.
+ * They are added to the compiled graph, never to a canvas: task names starting with `celeriac.`
+ * cannot enter a canvas, so no user can create such a spec, and a job forged by hand is refused
+ * and changes nothing.
  */
-import { parseCanvas, type Canvas, type Signature, type TaskOptions } from '@celeriac/canvas';
+import { compile, type Canvas, type CompiledGraph, type GraphNode, type InputRef, type ResultRef } from '@celeriac/canvas';
 import * as v from 'valibot';
 import { encodeSuccess } from './envelope.js';
 import { InvalidJobError } from './errors.js';
@@ -45,8 +46,8 @@ export class Replacer {
   constructor(
     private readonly store: WorkflowStore,
     private readonly settler: Settler,
-    /** Applies a canvas the runtime built (it may hold the built-in steps). */
-    private readonly launch: (canvas: Canvas) => Promise<void>,
+    /** Applies a compiled graph (the runtime's own, holding the built-in steps). */
+    private readonly launch: (graph: CompiledGraph) => Promise<void>,
   ) {}
 
   /** Whether `task` names one of the built-in steps. */
@@ -59,12 +60,8 @@ export class Replacer {
    * redelivered task that replaces itself again changes nothing.
    */
   async replace(job: TaskJob, canvas: Canvas, queue: string): Promise<void> {
-    const parsed = parseCanvas(canvas);
     const target = { w: job.workflowId, i: job.index, id: job.id, task: job.task };
-    const finish = builtin(REPLACED, target, { taskId: `${job.id}.replaced`, queue });
-    const onError = builtin(REPLACE_FAILED, target, { queue });
-    // Plain data, not the builders: they refuse reserved task names, as they must for users.
-    await this.launch({ kind: 'chain', tasks: [parsed, finish], options: { linkError: [onError] } });
+    await this.launch(withBuiltins(compile(canvas), target, { taskId: `${job.id}.replaced`, queue }));
   }
 
   /**
@@ -85,6 +82,8 @@ export class Replacer {
       await this.settler.success(target, encodeSuccess(value), { queue });
       return { kind: 'success', value };
     }
+    // The failure reached the last step (everything a replacement runs leads to it): record the
+    // error it failed with, the original one rather than a ChordError around it.
     const failedId = spec.input !== null && 'f' in spec.input ? spec.input.f : undefined;
     if (failedId === undefined) throw new RefusedJobError(job, 'its stored spec names no failed task');
     const { meta, ref } = await locate(this.store, failedId);
@@ -92,13 +91,14 @@ export class Replacer {
     if (envelope === null || envelope === undefined || envelope.state === 'SUCCESS' || envelope.state === 'RETRY') {
       throw new RefusedJobError(job, `task ${failedId} of its workflow has not failed`);
     }
-    await this.settler.failure(target, envelope.error);
+    const { error } = envelope;
+    await this.settler.failure(target, error.code === 'CHORD_FAILED' && error.cause !== undefined ? error.cause : error);
     return { kind: 'success', value: null };
   }
 
   /** The value a step receives, read from its predecessors' stored results. */
   private async storedInput(job: TaskJob, spec: NodeSpec): Promise<unknown> {
-    if (spec.input === null) throw new RefusedJobError(job, 'its stored spec takes no input');
+    if (spec.input === null) return null; // the replacement was an empty chain
     const envelopes = await this.store.envelopes(job.workflowId, inputIndices(spec.input));
     const values = envelopes.map((envelope) => {
       if (envelope?.state !== 'SUCCESS') throw new RefusedJobError(job, 'its replacement has not finished');
@@ -108,6 +108,68 @@ export class Replacer {
   }
 }
 
-function builtin(task: string, target: v.InferOutput<typeof targetSchema>, options: TaskOptions): Signature {
-  return { kind: 'signature', task, args: [], kwargs: target, options, immutable: false };
+const FINISH = '$.replaced';
+const FINISH_FAILED = '$.replaced.e';
+
+/**
+ * Adds the built-in steps to a replacement's graph: after its result, a step that receives it (a
+ * list, in order, when the result is a group) and records it as the replaced node's; and one
+ * error callback, shared by every step of the replacement, that records its failure. The new
+ * last step is the workflow's result, with the given `taskId`.
+ */
+function withBuiltins(graph: CompiledGraph, target: v.InferOutput<typeof targetSchema>, options: { taskId: string; queue: string }): CompiledGraph {
+  if (graph.result === null) {
+    // An empty chain has no result: it ends the replaced node with `null`, as its own step.
+    return { nodes: [finishNode(target, options, null, [])], groups: [], edges: [], entries: [FINISH], result: { node: FINISH } };
+  }
+  const groups = new Map(graph.groups.map((group) => [group.key, group]));
+  const inputOf = (ref: ResultRef): InputRef => ('node' in ref ? { node: ref.node } : { list: groups.get(ref.group)!.members.map(inputOf) });
+  const leavesOf = (ref: ResultRef): string[] => ('node' in ref ? [ref.node] : groups.get(ref.group)!.members.flatMap(leavesOf));
+  const leaves = leavesOf(graph.result);
+  // Every step of the replacement leads to the last one, so a failure anywhere reaches it.
+  const nodes = graph.nodes.map((node) => (node.role === 'task' ? { ...node, errbacks: [...node.errbacks, FINISH_FAILED] } : node));
+  const failed: GraphNode = {
+    key: FINISH_FAILED,
+    task: REPLACE_FAILED,
+    args: [],
+    kwargs: target,
+    options: { queue: options.queue },
+    immutable: false,
+    role: 'errback',
+    input: { failureOf: FINISH },
+    after: [],
+    errbacks: [],
+    group: null,
+    parent: null,
+  };
+  return {
+    nodes: [...nodes, finishNode(target, options, inputOf(graph.result), leaves, graph.result), failed],
+    groups: graph.groups,
+    edges: [...graph.edges, ...leaves.map((from) => ({ from, to: FINISH, carries: 'result' as const }))],
+    entries: graph.entries,
+    result: { node: FINISH },
+  };
+}
+
+function finishNode(
+  target: v.InferOutput<typeof targetSchema>,
+  options: { taskId: string; queue: string },
+  input: InputRef | null,
+  after: readonly string[],
+  parent: ResultRef | null = null,
+): GraphNode {
+  return {
+    key: FINISH,
+    task: REPLACED,
+    args: [],
+    kwargs: target,
+    options,
+    immutable: false,
+    role: 'task',
+    input,
+    after,
+    errbacks: input === null ? [] : [FINISH_FAILED],
+    group: null,
+    parent,
+  };
 }

@@ -14,8 +14,8 @@ export class RetrySignal {
     readonly countdown: number | undefined,
     /** The error to record meanwhile, and to fail with once retries run out. */
     readonly error: unknown,
-    /** Overrides the task's retry limit for this decision. */
-    readonly maxRetries: number | undefined,
+    /** Overrides the task's retry limit for this decision; `null` for no limit. */
+    readonly maxRetries: number | null | undefined,
   ) {}
 }
 

@@ -35,7 +35,7 @@ export interface TaskContext {
   /**
    * Asks for this task to run again later with the same id and arguments (Celery's
    * `self.retry()`); `throw ctx.retry(...)` or just call it — it never returns. The result shows
-   * RETRY meanwhile. Once the task's `retries` are used up the task fails with `error`, or with
+   * RETRY meanwhile. Once the task's `maxRetries` are used up the task fails with `error`, or with
    * `MaxRetriesExceededError` when none was given.
    */
   retry(options?: RetryOptions): never;
@@ -53,8 +53,8 @@ export interface RetryOptions {
   readonly countdown?: number;
   /** The reason; stored while retrying and raised once retries run out. */
   readonly error?: unknown;
-  /** Overrides the task's `retries` for this call. */
-  readonly maxRetries?: number;
+  /** Overrides the task's `maxRetries` for this decision; `null` for no limit. */
+  readonly maxRetries?: number | null;
 }
 
 /** An error class, or an error `name`, that `autoretryFor` matches. */
@@ -70,7 +70,7 @@ export interface TaskDefinitionOptions extends RunOptions {
    */
   readonly rateLimit?: string | number;
   /**
-   * Which thrown errors are retried (while `retries` last). Default: every error when `retries`
+   * Which thrown errors are retried (while `maxRetries` last). Default: every error when `maxRetries`
    * is set. Celery's `autoretry_for`.
    */
   readonly autoretryFor?: readonly ErrorMatcher[];

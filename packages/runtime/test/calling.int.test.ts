@@ -86,7 +86,7 @@ describe('scheduling', () => {
 });
 
 describe('retries', () => {
-  it('retries a failing task up to `retries` times and passes through RETRY', async () => {
+  it('retries a failing task up to `maxRetries` times and passes through RETRY', async () => {
     const app = testApp();
     let runs = 0;
     const states: string[] = [];
@@ -94,7 +94,7 @@ describe('retries', () => {
       runs++;
       if (runs < 3) throw new Flaky(`attempt ${runs}`);
       return runs;
-    }, { retries: 3, backoff: { type: 'fixed', delay: 0.2 } });
+    }, { maxRetries: 3, backoff: { type: 'fixed', delay: 0.2 } });
     app.worker();
     const res = await flaky.delay();
     await expect.poll(async () => states.push(await res.state()) && states.includes('RETRY'), { timeout: 5_000, interval: 20 }).toBe(true);
@@ -107,12 +107,34 @@ describe('retries', () => {
     const flaky = app.task('always', () => {
       runs++;
       throw new Flaky(`attempt ${runs}`);
-    }, { retries: 2 });
+    }, { maxRetries: 2 });
     app.worker();
     const error = await (await flaky.delay()).get(T).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TaskError);
     expect((error as TaskError).message).toContain('attempt 3');
     expect(runs).toBe(3);
+  });
+
+  it('lets a call override the task\'s maxRetries, and null retry without limit, as Celery\'s max_retries', async () => {
+    const app = testApp();
+    let runs = 0;
+    const flaky = app.task('flaky', () => {
+      runs++;
+      if (runs < 8) throw new Flaky(`attempt ${runs}`);
+      return runs;
+    }, { maxRetries: 3 });
+    app.worker();
+    await expect((await flaky.applyAsync({ maxRetries: 0 })).get(T)).rejects.toMatchObject({ remoteName: 'Flaky' });
+    expect(runs).toBe(1);
+    runs = 0;
+    expect(await (await flaky.applyAsync({ maxRetries: null })).get(T)).toBe(8);
+  });
+
+  it('refuses `retries` as an option: in Celery it counts attempts, the limit is maxRetries', async () => {
+    const app = testApp();
+    expect(() => app.task('t', () => 1, { retries: 2 } as never)).toThrow(/unknown option "retries"; expected one of: .*maxRetries/);
+    const t = app.task('u', () => 1);
+    await expect(t.applyAsync({ retries: 2 } as never)).rejects.toThrow(/unknown option "retries"/);
   });
 
   it('retries only the errors autoretryFor names', async () => {
@@ -121,7 +143,7 @@ describe('retries', () => {
     const picky = app.task('picky', (kind: string) => {
       runs++;
       throw kind === 'flaky' ? new Flaky('again') : new TypeError('bug');
-    }, { retries: 3, autoretryFor: [Flaky] });
+    }, { maxRetries: 3, autoretryFor: [Flaky] });
     app.worker();
     await expect((await picky.delay('bug')).get(T)).rejects.toMatchObject({ remoteName: 'TypeError' });
     expect(runs).toBe(1);
@@ -137,8 +159,8 @@ describe('retries', () => {
       stamps.push(Date.now());
       if (ctx.retries < 1) ctx.retry({ countdown: 0.3 });
       return ctx.retries;
-    }, { bind: true, retries: 1 });
-    const forever = app.task('forever', (ctx: TaskContext) => ctx.retry(), { bind: true, retries: 1 });
+    }, { bind: true, maxRetries: 1 });
+    const forever = app.task('forever', (ctx: TaskContext) => ctx.retry(), { bind: true, maxRetries: 1 });
     app.worker();
     expect(await (await again.delay()).get(T)).toBe(1);
     expect(stamps[1]! - stamps[0]!).toBeGreaterThanOrEqual(280);
@@ -151,7 +173,7 @@ describe('retries', () => {
     const flaky = app.task('flaky', (x: number) => {
       if (++runs < 3) throw new Flaky('again');
       return x;
-    }, { retries: 5 });
+    }, { maxRetries: 5 });
     const add = app.task('add', (x: number, y: number) => x + y);
     app.worker();
     const res = await app.apply(chain(flaky.s(1), add.s(10)));
@@ -284,7 +306,7 @@ describe('option validation', () => {
     await expect(add.applyAsync({ args: [1, 1], eta: 'not a date' })).rejects.toThrow(/eta/);
     await expect(add.applyAsync({ args: [1, 1], queue: 'bad:queue' })).rejects.toThrow(/queue/);
     await expect(add.applyAsync({ args: [1, 1], priority: 'high' as never })).rejects.toThrow(/priority/);
-    await expect(add.applyAsync({ args: [1, 1], retries: 1.5 })).rejects.toThrow(CanvasError);
+    await expect(add.applyAsync({ args: [1, 1], maxRetries: 1.5 })).rejects.toThrow(CanvasError);
     expect(() => app.task('bad', () => 1, { rateLimit: 'fast' })).toThrow(/rateLimit/);
     expect(() => app.task('bad', () => 1, { timeLimit: -3 })).toThrow(/timeLimit/);
   });

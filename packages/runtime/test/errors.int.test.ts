@@ -110,11 +110,31 @@ describe('failures', () => {
     expect(await (await add.delay(1, 2)).get(T)).toBe(3);
   });
 
-  it('fails a task whose return value is not JSON with a clear error', async () => {
+  it('fails a task whose return value JSON cannot carry faithfully with an EncodeError naming the path', async () => {
     const app = testApp();
-    const big = app.task('big', () => 10n as unknown as number);
-    app.worker();
-    await expect((await big.delay()).get(T)).rejects.toThrow(/not JSON/);
+    const returns = (name: string, value: unknown) => app.task(name, () => value as number);
+    const cycle: Record<string, unknown> = {};
+    cycle['self'] = cycle;
+    const cases: [string, unknown, RegExp][] = [
+      ['bigint', 10n, /result: expected JSON, got a bigint/],
+      ['nan', { a: [1, 2, NaN] }, /result\.a\[2\]: expected JSON, got NaN/],
+      ['infinity', [Infinity], /result\[0\]/],
+      ['map', new Map([[1, 2]]), /result: expected JSON, got a Map/],
+      ['set', { s: new Set() }, /result\.s: expected JSON, got a Set/],
+      ['fn', { f: () => 1 }, /result\.f: expected JSON, got a function/],
+      ['cycle', cycle, /result\.self: circular reference/],
+      ['nested undefined', { u: undefined }, /result\.u/],
+    ];
+    for (const [name, value] of cases) returns(name, value);
+    const nothing = app.task('nothing', () => undefined);
+    app.worker({ concurrency: 4 });
+    for (const [name, , message] of cases) {
+      const error = await (await app.apply(signature(name))).get(T).catch((e: unknown) => e);
+      expect(error, name).toMatchObject({ remoteName: 'EncodeError' });
+      expect((error as Error).message, name).toMatch(message);
+    }
+    // A top-level undefined is Celery's None.
+    expect(await (await nothing.delay()).get(T)).toBeNull();
   });
 
   it('runs error callbacks once, with the failed task id prepended', async () => {

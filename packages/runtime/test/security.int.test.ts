@@ -69,7 +69,11 @@ describe('reserved task names', () => {
     const victim = await app.apply(chain(add.si(1, 1)), { countdown: 1 });
     const target = { w: victim.id, i: 0, id: victim.id, task: 'add' };
     for (const task of ['celeriac.replaced', 'celeriac.replace_failed', 'celeriac.release']) {
-      await expect(app.apply(signature(task, [665], target) as never)).rejects.toBeInstanceOf(CanvasError);
+      expect(() => signature(task, [665], target)).toThrow(CanvasError);
+      const literal = { kind: 'signature', task, args: [665], kwargs: target, options: {}, immutable: false } as const;
+      await expect(app.apply(literal)).rejects.toBeInstanceOf(CanvasError);
+      expect(() => chain(add.si(1, 1), literal as never)).toThrow(CanvasError);
+      await expect(app.apply({ kind: 'chain', tasks: [add.si(1, 1), literal], options: {} })).rejects.toBeInstanceOf(CanvasError);
       await expect(
         (async () => app.apply(fromCelery({ task, args: [665], kwargs: target, options: {}, subtask_type: null, immutable: false })))(),
       ).rejects.toBeInstanceOf(CanvasError);
