@@ -1,23 +1,26 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string): string => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
-
 // Tests import packages by name and run straight from src/: no build step before `npm test`.
-const alias = {
-  '@celeriac/canvas': src('canvas'),
-  '@celeriac/runtime': src('runtime'),
-};
+// Every packages/<name> with a src/index.ts is @celeriac/<name> (docs/packaging.md).
+const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
+const alias = Object.fromEntries(
+  readdirSync(packagesDir)
+    .filter((name) => existsSync(`${packagesDir}${name}/src/index.ts`))
+    .map((name) => [`@celeriac/${name}`, `${packagesDir}${name}/src/index.ts`]),
+);
 
 export default defineConfig({
   resolve: { alias },
   test: {
+    globalSetup: ['./test/generate-global-setup.ts'],
     projects: [
       {
         extends: true,
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'packages/*/scripts/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
       },
@@ -38,7 +41,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['packages/*/test/**/*.int.test.ts', 'examples/**/*.int.test.ts'],
+          include: ['packages/*/test/**/*.int.test.ts', 'examples/**/*.int.test.ts', 'test/**/*.int.test.ts'],
           globalSetup: ['./test/redis-global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,

@@ -12,12 +12,12 @@
  * monitor can show them as offline, then are forgotten.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import * as v from 'valibot';
 import { ControlArgumentError } from '../errors.js';
 import { presenceKeys, type PresenceKeys } from '../keys.js';
+import { luaScripts } from '../lua-scripts.generated.js';
 import { consoleLogger, RateLimitedLog, type Logger } from '../logger.js';
 import type { TaskEventWriter } from './task-events.js';
 import { localVersions, redisVersion, type SoftwareVersions } from './versions.js';
@@ -150,9 +150,8 @@ const RecordSchema = v.object({
 
 const CountersSchema = v.object({ active: Count, processed: Count, failed: Count }) satisfies v.GenericSchema<unknown, LiveCounters>;
 
-/** The scripts, loaded once per process and defined once per connection. */
+/** The scripts (embedded at build time, lua-scripts.generated.ts), defined once per connection. */
 const scriptNames = { beat: 'celeriacPresenceBeat', list: 'celeriacPresenceList' } as const;
-let sources: { beat: string; list: string } | undefined;
 const defined = new WeakSet<Redis>();
 
 interface PresenceCommands {
@@ -162,13 +161,8 @@ interface PresenceCommands {
 
 function withPresenceScripts(redis: Redis): Redis & PresenceCommands {
   if (!defined.has(redis)) {
-    const lua = new URL('../../lua/', import.meta.url);
-    sources ??= {
-      beat: readFileSync(new URL('presence-beat-3.lua', lua), 'utf8'),
-      list: readFileSync(new URL('presence-list-3.lua', lua), 'utf8'),
-    };
-    redis.defineCommand(scriptNames.beat, { numberOfKeys: 3, lua: sources.beat });
-    redis.defineCommand(scriptNames.list, { numberOfKeys: 3, lua: sources.list });
+    redis.defineCommand(scriptNames.beat, luaScripts.presenceBeat);
+    redis.defineCommand(scriptNames.list, luaScripts.presenceList);
     defined.add(redis);
   }
   return redis as Redis & PresenceCommands;

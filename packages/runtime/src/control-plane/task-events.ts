@@ -11,12 +11,12 @@
  * entry (size, JSON, schema): an entry someone wrote into the stream by hand is skipped, never
  * thrown.
  */
-import { readFileSync } from 'node:fs';
 import { loadavg, platform, release } from 'node:os';
 import type { Redis } from 'ioredis';
 import * as v from 'valibot';
 import { ControlArgumentError } from '../errors.js';
 import { taskEventsKey } from '../keys.js';
+import { luaScripts } from '../lua-scripts.generated.js';
 import { consoleLogger, RateLimitedLog, type Logger } from '../logger.js';
 import { REPR_MAX_CHARS, truncatedRepr } from '../repr.js';
 import { localVersions } from './versions.js';
@@ -302,13 +302,11 @@ interface EventCommands {
   celeriacTaskEvents(key: string, maxLength: string, ...events: string[]): Promise<number>;
 }
 
-let appendSource: string | undefined;
 const defined = new WeakSet<Redis>();
 
 function withEventScript(redis: Redis): Redis & EventCommands {
   if (!defined.has(redis)) {
-    appendSource ??= readFileSync(new URL('../../lua/task-events-1.lua', import.meta.url), 'utf8');
-    redis.defineCommand('celeriacTaskEvents', { numberOfKeys: 1, lua: appendSource });
+    redis.defineCommand('celeriacTaskEvents', luaScripts.taskEvents);
     defined.add(redis);
   }
   return redis as Redis & EventCommands;
