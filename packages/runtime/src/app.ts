@@ -34,7 +34,8 @@ import { ClosedError, InvalidArgumentError } from './errors.js';
 import { withScripts } from './lua.js';
 import { consoleLogger, RateLimitedLog, type Logger } from './logger.js';
 import { locate } from './lookup.js';
-import { freeze, type RunOptions, type WorkflowPlan } from './plan.js';
+import { incomingValue } from './job-data.js';
+import { freeze, inputIndices, type RunOptions, type WorkflowPlan } from './plan.js';
 import { purgeQueues, queueCounts, queueNames, type QueueCounts } from './queues.js';
 import { Replacer } from './replace.js';
 import { WorkflowView, type AnyResult, type AsyncResult, type GroupResult, type ResultBackend } from './result.js';
@@ -321,6 +322,35 @@ export class App {
     this.assertOpen();
     const { meta } = await locate(this.parts.store, id);
     yield* watchWorkflow(this.parts.store, this.parts.subscriber, meta, options.signal);
+  }
+
+  /**
+   * Sends a task again, as a new task of its own, with the arguments it ran with (the incoming
+   * value it received included) and the same kwargs and options — the monitor's "retry" of a
+   * failed task. Its original result is left as it was. Rejects with `ResultNotFoundError` for an
+   * unknown id, and `InvalidArgumentError` for a group's id or a task whose input is not stored.
+   */
+  async rerun<TResult = unknown>(id: string): Promise<AsyncResult<TResult>> {
+    this.assertOpen();
+    const { store } = this.parts;
+    const { meta, ref } = await locate(store, id);
+    if (!('n' in ref)) throw new InvalidArgumentError('id', `"${id}" is a group's id; rerun its members one by one`);
+    const [spec] = await store.specs(meta.id, [ref.n]);
+    if (spec === null || spec === undefined) throw new InvalidArgumentError('id', `task "${id}" has no stored plan`);
+    let args = spec.args;
+    if (spec.input !== null) {
+      const envelopes = await store.envelopes(meta.id, inputIndices(spec.input));
+      if (envelopes.some((envelope) => envelope?.state !== 'SUCCESS')) {
+        throw new InvalidArgumentError('id', `task "${id}" never received its input (a task before it did not succeed), so it cannot run again`);
+      }
+      const values = envelopes.map((envelope) => (envelope?.state === 'SUCCESS' ? envelope.value : null));
+      // An error callback's incoming value is the failed task's id, stored in the plan itself.
+      args = [incomingValue(spec.input, spec, values), ...spec.args];
+    }
+    const { queue, priority, maxRetries, backoff, timeLimit, softTimeLimit, ignoreResult } = spec.options;
+    const options = { queue, priority, maxRetries, backoff, timeLimit, softTimeLimit, ignoreResult };
+    const again = signature(spec.task, args, spec.kwargs, Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)));
+    return (await this.apply(again)) as AsyncResult<TResult>;
   }
 
   /**

@@ -128,3 +128,23 @@ describe('queues', () => {
     expect((await app.queues()).every((queue) => queue.waiting + queue.delayed === 0)).toBe(true);
   });
 });
+
+describe('app.rerun', () => {
+  it('sends a failed task again with the arguments it ran with, its incoming value included', async () => {
+    const { app, add } = setup();
+    let failNext = true;
+    const flaky = app.task('flaky', (x: number, y: number) => {
+      if (failNext) throw new Error('first time');
+      return x * y;
+    });
+    app.worker();
+    const res = await app.apply(chain(add.s(2, 3), flaky.s(10)));
+    await expect(res.get(T)).rejects.toThrow('first time');
+    failNext = false;
+    const again = await app.rerun(res.id);
+    expect(again.id).not.toBe(res.id);
+    expect(await again.get(T)).toBe(50); // flaky(5, 10): the chain's value 5 came in first
+    expect(await res.state()).toBe('FAILURE');
+    await expect(app.rerun((await app.apply(group(add.s(1, 1), add.s(2, 2)))).id)).rejects.toThrow(/group/);
+  });
+});
