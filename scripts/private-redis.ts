@@ -69,15 +69,28 @@ function waitUntilReady(child: ChildProcess, timeoutMs: number): Promise<void> {
   });
 }
 
+/** Options of {@link startPrivateRedis}. */
+export interface PrivateRedisOptions {
+  /** More `redis-server` arguments, e.g. `['--requirepass', 'secret']`. */
+  readonly args?: readonly string[];
+  /** Serve TLS only, with these PEM files (the URL is then `rediss://`). */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
+}
+
 /** Starts a private redis-server; retries once on a port race with another process. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'celeriac-redis-'));
+    const { tls } = options;
+    const listen =
+      tls === undefined
+        ? ['--port', String(port)]
+        : ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no'];
     const child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-        '--maxmemory-policy', 'noeviction', '--loglevel', 'notice'],
+      [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+        '--maxmemory-policy', 'noeviction', '--loglevel', 'notice', ...(options.args ?? [])],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {
@@ -91,7 +104,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     child.stdout?.resume();
     const pid = child.pid ?? -1;
     return {
-      url: `redis://127.0.0.1:${port}`,
+      url: `${tls === undefined ? 'redis' : 'rediss'}://127.0.0.1:${port}`,
       pid,
       stop: () =>
         new Promise<void>((resolve) => {

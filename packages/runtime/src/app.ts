@@ -25,7 +25,7 @@ import {
 } from '@celeriac/canvas';
 import type { RedisOptions, Redis } from 'ioredis';
 import { builtinTasks } from './builtins.js';
-import { checkRedisInput, openConnection, type RedisInput } from './connection.js';
+import { addressOf, checkRedisInput, ConnectionWatch, openConnection, type RedisInput } from './connection.js';
 import { createControlPlane, type ControlPlane, type RemoteControl, type TaskEventReader } from './control-plane/index.js';
 import { queuePrefix } from './keys.js';
 import { Revoker, type RevokeOptions } from './control.js';
@@ -113,6 +113,8 @@ export class App {
   private readonly workers = new Set<Worker>();
   private readonly ttl: number;
   private readonly logger: Logger;
+  /** Connection errors repeat at every reconnect attempt: one line a minute is enough. */
+  private readonly connectionLog: RateLimitedLog;
   private settings: { readonly redis: RedisInput | undefined; readonly prefix: string };
   private connected: Connected | undefined;
   private closed = false;
@@ -121,6 +123,7 @@ export class App {
   constructor(options: AppOptions = {}) {
     this.name = options.name ?? 'celeriac';
     this.logger = options.logger ?? consoleLogger('warn');
+    this.connectionLog = new RateLimitedLog(this.logger);
     this.ttl = options.resultTtl ?? 86_400;
     if (!Number.isInteger(this.ttl) || this.ttl < 0) {
       throw new InvalidArgumentError('resultTtl', `expected a whole number of seconds >= 0 (0 keeps results forever), got ${String(this.ttl)}`);
@@ -238,7 +241,9 @@ export class App {
         registry: this.registry,
         logger: this.logger,
         plane: this.parts.plane,
+        prefix: this.prefix,
         connect: () => this.duplicate({ maxRetriesPerRequest: null }),
+        translate: (error) => this.parts.watch.translate(error),
       },
       options,
     );
@@ -266,7 +271,8 @@ export class App {
     const callOptions = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as CallOptions;
     if (Object.keys(callOptions).length > 0) prepared = withOptions(prepared, toTaskOptions(callOptions));
     if (prepared !== canvas) prepared = parseCanvas(prepared);
-    return (await this.launch(compile(prepared))) as ResultFor<TCanvas>;
+    const graph = compile(prepared);
+    return (await this.guard(() => this.launch(graph))) as ResultFor<TCanvas>;
   }
 
   /**
@@ -288,8 +294,7 @@ export class App {
    * Rejects with `ResultNotFoundError` when no workflow knows the id (never applied, or expired).
    */
   async result<TResult = unknown>(id: string): Promise<AnyResult<TResult>> {
-    this.assertOpen();
-    const { meta, ref } = await locate(this.parts.store, id);
+    const { meta, ref } = await this.guard(() => locate(this.parts.store, id));
     return new WorkflowView(this.backend(), meta).resolve(ref) as AnyResult<TResult>;
   }
 
@@ -305,8 +310,7 @@ export class App {
    * ```
    */
   async workflow(id: string, options: SnapshotOptions = {}): Promise<WorkflowSnapshot> {
-    this.assertOpen();
-    return readSnapshot(this.parts.store, (await locate(this.parts.store, id)).meta, options);
+    return this.guard(async () => readSnapshot(this.parts.store, (await locate(this.parts.store, id)).meta, options));
   }
 
   /**
@@ -319,9 +323,12 @@ export class App {
    * ```
    */
   async *watch(id: string, options: { signal?: AbortSignal | undefined } = {}): AsyncGenerator<NodeChange, void, undefined> {
-    this.assertOpen();
-    const { meta } = await locate(this.parts.store, id);
-    yield* watchWorkflow(this.parts.store, this.parts.subscriber, meta, options.signal);
+    const { meta } = await this.guard(() => locate(this.parts.store, id));
+    try {
+      yield* watchWorkflow(this.parts.store, this.parts.subscriber, meta, options.signal);
+    } catch (error) {
+      throw this.parts.watch.translate(error);
+    }
   }
 
   /**
@@ -331,15 +338,15 @@ export class App {
    * unknown id, and `InvalidArgumentError` for a group's id or a task whose input is not stored.
    */
   async rerun<TResult = unknown>(id: string): Promise<AsyncResult<TResult>> {
-    this.assertOpen();
     const { store } = this.parts;
-    const { meta, ref } = await locate(store, id);
+    const { meta, ref } = await this.guard(() => locate(store, id));
     if (!('n' in ref)) throw new InvalidArgumentError('id', `"${id}" is a group's id; rerun its members one by one`);
-    const [spec] = await store.specs(meta.id, [ref.n]);
+    const [spec] = await this.guard(() => store.specs(meta.id, [ref.n]));
     if (spec === null || spec === undefined) throw new InvalidArgumentError('id', `task "${id}" has no stored plan`);
     let args = spec.args;
     if (spec.input !== null) {
-      const envelopes = await store.envelopes(meta.id, inputIndices(spec.input));
+      const input = spec.input;
+      const envelopes = await this.guard(() => store.envelopes(meta.id, inputIndices(input)));
       if (envelopes.some((envelope) => envelope?.state !== 'SUCCESS')) {
         throw new InvalidArgumentError('id', `task "${id}" never received its input (a task before it did not succeed), so it cannot run again`);
       }
@@ -358,8 +365,7 @@ export class App {
    * state (waiting, active, delayed, prioritized, failed, completed).
    */
   async queues(): Promise<QueueCounts[]> {
-    this.assertOpen();
-    return queueCounts(this.parts.dispatcher, await queueNames(this.redis, this.parts.dispatcher.queuePrefix));
+    return this.guard(async () => queueCounts(this.parts.dispatcher, await queueNames(this.redis, this.parts.dispatcher.queuePrefix)));
   }
 
   /**
@@ -368,8 +374,9 @@ export class App {
    * alone. Resolves to the number of tasks purged.
    */
   async purge(queues?: readonly string[]): Promise<number> {
-    this.assertOpen();
-    return purgeQueues(this.parts.dispatcher, this.parts.settler, queues ?? (await queueNames(this.redis, this.parts.dispatcher.queuePrefix)));
+    return this.guard(async () =>
+      purgeQueues(this.parts.dispatcher, this.parts.settler, queues ?? (await queueNames(this.redis, this.parts.dispatcher.queuePrefix))),
+    );
   }
 
   /**
@@ -380,9 +387,10 @@ export class App {
    * Resolves to the ids of the tasks revoked.
    */
   async revoke(id: string, options: RevokeOptions = {}): Promise<string[]> {
-    this.assertOpen();
-    const { meta, ref } = await locate(this.parts.store, id);
-    return this.parts.revoker.revoke(meta, ref, options);
+    return this.guard(async () => {
+      const { meta, ref } = await locate(this.parts.store, id);
+      return this.parts.revoker.revoke(meta, ref, options);
+    });
   }
 
   /** Closes the app's workers (gracefully), queues and connections. */
@@ -402,6 +410,20 @@ export class App {
     return { store: this.parts.store };
   }
 
+  /**
+   * Runs a Redis operation, turning what Redis or the connection failed with into the error a
+   * user can act on (see ConnectionWatch): the cause of an outage, a refused certificate or
+   * password, a missing ACL permission.
+   */
+  private async guard<T>(run: () => Promise<T>): Promise<T> {
+    const { watch } = this.parts;
+    try {
+      return await run();
+    } catch (error) {
+      throw watch.translate(error);
+    }
+  }
+
   /** The parts that talk to Redis, made on first use (so `configure` can still change where). */
   private get parts(): Connected {
     this.assertOpen();
@@ -410,7 +432,9 @@ export class App {
 
   private connect(): Connected {
     const { client: redis, owned: ownsRedis } = openConnection(this.settings.redis);
-    if (ownsRedis) redis.on('error', (error) => this.logger.warn('redis connection error', error));
+    const watch = new ConnectionWatch(addressOf(redis), this.prefix);
+    watch.follow(redis, ownsRedis);
+    if (ownsRedis) redis.on('error', (error) => this.connectionLog.warn('connection', `redis connection error: ${error.message}`));
     const store = new WorkflowStore(withScripts(redis), this.prefix, this.ttl);
     const dispatcher = new Dispatcher(redis, queuePrefix(this.prefix));
     const settler = new Settler(store, dispatcher);
@@ -419,6 +443,7 @@ export class App {
     return {
       redis,
       ownsRedis,
+      watch,
       store,
       dispatcher,
       settler,
@@ -430,12 +455,19 @@ export class App {
   }
 
   private backend(): ResultBackend {
-    return { store: this.parts.store, subscriber: this.parts.subscriber, revoke: (meta, ref, options) => this.parts.revoker.revoke(meta, ref, options) };
+    const { store, subscriber, revoker } = this.parts;
+    return {
+      store,
+      subscriber,
+      revoke: (meta, ref, options) => revoker.revoke(meta, ref, options),
+      guard: (run) => this.guard(run),
+    };
   }
 
   private duplicate(overrides: Partial<RedisOptions> = {}): Redis {
     const connection = this.redis.duplicate(overrides);
-    connection.on('error', (error) => this.logger.warn('redis connection error', error));
+    this.parts.watch.follow(connection, true);
+    connection.on('error', (error) => this.connectionLog.warn('connection', `redis connection error: ${error.message}`));
     return connection;
   }
 
@@ -449,6 +481,7 @@ interface Connected {
   readonly redis: Redis;
   /** Whether the app opened `redis` (and so closes it). */
   readonly ownsRedis: boolean;
+  readonly watch: ConnectionWatch;
   readonly store: WorkflowStore;
   readonly dispatcher: Dispatcher;
   readonly settler: Settler;

@@ -5,7 +5,7 @@
  * treating an unknown object as options would connect to 127.0.0.1:6379 instead.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { InvalidArgumentError } from './errors.js';
+import { ConnectionError, InvalidArgumentError, PermissionError } from './errors.js';
 
 /** What `createApp({ redis })` accepts. */
 export type RedisInput = string | RedisOptions | Redis;
@@ -48,4 +48,105 @@ export function checkRedisInput(given: unknown): asserts given is RedisInput | u
         '(is a second copy of ioredis installed? `npm ls ioredis` shows it); pass a URL or ioredis options instead',
     );
   }
+}
+
+/** TLS errors that retrying cannot fix: the server's certificate is not trusted as configured. */
+const CERTIFICATE_ERRORS = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** `host:port` of a client, without credentials. */
+export function addressOf(client: Redis): string {
+  const { host, port, path } = client.options;
+  return path !== undefined && path !== null && path !== '' ? path : `${host ?? '127.0.0.1'}:${port ?? 6379}`;
+}
+
+/**
+ * Follows the app's connections. It remembers the last connection error, so a command that gives
+ * up after its retries fails with the cause (not just "reached the max retries"), and it stops a
+ * connection whose failure retrying cannot fix — an untrusted TLS certificate, a refused password
+ * — so that commands fail within moments with that cause instead of after every retry.
+ */
+export class ConnectionWatch {
+  private lastError: Error | undefined;
+  private fatal: ConnectionError | undefined;
+
+  constructor(
+    private readonly address: string,
+    /** The app's key prefix, named in what a missing permission says to grant. */
+    private readonly prefix: string,
+  ) {}
+
+  /** Starts following `client`; `stop` says whether the watch may disconnect it on a fatal error. */
+  follow(client: Redis, stop: boolean): void {
+    client.on('error', (error: Error) => {
+      this.lastError = error;
+      const fatal = fatalReason(error);
+      if (fatal === undefined) return;
+      this.fatal ??= new ConnectionError(this.address, fatal, error);
+      if (stop) client.disconnect();
+    });
+  }
+
+  /** The error a caller should see for `error`: the fatal cause, a clear outage, or `error` itself. */
+  translate(error: unknown): unknown {
+    if (this.fatal !== undefined && isConnectionFailure(error)) return this.fatal;
+    const denied = permissionOf(error, this.prefix);
+    if (denied !== undefined) return denied;
+    if (error instanceof Error && error.name === 'MaxRetriesPerRequestError') {
+      const cause = this.lastError === undefined ? 'no answer' : describeCause(this.lastError);
+      return new ConnectionError(this.address, `Redis did not answer (${cause}); check that it runs and is reachable from here`, error);
+    }
+    return error;
+  }
+}
+
+/** Why retrying cannot help, or undefined when it might. */
+function fatalReason(error: Error): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && CERTIFICATE_ERRORS.has(code)) {
+    return `its TLS certificate is not trusted (${code}: ${error.message}); pass the CA that signed it, e.g. createApp({ redis: { host, port, tls: { ca } } })`;
+  }
+  if (/^(WRONGPASS|NOAUTH)\b/.test(error.message)) {
+    return `it refused the credentials (${error.message}); check the user and password in the URL or options`;
+  }
+  return undefined;
+}
+
+function isConnectionFailure(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'MaxRetriesPerRequestError' || /Connection is closed|WRONGPASS|NOAUTH/.test(error.message));
+}
+
+function describeCause(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+}
+
+/**
+ * Turns Redis's NOPERM into a {@link PermissionError} naming what to grant: a command (`+info`),
+ * the app's keys (`~<prefix>:*`) or channels (`&<prefix>:*`). Undefined for any other error.
+ */
+export function permissionOf(error: unknown, prefix = '<prefix>'): PermissionError | undefined {
+  if (!(error instanceof Error) || !error.message.startsWith('NOPERM')) return undefined;
+  const command = /'([^']+)' command/.exec(error.message)?.[1];
+  if (command !== undefined) {
+    return new PermissionError(
+      `the Redis user may not run ${command.toUpperCase()} (${error.message}); grant it with ACL SETUSER <user> +${command.split('|')[0]} — see the README's Security section for the whole ACL line`,
+      `+${command.split('|')[0]}`,
+      error,
+    );
+  }
+  if (/channel/.test(error.message)) {
+    return new PermissionError(`the Redis user may not use the app's channels (${error.message}); grant them with &${prefix}:*`, `&${prefix}:*`, error);
+  }
+  return new PermissionError(`the Redis user may not use the app's keys (${error.message}); grant them with ~${prefix}:*`, `~${prefix}:*`, error);
 }

@@ -19,6 +19,8 @@ export type RuntimeErrorCode =
   | 'MAX_RETRIES'
   | 'ENCODE'
   | 'WORKER_LOST'
+  | 'CONNECTION'
+  | 'PERMISSION'
   | 'CLOSED';
 
 /**
@@ -251,5 +253,29 @@ export class ControlTimeoutError extends CeleriacError<RuntimeErrorCode> {
       cause === undefined ? undefined : { cause },
     );
     this.name = 'ControlTimeoutError';
+  }
+}
+
+/** Redis could not be reached, or refused the connection; the message says why and what to check. */
+export class ConnectionError extends CeleriacError<RuntimeErrorCode> {
+  /** `host:port` of the Redis it was about (no credentials). */
+  readonly address: string;
+
+  constructor(address: string, reason: string, cause?: unknown) {
+    super('CONNECTION', `cannot use Redis at ${address}: ${reason}`, cause === undefined ? undefined : { cause });
+    this.name = 'ConnectionError';
+    this.address = address;
+  }
+}
+
+/** The Redis user lacks a permission Celeriac needs; the message names it and what to grant. */
+export class PermissionError extends CeleriacError<RuntimeErrorCode> {
+  /** What to add to the user's ACL rules, e.g. `+info`, `~celeriac:*`, `&celeriac:*`. */
+  readonly grant: string;
+
+  constructor(message: string, grant: string, cause?: unknown) {
+    super('PERMISSION', message, cause === undefined ? undefined : { cause });
+    this.name = 'PermissionError';
+    this.grant = grant;
   }
 }

@@ -83,6 +83,8 @@ export {
   WorkerLostError,
   ControlArgumentError,
   ControlTimeoutError,
+  ConnectionError,
+  PermissionError,
 } from './errors.js';
 export type { RuntimeErrorCode } from './errors.js';
 export { CeleriacError, CanvasError } from '@celeriac/canvas';

@@ -31,6 +31,8 @@ export interface ResultBackend {
   readonly subscriber: ChannelSubscriber;
   /** Revokes a result by its place in its workflow; resolves to the revoked task ids. */
   revoke(meta: WorkflowMeta, ref: ResultIndex, options: RevokeOptions): Promise<string[]>;
+  /** Runs a Redis operation, turning a connection failure into the error a user can act on. */
+  guard<T>(run: () => Promise<T>): Promise<T>;
 }
 
 /** A workflow's meta plus memoised handles, so `.parent` objects are shared, not rebuilt. */
@@ -99,7 +101,7 @@ export class WorkflowView {
         if (toRead.size > 0) {
           const ids = [...toRead];
           toRead = new Set();
-          const states = await store.states(this.meta.id, ids);
+          const states = await this.states(ids);
           states.forEach((state, k) => {
             if (!READY_STATES.has(state)) return;
             pending.delete(ids[k]!);
@@ -124,13 +126,27 @@ export class WorkflowView {
     }
   }
 
+  /** States of some of the workflow's nodes. */
+  states(indices: readonly number[]): Promise<TaskState[]> {
+    return this.backend.guard(() => this.backend.store.states(this.meta.id, indices));
+  }
+
+  /** Stored outcomes of some of the workflow's nodes (null: none yet). */
+  envelopes(indices: readonly number[]): Promise<(Envelope | null)[]> {
+    return this.backend.guard(() => this.backend.store.envelopes(this.meta.id, indices));
+  }
+
+  revoke(ref: ResultIndex, options: RevokeOptions): Promise<string[]> {
+    return this.backend.guard(() => this.backend.revoke(this.meta, ref, options));
+  }
+
   /** The error of the first failed ancestor of `ref`, searched from the workflow's root down. */
   async firstFailedAncestor(ref: ResultIndex): Promise<Error | undefined> {
     const chain: ResultIndex[] = [];
     for (let at = this.parentOf(ref); at !== null; at = this.parentOf(at)) chain.unshift(at);
     if (chain.length === 0) return undefined;
     const leaves = chain.flatMap((r) => leavesOf(this.meta, r));
-    const envelopes = await this.backend.store.envelopes(this.meta.id, leaves);
+    const envelopes = await this.envelopes(leaves);
     const failed = envelopes.find((e) => e !== null && e.state !== 'SUCCESS' && e.state !== 'RETRY');
     return failed === undefined || failed === null ? undefined : errorOf(failed);
   }
@@ -203,7 +219,7 @@ export class AsyncResult<T = unknown> {
 
   /** The current state: PENDING, STARTED, RETRY, SUCCESS, FAILURE or REVOKED. */
   async state(): Promise<TaskState> {
-    const [state] = await this.view.backend.store.states(this.view.meta.id, [this.index]);
+    const [state] = await this.view.states([this.index]);
     return state!;
   }
 
@@ -234,7 +250,7 @@ export class AsyncResult<T = unknown> {
       stopOnFailure: true,
       what: `Task ${this.task}[${this.id}]`,
     });
-    const [envelope] = await this.view.backend.store.envelopes(this.view.meta.id, [this.index]);
+    const [envelope] = await this.view.envelopes([this.index]);
     if (envelope === null || envelope === undefined) return null as T;
     if (envelope.state === 'SUCCESS') return envelope.value as T;
     const own = errorOf(envelope);
@@ -249,7 +265,7 @@ export class AsyncResult<T = unknown> {
    * task of the workflow. With `terminate`, a running task's AbortSignal fires.
    */
   async revoke(options: RevokeOptions = {}): Promise<string[]> {
-    return this.view.backend.revoke(this.view.meta, { n: this.index }, options);
+    return this.view.revoke({ n: this.index }, options);
   }
 
   /** Plain-data form, e.g. for logging. */
@@ -347,7 +363,7 @@ export class GroupResult<T = unknown[]> {
     const values = new Array<unknown>(leaves.length);
     let firstError: Error | undefined;
     for (let from = 0; from < leaves.length; from += READ_SLICE) {
-      const envelopes = await this.view.backend.store.envelopes(this.view.meta.id, leaves.slice(from, from + READ_SLICE));
+      const envelopes = await this.view.envelopes(leaves.slice(from, from + READ_SLICE));
       envelopes.forEach((envelope, k) => {
         if (envelope === null || envelope.state === 'RETRY') {
           values[from + k] = null; // not finished: only seen when a failure elsewhere ended the wait
@@ -370,7 +386,7 @@ export class GroupResult<T = unknown[]> {
 
   /** Revokes every member (and what follows them); see `AsyncResult.revoke`. */
   async revoke(options: RevokeOptions = {}): Promise<string[]> {
-    return this.view.backend.revoke(this.view.meta, { g: this.index }, options);
+    return this.view.revoke({ g: this.index }, options);
   }
 
   /** Alias of `get` (Celery's `join`). */
@@ -388,6 +404,6 @@ export class GroupResult<T = unknown[]> {
   }
 
   private memberStates(): Promise<TaskState[]> {
-    return this.view.backend.store.states(this.view.meta.id, this.leaves());
+    return this.view.states(this.leaves());
   }
 }

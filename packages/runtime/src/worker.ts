@@ -11,7 +11,7 @@ import pLimit from 'p-limit';
 import { publicNames, type TaskOverrides } from './admit.js';
 import type { ControlPlane, ControlTarget, ScheduledTaskInfo, TaskRequestInfo, WorkerControl } from './control-plane/index.js';
 import { DEFAULT_QUEUE, type Dispatcher } from './dispatch.js';
-import { InvalidArgumentError, RevokedError } from './errors.js';
+import { InvalidArgumentError, PermissionError, RevokedError } from './errors.js';
 import { runInline } from './execute.js';
 import { ShutdownSignal } from './signals.js';
 import { Handoff } from './handoff.js';
@@ -67,8 +67,12 @@ export interface WorkerRuntime {
   readonly registry: ReadonlyMap<string, RegisteredTask>;
   readonly logger: Logger;
   readonly plane: ControlPlane;
+  /** The app's key prefix (the preflight checks the worker may use its keys). */
+  readonly prefix: string;
   /** A new connection for BullMQ's blocking commands (closed by the worker). */
   connect(): Redis;
+  /** The error a user can act on for what a Redis operation failed with (see ConnectionWatch). */
+  translate(error: unknown): unknown;
 }
 
 /** Counts a worker keeps of the tasks it ran (Celery's `stats` → `total`). */
@@ -141,6 +145,8 @@ export class Worker {
   private readonly options: WorkerOptions;
   private closing: Promise<void> | undefined;
   private markClosed: () => void = () => {};
+  /** Settles once the preflight passed and the consumers run, or with why the worker cannot start. */
+  private readonly started: Promise<void>;
 
   /** @internal use `app.worker(options)`. */
   constructor(
@@ -183,6 +189,17 @@ export class Worker {
       isRevoked: (id) => this.revoked.has(id),
     });
     for (const queue of queues) this.consume(queue);
+    this.started = this.preflight(queues).then(
+      () => {
+        for (const { consumer } of this.consumers.values()) this.run(consumer);
+      },
+      async (error: unknown) => {
+        logger.error(`worker ${this.name} cannot start: ${(error as Error).message}`);
+        await this.close({ force: true });
+        throw error;
+      },
+    );
+    this.started.catch(() => {}); // reported above, and by waitUntilReady
   }
 
   /** Queues this worker consumes now. */
@@ -195,8 +212,13 @@ export class Worker {
     return this.concurrencyNow;
   }
 
-  /** Resolves once every queue consumer is connected and the worker is listed and hears commands. */
+  /**
+   * Resolves once every queue consumer is connected and the worker is listed and hears commands.
+   * Rejects when the worker cannot start — e.g. with `PermissionError` naming what its Redis user
+   * must be granted — and the worker is then closed.
+   */
   async waitUntilReady(): Promise<void> {
+    await this.started;
     await Promise.all([...[...this.consumers.values()].map(({ consumer }) => consumer.waitUntilReady()), this.control.ready]);
   }
 
@@ -217,7 +239,9 @@ export class Worker {
   async addConsumer(queue: string): Promise<boolean> {
     if (this.closing !== undefined) throw new InvalidArgumentError('queue', `worker ${this.name} is shutting down`);
     if (this.consumers.has(queue)) return false;
-    await this.consume(queue).waitUntilReady();
+    const consumer = this.consume(queue);
+    this.run(consumer);
+    await consumer.waitUntilReady();
     this.control.presence.update({ queues: this.queues });
     return true;
   }
@@ -235,6 +259,27 @@ export class Worker {
     await held.consumer.close();
     await held.connection.quit().catch(() => held.connection.disconnect());
     return true;
+  }
+
+  /**
+   * Checks, before taking any job, that Redis lets this worker do what it must: BullMQ's version
+   * check (INFO), scripts, and the app's keys. A missing permission would otherwise make BullMQ's
+   * fetch loop fail and retry without pause.
+   */
+  private async preflight(queues: readonly string[]): Promise<void> {
+    const [first] = this.consumers.values();
+    const redis = first!.connection;
+    try {
+      await redis.info('server');
+      await redis.eval('return 1', 0);
+      await redis.exists(...queues.map((queue) => `${this.runtime.dispatcher.queuePrefix}:${queue}:meta`), `${this.runtime.prefix}:preflight`);
+    } catch (error) {
+      throw this.runtime.translate(error);
+    }
+  }
+
+  private run(consumer: Consumer): void {
+    consumer.run().catch((error: unknown) => this.log.error('run', `worker ${this.name}: a queue consumer stopped`, error));
   }
 
   /** Runs `concurrency` tasks at once from now on (Celery's `pool_grow`/`pool_shrink`). */
@@ -318,10 +363,21 @@ export class Worker {
         stalledInterval: this.options.stalledInterval ?? 30_000,
         maxStalledCount: this.options.maxStalledCount ?? 5,
         name: this.name,
+        // Started by the preflight (or addConsumer), once Redis is known to let the worker in.
+        autorun: false,
       },
     );
     consumer.on('failed', (job, error) => void this.processor.onBullFailure(job, error));
-    consumer.on('error', (error) => this.log.error(`queue ${queue}`, `worker ${this.name}: queue ${queue}: ${error.message}`, error));
+    consumer.on('error', (error) => {
+      const problem = this.runtime.translate(error);
+      if (problem instanceof PermissionError) {
+        // BullMQ would retry at once, forever: stop instead, saying what to grant.
+        this.runtime.logger.error(`worker ${this.name} stops: ${problem.message}`);
+        void this.close({ force: true });
+        return;
+      }
+      this.log.error(`queue ${queue}`, `worker ${this.name}: queue ${queue}: ${error.message}`, error);
+    });
     this.consumers.set(queue, { consumer, connection });
     return consumer;
   }

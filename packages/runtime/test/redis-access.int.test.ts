@@ -1,0 +1,137 @@
+/**
+ * Redis access as operators configure it: a password, a least-privilege ACL user (the exact line
+ * the README's Security section gives), TLS — and, when something is wrong, a clear error within
+ * moments that names the cause and what to do, instead of retries that spin or time out.
+ * Each test starts a redis-server of its own, configured for the case.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chain, chord, group } from '@celeriac/canvas';
+import { ConnectionError, PermissionError, consoleLogger, createApp, type App } from '@celeriac/runtime';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startPrivateRedis, type PrivateRedis } from '../../../scripts/private-redis.js';
+
+const T = { timeout: 15_000 };
+/** The least-privilege user of the README's Security section, for the prefix `celeriac`. */
+const ACL_LINE = ['ACL', 'SETUSER', 'celeriac', 'on', '>s3cret', '~celeriac:*', '&celeriac:*', '+@all', '-@dangerous', '+info'];
+
+const servers: PrivateRedis[] = [];
+const apps: App[] = [];
+
+async function server(options: Parameters<typeof startPrivateRedis>[0] = {}): Promise<PrivateRedis> {
+  const redis = await startPrivateRedis(options);
+  servers.push(redis);
+  return redis;
+}
+
+function app(redis: string | object, prefix = 'celeriac'): App {
+  const created = createApp({ redis: redis as string, prefix, logger: consoleLogger('silent') });
+  apps.push(created);
+  return created;
+}
+
+/** A chain, a group and a chord, with a worker: what any user runs. */
+async function runsWorkflows(target: App): Promise<void> {
+  const add = target.task('add', (x: number, y: number) => x + y);
+  const tsum = target.task('tsum', (nums: number[]) => nums.reduce((a, b) => a + b, 0));
+  const worker = target.worker({ concurrency: 2, taskEvents: true });
+  await worker.waitUntilReady();
+  expect(await (await target.apply(chain(add.s(2, 2), add.s(4), add.s(8)))).get(T)).toBe(16);
+  expect(await (await target.apply(group(add.s(1, 1), add.s(2, 2)))).get(T)).toEqual([2, 4]);
+  expect(await (await target.apply(chord([add.s(1, 1), add.s(2, 2)], tsum.s()))).get(T)).toBe(6);
+  expect(await target.control.inspect({ timeout: 2_000 }).registered()).toEqual({ [worker.name]: ['add', 'tsum'] });
+  expect((await target.events.history({ limit: 5 })).events.length).toBeGreaterThan(0);
+}
+
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((a) => a.close()));
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+});
+
+describe('authentication and ACL users', () => {
+  it('runs workflows with a password (requirepass)', async () => {
+    const redis = await server({ args: ['--requirepass', 's3cret'] });
+    await runsWorkflows(app(redis.url.replace('redis://', 'redis://:s3cret@')));
+  });
+
+  it('runs everything as the least-privilege ACL user the README gives', async () => {
+    const redis = await server();
+    const admin = new Redis(redis.url);
+    await admin.call(...(ACL_LINE as [string, ...string[]]));
+    admin.disconnect();
+    await runsWorkflows(app(redis.url.replace('redis://', 'redis://celeriac:s3cret@')));
+  });
+
+  it('fails fast with the credentials as the cause when the password is wrong', async () => {
+    const redis = await server({ args: ['--requirepass', 's3cret'] });
+    const started = Date.now();
+    const error = await app(redis.url.replace('redis://', 'redis://:wrong@')).result('x').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as Error).message).toMatch(/refused the credentials \(WRONGPASS/);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('stops a worker at once, naming the command to grant, when its user may not run INFO — instead of spinning', async () => {
+    const redis = await server();
+    const admin = new Redis(redis.url);
+    await admin.call('ACL', 'SETUSER', 'limited', 'on', '>s3cret', '~*', '&*', '+@all', '-@dangerous');
+    admin.disconnect();
+    const limited = app(redis.url.replace('redis://', 'redis://limited:s3cret@'));
+    limited.task('add', (x: number, y: number) => x + y);
+    const cpu = process.cpuUsage();
+    const started = Date.now();
+    const worker = limited.worker({ concurrency: 1 });
+    const error = await worker.waitUntilReady().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermissionError);
+    expect(error).toMatchObject({ grant: '+info' });
+    expect((error as Error).message).toMatch(/may not run INFO.*Security section/);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await worker.closed;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const used = process.cpuUsage(cpu);
+    expect((used.user + used.system) / 1000).toBeLessThan(1_000); // not a busy loop
+  });
+
+  it("names the key pattern to grant when the user may not touch the app's keys", async () => {
+    const redis = await server();
+    const admin = new Redis(redis.url);
+    await admin.call('ACL', 'SETUSER', 'other', 'on', '>s3cret', '~other:*', '&*', '+@all', '-@dangerous', '+info');
+    admin.disconnect();
+    const other = app(redis.url.replace('redis://', 'redis://other:s3cret@'), 'mine');
+    other.task('add', (x: number, y: number) => x + y);
+    await expect(other.worker().waitUntilReady()).rejects.toMatchObject({ name: 'PermissionError', grant: '~mine:*' });
+    await expect(other.apply(chain(other.task('mul', (x: number) => x).s(1)))).rejects.toMatchObject({ name: 'PermissionError', grant: '~mine:*' });
+  });
+});
+
+describe('TLS', () => {
+  let dir: string;
+  let files: { cert: string; key: string; ca: string };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'celeriac-tls-'));
+    files = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'), ca: join(dir, 'cert.pem') };
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', files.key, '-out', files.cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs workflows over rediss:// with the CA given', async () => {
+    const redis = await server({ tls: files });
+    const { port } = new URL(redis.url);
+    await runsWorkflows(app({ host: '127.0.0.1', port: Number(port), tls: { ca: readFileSync(files.ca) } }));
+  });
+
+  it('fails within moments, naming the certificate, when the server certificate is not trusted', async () => {
+    const redis = await server({ tls: files });
+    const started = Date.now();
+    const error = await app(redis.url).result('x').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as Error).message).toMatch(/TLS certificate is not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT/);
+    expect((error as Error).message).toContain(new URL(redis.url).host);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+});
