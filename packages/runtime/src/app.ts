@@ -113,8 +113,11 @@ export class App {
   private readonly workers = new Set<Worker>();
   private readonly ttl: number;
   private readonly logger: Logger;
-  /** Connection errors repeat at every reconnect attempt: one line a minute is enough. */
-  private readonly connectionLog: RateLimitedLog;
+  /**
+   * For problems that repeat — connection errors at every reconnect attempt, malformed messages
+   * from a hostile publisher —: one line a minute per kind is enough.
+   */
+  private readonly throttledLog: RateLimitedLog;
   private settings: { readonly redis: RedisInput | undefined; readonly prefix: string };
   private connected: Connected | undefined;
   private closed = false;
@@ -123,7 +126,7 @@ export class App {
   constructor(options: AppOptions = {}) {
     this.name = options.name ?? 'celeriac';
     this.logger = options.logger ?? consoleLogger('warn');
-    this.connectionLog = new RateLimitedLog(this.logger);
+    this.throttledLog = new RateLimitedLog(this.logger);
     this.ttl = options.resultTtl ?? 86_400;
     if (!Number.isInteger(this.ttl) || this.ttl < 0) {
       throw new InvalidArgumentError('resultTtl', `expected a whole number of seconds >= 0 (0 keeps results forever), got ${String(this.ttl)}`);
@@ -325,7 +328,7 @@ export class App {
   async *watch(id: string, options: { signal?: AbortSignal | undefined } = {}): AsyncGenerator<NodeChange, void, undefined> {
     const { meta } = await this.guard(() => locate(this.parts.store, id));
     try {
-      yield* watchWorkflow(this.parts.store, this.parts.subscriber, meta, options.signal);
+      yield* watchWorkflow(this.parts.store, this.parts.subscriber, this.throttledLog, meta, options.signal);
     } catch (error) {
       throw this.parts.watch.translate(error);
     }
@@ -434,7 +437,7 @@ export class App {
     const { client: redis, owned: ownsRedis } = openConnection(this.settings.redis);
     const watch = new ConnectionWatch(addressOf(redis), this.prefix);
     watch.follow(redis, ownsRedis);
-    if (ownsRedis) redis.on('error', (error) => this.connectionLog.warn('connection', `redis connection error: ${error.message}`));
+    if (ownsRedis) redis.on('error', (error) => this.throttledLog.warn('connection', `redis connection error: ${error.message}`));
     const store = new WorkflowStore(withScripts(redis), this.prefix, this.ttl);
     const dispatcher = new Dispatcher(redis, queuePrefix(this.prefix));
     const settler = new Settler(store, dispatcher);
@@ -461,13 +464,14 @@ export class App {
       subscriber,
       revoke: (meta, ref, options) => revoker.revoke(meta, ref, options),
       guard: (run) => this.guard(run),
+      log: this.throttledLog,
     };
   }
 
   private duplicate(overrides: Partial<RedisOptions> = {}): Redis {
     const connection = this.redis.duplicate(overrides);
     this.parts.watch.follow(connection, true);
-    connection.on('error', (error) => this.connectionLog.warn('connection', `redis connection error: ${error.message}`));
+    connection.on('error', (error) => this.throttledLog.warn('connection', `redis connection error: ${error.message}`));
     return connection;
   }
 

@@ -8,6 +8,8 @@ import type { RevokeOptions } from './control.js';
 import { READY_STATES, type Envelope, type TaskState } from './envelope.js';
 import { TimeoutError } from './errors.js';
 import { fromRemoteError } from './failure.js';
+import type { RateLimitedLog } from './logger.js';
+import { truncatedRepr } from './repr.js';
 import type { ChannelSubscriber } from './subscriber.js';
 import { leavesOf, nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
 import { READ_SLICE, type WorkflowStore } from './store.js';
@@ -33,6 +35,8 @@ export interface ResultBackend {
   revoke(meta: WorkflowMeta, ref: ResultIndex, options: RevokeOptions): Promise<string[]>;
   /** Runs a Redis operation, turning a connection failure into the error a user can act on. */
   guard<T>(run: () => Promise<T>): Promise<T>;
+  /** Where malformed channel messages are reported (at most once a minute). */
+  readonly log: RateLimitedLog;
 }
 
 /** A workflow's meta plus memoised handles, so `.parent` objects are shared, not rebuilt. */
@@ -84,7 +88,8 @@ export class WorkflowView {
       store.keys(this.meta.id).events,
       (message) => {
         const index = announcedIndex(message);
-        if (index === undefined || !pending.has(index)) return;
+        if (index === undefined) return dropped(this.backend.log, this.meta.id, message);
+        if (!pending.has(index)) return;
         toRead.add(index);
         wake();
       },
@@ -169,9 +174,14 @@ async function beforeDeadline(promise: Promise<unknown>, deadline: number): Prom
 }
 
 /** The node index a `<index>:<STATE>` message announces, if it is one. */
-function announcedIndex(message: string): number | undefined {
+export function announcedIndex(message: string): number | undefined {
   const match = /^(\d{1,9}):[A-Z]{1,10}$/.exec(message);
   return match === null ? undefined : Number(match[1]);
+}
+
+/** Reports a message on a workflow's channel that no Celeriac script sent. */
+export function dropped(log: RateLimitedLog, workflowId: string, message: string): void {
+  log.warn('workflow message', `dropped a malformed message on the channel of workflow ${workflowId}: ${truncatedRepr(message, 100)}`);
 }
 
 function errorOf(envelope: Envelope): Error {

@@ -8,7 +8,9 @@ import type { Json, Kwargs } from '@celeriac/canvas';
 import { READY_STATES, type Envelope, type TaskState } from './envelope.js';
 import type { RemoteError } from './failure.js';
 import { leavesOf, nodeId, type ResultIndex, type RunOptions, type WorkflowMeta } from './plan.js';
+import type { RateLimitedLog } from './logger.js';
 import { truncatedRepr } from './repr.js';
+import { announcedIndex, dropped } from './result.js';
 import type { NodeLinks, WorkflowStore } from './store.js';
 import type { ChannelSubscriber } from './subscriber.js';
 
@@ -180,6 +182,7 @@ export async function readSnapshot(store: WorkflowStore, meta: WorkflowMeta, opt
 export async function* watchWorkflow(
   store: WorkflowStore,
   subscriber: ChannelSubscriber,
+  log: RateLimitedLog,
   meta: WorkflowMeta,
   signal?: AbortSignal,
 ): AsyncGenerator<NodeChange, void, undefined> {
@@ -190,8 +193,9 @@ export async function* watchWorkflow(
   const subscription = subscriber.listen(
     store.keys(meta.id).events,
     (message) => {
-      const index = Number(/^(\d{1,9}):/.exec(message)?.[1] ?? NaN);
-      if (!Number.isInteger(index) || index >= meta.nodes.length) return;
+      const index = announcedIndex(message);
+      if (index === undefined) return dropped(log, meta.id, message);
+      if (index >= meta.nodes.length) return;
       toRead.add(index);
       wake();
     },

@@ -120,7 +120,9 @@ describe('messages on channels', () => {
   });
 
   it('does not believe a forged completion: a waiter reads the state it was told about', async () => {
-    const app = testApp();
+    const warnings: string[] = [];
+    const ignore = (): void => {};
+    const app = testApp({ logger: { debug: ignore, info: ignore, warn: (message) => warnings.push(message), error: ignore } });
     const add = app.task('add', (x: number, y: number) => x + y);
     const res = await add.delay(1, 1); // no worker yet: it stays PENDING
     const publisher = client();
@@ -130,6 +132,8 @@ describe('messages on channels', () => {
     expect(await waiting).toBeInstanceOf(TimeoutError);
     expect(await res.state()).toBe('PENDING');
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    // Malformed ones are reported, once a minute at most.
+    expect(warnings.filter((line) => line.includes('dropped a malformed message on the channel of workflow'))).toHaveLength(1);
     app.worker();
     expect(await res.get(T)).toBe(2);
   });
