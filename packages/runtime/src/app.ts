@@ -32,6 +32,7 @@ import { Revoker, type RevokeOptions } from './control.js';
 import { Dispatcher, releaseOf, queueOf, type Release } from './dispatch.js';
 import { ClosedError, InvalidArgumentError } from './errors.js';
 import { withScripts } from './lua.js';
+import { DEFAULT_MAX_PAYLOAD } from './envelope.js';
 import { consoleLogger, RateLimitedLog, type Logger } from './logger.js';
 import { locate } from './lookup.js';
 import { incomingValue } from './job-data.js';
@@ -71,6 +72,11 @@ export interface AppOptions {
   readonly resultTtl?: number | undefined;
   /** Where tasks' lives (`info`) and problems (`warn`, `error`) are reported. Default: the console, `warn` and above. */
   readonly logger?: Logger | undefined;
+  /**
+   * Bytes of JSON a task's arguments, or its result, may take; beyond it `apply` rejects (and a
+   * task fails) with `PayloadTooLargeError`. Redis keeps both in memory for `resultTtl`. Default 16 MiB.
+   */
+  readonly maxPayloadSize?: number | undefined;
 }
 
 /** What `apply` returns for each kind of canvas. */
@@ -112,6 +118,7 @@ export class App {
   private readonly registry = new Map<string, RegisteredTask>();
   private readonly workers = new Set<Worker>();
   private readonly ttl: number;
+  private readonly maxPayloadSize: number;
   private readonly logger: Logger;
   /**
    * For problems that repeat — connection errors at every reconnect attempt, malformed messages
@@ -130,6 +137,10 @@ export class App {
     this.ttl = options.resultTtl ?? 86_400;
     if (!Number.isInteger(this.ttl) || this.ttl < 0) {
       throw new InvalidArgumentError('resultTtl', `expected a whole number of seconds >= 0 (0 keeps results forever), got ${String(this.ttl)}`);
+    }
+    this.maxPayloadSize = options.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD;
+    if (!Number.isSafeInteger(this.maxPayloadSize) || this.maxPayloadSize < 1) {
+      throw new InvalidArgumentError('maxPayloadSize', `expected a whole number of bytes >= 1, got ${String(options.maxPayloadSize)}`);
     }
     checkRedisInput(options.redis);
     this.settings = { redis: options.redis, prefix: checkPrefix(options.prefix ?? 'celeriac') };
@@ -438,7 +449,7 @@ export class App {
     const watch = new ConnectionWatch(addressOf(redis), this.prefix);
     watch.follow(redis, ownsRedis);
     if (ownsRedis) redis.on('error', (error) => this.throttledLog.warn('connection', `redis connection error: ${error.message}`));
-    const store = new WorkflowStore(withScripts(redis), this.prefix, this.ttl);
+    const store = new WorkflowStore(withScripts(redis), this.prefix, this.ttl, this.maxPayloadSize);
     const dispatcher = new Dispatcher(redis, queuePrefix(this.prefix));
     const settler = new Settler(store, dispatcher);
     const subscriber = new ChannelSubscriber(redis, new RateLimitedLog(this.logger));

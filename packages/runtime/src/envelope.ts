@@ -4,7 +4,7 @@
  * (cjson would round large numbers).
  */
 import { findJsonProblem } from '@celeriac/canvas';
-import { EncodeError, InvalidJobError } from './errors.js';
+import { EncodeError, InvalidJobError, PayloadTooLargeError } from './errors.js';
 import { parseRemoteError, toRemoteError, type FailedTask, type RemoteError } from './failure.js';
 
 /** Celery's task states. `PENDING` means unknown or not yet run. */
@@ -18,17 +18,31 @@ export type Envelope =
   | { readonly state: 'SUCCESS'; readonly value: unknown; readonly doneAt: number }
   | { readonly state: 'FAILURE' | 'RETRY' | 'REVOKED'; readonly error: RemoteError; readonly doneAt: number };
 
+/** Default of the app's `maxPayloadSize`: 16 MiB of JSON per task's arguments, or per result. */
+export const DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024;
+
 /**
  * Encodes a successful result; a top-level `undefined` is stored as `null` (Celery's `None`).
  * Throws `EncodeError` naming the path when the value is not JSON that round-trips faithfully
  * (a `Map`, `NaN`, a function inside an object, a cycle…), checked as strictly as arguments are:
  * the task fails saying so, rather than its waiters getting something else than it returned.
+ * Throws `PayloadTooLargeError` beyond `maxSize` bytes of JSON.
  */
-export function encodeSuccess(value: unknown): string {
+export function encodeSuccess(value: unknown, maxSize = DEFAULT_MAX_PAYLOAD): string {
   if (value === undefined) return `{"s":"SUCCESS","d":${Date.now()},"v":null}`;
   const problem = findJsonProblem(value, 'result');
   if (problem !== undefined) throw new EncodeError(problem.path, `${problem.message}; return plain JSON data`);
-  return `{"s":"SUCCESS","d":${Date.now()},"v":${JSON.stringify(value)}}`;
+  const json = JSON.stringify(value);
+  checkSize(json, maxSize, 'the result');
+  return `{"s":"SUCCESS","d":${Date.now()},"v":${json}}`;
+}
+
+/** Throws `PayloadTooLargeError` when `json` takes more than `maxSize` bytes (UTF-8). */
+export function checkSize(json: string, maxSize: number, what: string): void {
+  // Counting bytes costs a pass over the text: only when its length says it could be too large.
+  if (json.length * 3 <= maxSize) return;
+  const size = Buffer.byteLength(json);
+  if (size > maxSize) throw new PayloadTooLargeError(what, size, maxSize);
 }
 
 /** Encodes a failure, retry or revocation. */

@@ -21,6 +21,7 @@ export type RuntimeErrorCode =
   | 'WORKER_LOST'
   | 'CONNECTION'
   | 'PERMISSION'
+  | 'PAYLOAD_TOO_LARGE'
   | 'CLOSED';
 
 /**
@@ -277,5 +278,25 @@ export class PermissionError extends CeleriacError<RuntimeErrorCode> {
     super('PERMISSION', message, cause === undefined ? undefined : { cause });
     this.name = 'PermissionError';
     this.grant = grant;
+  }
+}
+
+/**
+ * A task's arguments or result are larger than the app's `maxPayloadSize`: Redis would keep them,
+ * in memory, for the whole result TTL. Send a reference (an object store key, a URL) instead.
+ */
+export class PayloadTooLargeError extends CeleriacError<RuntimeErrorCode> {
+  /** Bytes of JSON the payload takes, and the limit. */
+  readonly size: number;
+  readonly limit: number;
+
+  constructor(what: string, size: number, limit: number) {
+    super(
+      'PAYLOAD_TOO_LARGE',
+      `${what} takes ${size} bytes of JSON, more than maxPayloadSize (${limit}); store large data elsewhere and pass a reference, or raise maxPayloadSize`,
+    );
+    this.name = 'PayloadTooLargeError';
+    this.size = size;
+    this.limit = limit;
   }
 }

@@ -85,6 +85,7 @@ export {
   ControlTimeoutError,
   ConnectionError,
   PermissionError,
+  PayloadTooLargeError,
 } from './errors.js';
 export type { RuntimeErrorCode } from './errors.js';
 export { CeleriacError, CanvasError } from '@celeriac/canvas';

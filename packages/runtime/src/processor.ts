@@ -213,7 +213,7 @@ export class JobProcessor {
   ): Promise<void> {
     let envelope: string;
     try {
-      envelope = encodeSuccess(options.ignoreResult === true ? null : value);
+      envelope = encodeSuccess(options.ignoreResult === true ? null : value, this.context.store.maxPayloadSize);
     } catch (error) {
       return this.fail(job, node, error, runtimeMs);
     }

@@ -79,7 +79,7 @@ export class Replacer {
 
     if (job.task === REPLACED) {
       const value = await this.storedInput(job, spec);
-      await this.settler.success(target, encodeSuccess(value), { queue });
+      await this.settler.success(target, encodeSuccess(value, this.store.maxPayloadSize), { queue });
       return { kind: 'success', value };
     }
     // The failure reached the last step (everything a replacement runs leads to it): record the

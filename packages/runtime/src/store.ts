@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { decodeEnvelope, type Envelope, type TaskState } from './envelope.js';
+import { checkSize, decodeEnvelope, DEFAULT_MAX_PAYLOAD, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
 import { pointerKey, rateKey, stagingKeys, workflowKeys, type WorkflowKeys } from './keys.js';
 import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
@@ -57,6 +57,8 @@ export class WorkflowStore {
     readonly prefix: string,
     /** Seconds results and workflow state live; 0 keeps them forever. */
     readonly ttl: number,
+    /** Bytes of JSON one node's arguments, or one result, may take (the app's `maxPayloadSize`). */
+    readonly maxPayloadSize = DEFAULT_MAX_PAYLOAD,
   ) {}
 
   keys(workflowId: string): WorkflowKeys {
@@ -91,7 +93,9 @@ export class WorkflowStore {
       const outbox: number[] = [];
       for (let i = from; i < to; i++) {
         const spec = plan.spec(i);
-        graph.push(`n:${i}`, encodeSpec(spec));
+        const text = encodeSpec(spec);
+        checkSize(text, this.maxPayloadSize, `the arguments of task ${spec.task}[${spec.id}]`);
+        graph.push(`n:${i}`, text);
         const next = plan.successors[i]!;
         if (next.length > 0) graph.push(`s:${i}`, next.join(','));
         const errbacks = plan.errbacks[i]!;

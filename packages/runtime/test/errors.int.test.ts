@@ -1,5 +1,5 @@
 import { CanvasError, chain, chord, group, signature } from '@celeriac/canvas';
-import { ChordError, NotRegisteredError, TaskError, type TaskContext } from '@celeriac/runtime';
+import { ChordError, NotRegisteredError, PayloadTooLargeError, TaskError, type TaskContext } from '@celeriac/runtime';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -135,6 +135,25 @@ describe('failures', () => {
     }
     // A top-level undefined is Celery's None.
     expect(await (await nothing.delay()).get(T)).toBeNull();
+  });
+
+  it('refuses arguments and results larger than maxPayloadSize with PayloadTooLargeError, and takes 10 MB by default', async () => {
+    const small = testApp({ maxPayloadSize: 1_000_000 });
+    const echo = small.task('echo', (text: string) => text);
+    const grow = small.task('grow', (n: number) => 'x'.repeat(n));
+    small.worker();
+    const big = 'y'.repeat(1_000_001);
+    const refused = await echo.delay(big).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(PayloadTooLargeError);
+    expect((refused as Error).message).toMatch(/the arguments of task echo\[.*\] takes 1000\d{3} bytes of JSON, more than maxPayloadSize \(1000000\)/);
+    await expect((await grow.delay(2_000_000)).get(T)).rejects.toMatchObject({ remoteName: 'PayloadTooLargeError' });
+    expect(await (await grow.delay(10)).get(T)).toBe('xxxxxxxxxx');
+
+    const roomy = testApp();
+    const length = roomy.task('length', (text: string) => text.length);
+    roomy.worker();
+    const tenMegabytes = 'z'.repeat(10 * 1024 * 1024);
+    expect(await (await length.delay(tenMegabytes)).get(T)).toBe(tenMegabytes.length);
   });
 
   it('runs error callbacks once, with the failed task id prepended', async () => {
