@@ -1,6 +1,8 @@
 /**
  * Starts a throwaway `redis-server` on a free loopback port, so tests, the demo and the benchmarks
- * never depend on (or disturb) a Redis someone else is running. Nothing is persisted to disk.
+ * never depend on (or disturb) a Redis someone else is running. Nothing is persisted to disk unless
+ * asked (`args: ['--appendonly', 'yes']`), and then only in its own temporary directory. The fault
+ * tests take it down and bring it back on the same port (`kill`, `start`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +12,14 @@ import { join } from 'node:path';
 
 export interface PrivateRedis {
   readonly url: string;
+  readonly port: number;
+  /** Pid of the server running now (it changes when the server is started again). */
   readonly pid: number;
+  /** Takes the server down — SIGKILL by default, as a crash — keeping its data directory. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the server again on the same port and directory (an AOF file is replayed). */
+  start(): Promise<void>;
+  /** Stops the server for good and removes its directory. */
   stop(): Promise<void>;
 }
 
@@ -87,34 +96,51 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
       tls === undefined
         ? ['--port', String(port)]
         : ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no'];
-    const child = spawn(
-      'redis-server',
-      [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-        '--maxmemory-policy', 'noeviction', '--loglevel', 'notice', ...(options.args ?? [])],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+      '--maxmemory-policy', 'noeviction', '--loglevel', 'notice', ...(options.args ?? [])];
+    let child: ChildProcess;
     try {
-      await waitUntilReady(child, 10_000);
+      child = await launch(args);
     } catch (error) {
-      child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
       if (error instanceof RedisServerMissingError || attempt >= 2) throw error;
       continue;
     }
-    child.stdout?.resume();
-    const pid = child.pid ?? -1;
+    const exited = (server: ChildProcess): Promise<void> =>
+      new Promise((resolve) => (server.exitCode !== null || server.signalCode !== null ? resolve() : server.once('exit', () => resolve())));
+    const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
+      const server = child;
+      if (server.exitCode === null && server.signalCode === null) server.kill(signal);
+      await exited(server);
+    };
     return {
       url: `${tls === undefined ? 'redis' : 'rediss'}://127.0.0.1:${port}`,
-      pid,
-      stop: () =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
-          child.once('exit', () => {
-            rmSync(dir, { recursive: true, force: true });
-            resolve();
-          });
-          child.kill('SIGTERM');
-        }),
+      port,
+      get pid() {
+        return child.pid ?? -1;
+      },
+      kill,
+      start: async () => {
+        await kill();
+        child = await launch(args);
+      },
+      stop: async () => {
+        await kill('SIGTERM');
+        rmSync(dir, { recursive: true, force: true });
+      },
     };
   }
+}
+
+/** Runs redis-server with `args` until it accepts connections. */
+async function launch(args: readonly string[]): Promise<ChildProcess> {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await waitUntilReady(child, 10_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  child.stdout?.resume();
+  return child;
 }

@@ -24,8 +24,9 @@ import {
   type Signature,
 } from '@celeriac/canvas';
 import type { RedisOptions, Redis } from 'ioredis';
+import { within } from './bounded.js';
 import { builtinTasks } from './builtins.js';
-import { addressOf, checkRedisInput, ConnectionWatch, openConnection, type RedisInput } from './connection.js';
+import { addressOf, checkRedisInput, ConnectionWatch, isConnectionError, openConnection, type RedisInput } from './connection.js';
 import { createControlPlane, type ControlPlane, type RemoteControl, type TaskEventReader } from './control-plane/index.js';
 import { queuePrefix } from './keys.js';
 import { Revoker, type RevokeOptions } from './control.js';
@@ -73,6 +74,11 @@ export interface AppOptions {
   /** Where tasks' lives (`info`) and problems (`warn`, `error`) are reported. Default: the console, `warn` and above. */
   readonly logger?: Logger | undefined;
   /**
+   * Milliseconds `apply`, `get()` and the other calls wait for a Redis that is down before they
+   * reject with `ConnectionError` naming it (workers wait for it without end). Default 10 000.
+   */
+  readonly unavailableTimeout?: number | undefined;
+  /**
    * Bytes of JSON a task's arguments, or its result, may take; beyond it `apply` rejects (and a
    * task fails) with `PayloadTooLargeError`. Redis keeps both in memory for `resultTtl`. Default 16 MiB.
    */
@@ -119,11 +125,9 @@ export class App {
   private readonly workers = new Set<Worker>();
   private readonly ttl: number;
   private readonly maxPayloadSize: number;
+  private readonly unavailableTimeout: number;
   private readonly logger: Logger;
-  /**
-   * For problems that repeat — connection errors at every reconnect attempt, malformed messages
-   * from a hostile publisher —: one line a minute per kind is enough.
-   */
+  /** For problems that repeat, such as malformed messages from a hostile publisher: one line a minute per kind. */
   private readonly throttledLog: RateLimitedLog;
   private settings: { readonly redis: RedisInput | undefined; readonly prefix: string };
   private connected: Connected | undefined;
@@ -141,6 +145,10 @@ export class App {
     this.maxPayloadSize = options.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD;
     if (!Number.isSafeInteger(this.maxPayloadSize) || this.maxPayloadSize < 1) {
       throw new InvalidArgumentError('maxPayloadSize', `expected a whole number of bytes >= 1, got ${String(options.maxPayloadSize)}`);
+    }
+    this.unavailableTimeout = options.unavailableTimeout ?? 10_000;
+    if (!(this.unavailableTimeout > 0) || !Number.isFinite(this.unavailableTimeout)) {
+      throw new InvalidArgumentError('unavailableTimeout', `expected milliseconds > 0, got ${String(options.unavailableTimeout)}`);
     }
     checkRedisInput(options.redis);
     this.settings = { redis: options.redis, prefix: checkPrefix(options.prefix ?? 'celeriac') };
@@ -414,9 +422,13 @@ export class App {
     await Promise.all([...this.workers].map((worker) => worker.close()));
     const parts = this.connected;
     if (parts === undefined) return;
-    await parts.dispatcher.close();
-    await parts.subscriber.close();
-    if (parts.ownsRedis) await parts.redis.quit().catch(() => parts.redis.disconnect());
+    // Each step is bounded: Redis may be gone, and then nothing would ever answer.
+    await within(CLOSE_STEP_MS, parts.dispatcher.close());
+    await within(CLOSE_STEP_MS, parts.subscriber.close());
+    if (parts.ownsRedis) {
+      await within(CLOSE_STEP_MS, parts.redis.quit());
+      parts.redis.disconnect();
+    }
   }
 
   /** @internal the store, for tests that check what the Lua scripts recorded. */
@@ -445,14 +457,16 @@ export class App {
   }
 
   private connect(): Connected {
-    const { client: redis, owned: ownsRedis } = openConnection(this.settings.redis);
-    const watch = new ConnectionWatch(addressOf(redis), this.prefix);
+    const { client: redis, owned: ownsRedis } = openConnection(this.settings.redis, this.unavailableTimeout);
+    const watch = new ConnectionWatch(addressOf(redis), this.prefix, this.logger);
     watch.follow(redis, ownsRedis);
-    if (ownsRedis) redis.on('error', (error) => this.throttledLog.warn('connection', `redis connection error: ${error.message}`));
     const store = new WorkflowStore(withScripts(redis), this.prefix, this.ttl, this.maxPayloadSize);
-    const dispatcher = new Dispatcher(redis, queuePrefix(this.prefix));
+    const dispatcher = new Dispatcher(redis, queuePrefix(this.prefix), (error) => {
+      // Lost connections are reported once per outage by the watch.
+      if (!isConnectionError(error)) this.throttledLog.error('queue', `a queue reported: ${error.message}`, error);
+    });
     const settler = new Settler(store, dispatcher);
-    const subscriber = new ChannelSubscriber(redis, new RateLimitedLog(this.logger));
+    const subscriber = new ChannelSubscriber(redis, new RateLimitedLog(this.logger), watch);
     const plane = createControlPlane({ redis, subscriber, prefix: this.prefix, logger: this.logger });
     return {
       redis,
@@ -475,6 +489,7 @@ export class App {
       subscriber,
       revoke: (meta, ref, options) => revoker.revoke(meta, ref, options),
       guard: (run) => this.guard(run),
+      unavailable: () => this.parts.watch.unavailableFor(this.unavailableTimeout),
       log: this.throttledLog,
     };
   }
@@ -482,7 +497,6 @@ export class App {
   private duplicate(overrides: Partial<RedisOptions> = {}): Redis {
     const connection = this.redis.duplicate(overrides);
     this.parts.watch.follow(connection, true);
-    connection.on('error', (error) => this.throttledLog.warn('connection', `redis connection error: ${error.message}`));
     return connection;
   }
 
@@ -490,6 +504,9 @@ export class App {
     if (this.closed) throw new ClosedError(`App "${this.name}"`);
   }
 }
+
+/** Milliseconds each step of closing an app may take. */
+const CLOSE_STEP_MS = 2_000;
 
 /** The parts of an app that talk to Redis. */
 interface Connected {

@@ -6,6 +6,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { ConnectionError, InvalidArgumentError, PermissionError } from './errors.js';
+import type { Logger } from './logger.js';
 
 /** What `createApp({ redis })` accepts. */
 export type RedisInput = string | RedisOptions | Redis;
@@ -16,12 +17,25 @@ export interface AppConnection {
   readonly owned: boolean;
 }
 
-/** Opens (or adopts) the app's connection; `given` was checked by {@link checkRedisInput}. */
-export function openConnection(given: RedisInput | undefined): AppConnection {
+/** Milliseconds between attempts to reconnect to a Redis that is down. */
+const RECONNECT_DELAY = 500;
+
+/**
+ * Opens (or adopts) the app's connection; `given` was checked by {@link checkRedisInput}. A
+ * connection the app opens reconnects every {@link RECONNECT_DELAY} ms, and a command sent while
+ * Redis is down fails after about `unavailableTimeout` ms (unless the options say otherwise), so
+ * `apply` and friends never wait for an outage without end, and never run late.
+ */
+export function openConnection(given: RedisInput | undefined, unavailableTimeout: number): AppConnection {
   checkRedisInput(given);
-  if (given === undefined) return { client: new Redis(), owned: true };
   if (given instanceof Redis) return { client: given, owned: false };
-  return { client: typeof given === 'string' ? new Redis(given) : new Redis(given), owned: true };
+  const bounded: RedisOptions = {
+    retryStrategy: () => RECONNECT_DELAY,
+    maxRetriesPerRequest: Math.max(1, Math.ceil(unavailableTimeout / RECONNECT_DELAY)),
+    connectTimeout: Math.min(unavailableTimeout, 10_000),
+  };
+  if (given === undefined) return { client: new Redis(bounded), owned: true };
+  return { client: typeof given === 'string' ? new Redis(given, bounded) : new Redis({ ...bounded, ...given }), owned: true };
 }
 
 /** Throws `InvalidArgumentError` unless `given` is a Redis URL, ioredis options or an ioredis client. */
@@ -79,21 +93,58 @@ export function addressOf(client: Redis): string {
 export class ConnectionWatch {
   private lastError: Error | undefined;
   private fatal: ConnectionError | undefined;
+  /** Epoch ms the current outage began; undefined while Redis answers. */
+  private downSince: number | undefined;
 
   constructor(
     private readonly address: string,
     /** The app's key prefix, named in what a missing permission says to grant. */
     private readonly prefix: string,
+    /** Where an outage is reported: once when it begins, once when it ends. */
+    private readonly logger: Logger,
   ) {}
 
-  /** Starts following `client`; `stop` says whether the watch may disconnect it on a fatal error. */
+  /**
+   * Resolves to a `ConnectionError` once Redis has been unreachable for `ms` (checked a few
+   * times a second); `cancel` stops watching. For waits that depend on Redis coming back.
+   */
+  unavailableFor(ms: number): { readonly promise: Promise<ConnectionError>; cancel(): void } {
+    let timer: NodeJS.Timeout | undefined;
+    const promise = new Promise<ConnectionError>((resolve) => {
+      timer = setInterval(() => {
+        if (this.downSince === undefined || Date.now() - this.downSince < ms) return;
+        const cause = this.lastError === undefined ? 'no answer' : describeCause(this.lastError);
+        resolve(this.fatal ?? new ConnectionError(this.address, `Redis has not answered for ${ms} ms (${cause}); check that it runs and is reachable from here`));
+      }, 250);
+      timer.unref();
+    });
+    return { promise, cancel: () => clearInterval(timer) };
+  }
+
+  /**
+   * Starts following `client`: its errors say when an outage begins, its `ready` when it ends;
+   * `stop` says whether the watch may disconnect it on a fatal error. The client's errors need no
+   * other listener: they are reported here, once per outage.
+   */
   follow(client: Redis, stop: boolean): void {
     client.on('error', (error: Error) => {
       this.lastError = error;
       const fatal = fatalReason(error);
-      if (fatal === undefined) return;
-      this.fatal ??= new ConnectionError(this.address, fatal, error);
-      if (stop) client.disconnect();
+      if (fatal !== undefined) {
+        if (this.fatal === undefined) this.logger.error(`Redis: ${fatal}`);
+        this.fatal ??= new ConnectionError(this.address, fatal, error);
+        if (stop) client.disconnect();
+        return;
+      }
+      if (this.downSince !== undefined) return;
+      this.downSince = Date.now();
+      this.logger.warn(`lost the connection to Redis at ${this.address} (${describeCause(error)}); retrying until it is back`);
+    });
+    client.on('ready', () => {
+      if (this.downSince === undefined) return;
+      const seconds = ((Date.now() - this.downSince) / 1000).toFixed(1);
+      this.downSince = undefined;
+      this.logger.warn(`the connection to Redis at ${this.address} is back, after ${seconds} s`);
     });
   }
 
@@ -120,6 +171,16 @@ function fatalReason(error: Error): string | undefined {
     return `it refused the credentials (${error.message}); check the user and password in the URL or options`;
   }
   return undefined;
+}
+
+/** Whether `error` says a connection dropped or could not be made (it reconnects by itself). */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return (
+    (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED'].includes(code)) ||
+    /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|read ECONNRESET/.test(error.message)
+  );
 }
 
 function isConnectionFailure(error: unknown): boolean {

@@ -85,6 +85,8 @@ export class Dispatcher {
     private readonly connection: Redis,
     /** BullMQ key prefix (see `queuePrefix` in keys.ts). */
     readonly queuePrefix: string,
+    /** Where the queues' errors go (BullMQ prints them to the console when nothing listens). */
+    private readonly onError: (error: Error) => void,
   ) {}
 
   /** The BullMQ queue behind a Celeriac queue name. */
@@ -92,6 +94,7 @@ export class Dispatcher {
     let queue = this.queues.get(name);
     if (queue === undefined) {
       queue = new Queue(name, { connection: this.connection, prefix: this.queuePrefix });
+      queue.on('error', this.onError);
       this.queues.set(name, queue);
     }
     return queue;

@@ -37,6 +37,8 @@ export interface ResultBackend {
   guard<T>(run: () => Promise<T>): Promise<T>;
   /** Where malformed channel messages are reported (at most once a minute). */
   readonly log: RateLimitedLog;
+  /** Settles with a `ConnectionError` once Redis has been down for the app's `unavailableTimeout`. */
+  unavailable(): { readonly promise: Promise<Error>; cancel(): void };
 }
 
 /** A workflow's meta plus memoised handles, so `.parent` objects are shared, not rebuilt. */
@@ -100,8 +102,13 @@ export class WorkflowView {
       },
     );
     const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
+    // A wait outlives a short outage (the states are read again when Redis is back), but fails
+    // with a ConnectionError once Redis has been down for the app's `unavailableTimeout`.
+    const unavailable = this.backend.unavailable();
+    const outage = unavailable.promise.then((error) => Promise.reject(error));
+    outage.catch(() => {});
     try {
-      if (!(await beforeDeadline(subscription.ready, deadline))) throw new TimeoutError(options.what, options.timeout!);
+      if (!(await beforeDeadline(Promise.race([subscription.ready, outage]), deadline))) throw new TimeoutError(options.what, options.timeout!);
       for (;;) {
         if (toRead.size > 0) {
           const ids = [...toRead];
@@ -117,16 +124,18 @@ export class WorkflowView {
         if (toRead.size > 0) continue; // announced while the states were read
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new TimeoutError(options.what, options.timeout!);
-        await new Promise<void>((resolve) => {
+        const woken = new Promise<void>((resolve) => {
           const timer = Number.isFinite(remaining) ? setTimeout(resolve, remaining) : undefined;
           wake = () => {
             if (timer !== undefined) clearTimeout(timer);
             resolve();
           };
         });
+        await Promise.race([woken, outage]);
         wake = () => {};
       }
     } finally {
+      unavailable.cancel();
       subscription.close();
     }
   }

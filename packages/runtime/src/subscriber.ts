@@ -64,6 +64,8 @@ export class ChannelSubscriber {
   constructor(
     private readonly base: Redis,
     private readonly log: RateLimitedLog,
+    /** Reports the connection's outages instead of the log (the app's ConnectionWatch). */
+    private readonly watch?: { follow(client: Redis, stop: boolean): void },
   ) {}
 
   /**
@@ -143,9 +145,12 @@ export class ChannelSubscriber {
     connection.on('close', () => {
       for (const state of this.channels.values()) state.confirmed = false;
     });
-    connection.on('error', (error: Error) =>
-      this.log.warn('subscriber connection', `subscriber: Redis connection error (it reconnects on its own): ${error.message}`),
-    );
+    if (this.watch !== undefined) this.watch.follow(connection, true);
+    else {
+      connection.on('error', (error: Error) =>
+        this.log.warn('subscriber connection', `subscriber: Redis connection error (it reconnects on its own): ${error.message}`),
+      );
+    }
     this.connection = connection;
     return connection;
   }

@@ -9,8 +9,10 @@ import { Worker as BullWorker, type Job, type JobJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import pLimit from 'p-limit';
 import { publicNames, type TaskOverrides } from './admit.js';
+import { aborted, until, within } from './bounded.js';
 import type { ControlPlane, ControlTarget, ScheduledTaskInfo, TaskRequestInfo, WorkerControl } from './control-plane/index.js';
 import { DEFAULT_QUEUE, type Dispatcher } from './dispatch.js';
+import { isConnectionError } from './connection.js';
 import { InvalidArgumentError, PermissionError, RevokedError } from './errors.js';
 import { runInline } from './execute.js';
 import { ShutdownSignal } from './signals.js';
@@ -43,9 +45,15 @@ export interface WorkerOptions {
    * approximate number of events the capped stream keeps (default 100 000). Default off, and then free.
    */
   readonly taskEvents?: boolean | { readonly maxLength?: number } | undefined;
-  /** Milliseconds a job stays locked to this worker without renewal before another may take it (BullMQ). Default 30 000. */
+  /**
+   * Milliseconds a job stays locked to this worker without renewal before another may take it
+   * (BullMQ; renewed every half of it). With `stalledInterval`, it bounds how soon a dead worker's
+   * jobs run elsewhere: within `lockDuration + stalledInterval`, 15 s by default. A handler that
+   * blocks the event loop longer than this loses its lock and its job runs again elsewhere: run
+   * CPU-bound work in the process pool. Default 10 000.
+   */
   readonly lockDuration?: number | undefined;
-  /** Milliseconds between checks for jobs whose worker died (BullMQ). Default 30 000. */
+  /** Milliseconds between checks for jobs whose worker died (BullMQ). Default 5 000. */
   readonly stalledInterval?: number | undefined;
   /** How often a job may be orphaned by a dead worker before it fails with `WorkerLostError`. Default 5. */
   readonly maxStalledCount?: number | undefined;
@@ -83,20 +91,16 @@ export interface WorkerCounts {
   readonly failed: ReadonlyMap<string, number>;
 }
 
+/**
+ * Lock and stalled-check defaults: a dead worker's jobs run elsewhere within 15 s. It costs each
+ * worker, per queue, one stalled-jobs check every 5 s and one lock renewal (for all its jobs at
+ * once) every 5 s while it runs any: under one Redis command a second.
+ */
+const DEFAULT_LOCK_DURATION = 10_000;
+const DEFAULT_STALLED_INTERVAL = 5_000;
+
 /** Milliseconds each step of a cold shutdown may take: Redis may be gone. */
 const HAND_BACK_MS = 2_000;
-
-/** Resolves once `signal` aborts. */
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
-}
-
-/** Waits for `promise`, but not longer than `ms`. */
-async function within(ms: number, promise: Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
 
 /** Delayed jobs listed per queue by `inspect scheduled` at most. */
 const SCHEDULED_PER_QUEUE = 100;
@@ -311,7 +315,10 @@ export class Worker {
   private async shutDown(): Promise<void> {
     const consumers = [...this.consumers.values()];
     const drained = Promise.all(consumers.map(({ consumer }) => consumer.close())).then(() => this.handoff.settled());
-    await Promise.race([drained, aborted(this.cold.signal)]);
+    // Once no job is in flight, BullMQ's own close gets a bounded time: it may wait for a Redis
+    // that is gone.
+    const idle = until(() => this.processor.running.size === 0 && this.waiting.size === 0).then(() => within(HAND_BACK_MS, drained));
+    await Promise.race([drained, idle, aborted(this.cold.signal)]);
     if (this.cold.signal.aborted) await within(HAND_BACK_MS, this.handBack());
     await within(HAND_BACK_MS, this.control.close());
     // BullMQ leaves connections it was given open; these are ours. Whatever BullMQ still waits
@@ -359,9 +366,12 @@ export class Worker {
         connection,
         prefix: this.runtime.dispatcher.queuePrefix,
         concurrency: this.concurrencyNow,
-        lockDuration: this.options.lockDuration ?? 30_000,
-        stalledInterval: this.options.stalledInterval ?? 30_000,
+        lockDuration: this.options.lockDuration ?? DEFAULT_LOCK_DURATION,
+        stalledInterval: this.options.stalledInterval ?? DEFAULT_STALLED_INTERVAL,
         maxStalledCount: this.options.maxStalledCount ?? 5,
+        // After a dropped connection, finishing a job is retried within a second (BullMQ waits
+        // 15 s), before its lock lapses and it would run again elsewhere.
+        runRetryDelay: 1_000,
         name: this.name,
         // Started by the preflight (or addConsumer), once Redis is known to let the worker in.
         autorun: false,
@@ -376,7 +386,8 @@ export class Worker {
         void this.close({ force: true });
         return;
       }
-      this.log.error(`queue ${queue}`, `worker ${this.name}: queue ${queue}: ${error.message}`, error);
+      // Lost connections are reported once per outage by the app's ConnectionWatch.
+      if (!isConnectionError(error)) this.log.error(`queue ${queue}`, `worker ${this.name}: queue ${queue}: ${error.message}`, error);
     });
     this.consumers.set(queue, { consumer, connection });
     return consumer;

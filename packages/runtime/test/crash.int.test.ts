@@ -14,10 +14,10 @@ import { redisUrl, testApp } from './helpers.js';
 const fixture = fileURLToPath(new URL('./fixtures/crash-worker.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
-function startWorker(prefix: string): Promise<ChildProcess> {
+function startWorker(prefix: string, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@celeriac/source', fixture], {
     cwd: root,
-    env: { ...process.env, REDIS_URL: redisUrl(), CELERIAC_PREFIX: prefix },
+    env: { ...process.env, REDIS_URL: redisUrl(), CELERIAC_PREFIX: prefix, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -111,6 +111,27 @@ async function runOnce(): Promise<void> {
 }
 
 describe('crash safety', () => {
+  it('runs a SIGKILLed worker\'s task elsewhere within 15 s with the default lock and stalled-check timing', { timeout: 60_000 }, async () => {
+    const app = testApp();
+    const redis = new Redis(redisUrl());
+    const defaults = { CELERIAC_DEFAULT_TIMING: '1' };
+    let worker = await startWorker(app.prefix, defaults);
+    try {
+      const res = await app.apply(signature('sleep', [2_000]));
+      await expect.poll(() => redis.hget(`${app.prefix}:runs`, res.id), { timeout: 10_000 }).toBe('1');
+      await kill(worker);
+      const killedAt = Date.now();
+      worker = await startWorker(app.prefix, defaults);
+      expect(await res.get({ timeout: 30_000 })).toBe(2_000);
+      const recovered = Date.now() - killedAt;
+      expect(recovered).toBeLessThan(15_000 + 2_000 + 2_000); // lock + check, plus the run, plus slack
+      expect(await redis.hget(`${app.prefix}:runs`, res.id)).toBe('2');
+    } finally {
+      await kill(worker);
+      redis.disconnect();
+    }
+  });
+
   it('finishes every workflow exactly once after workers are SIGKILLed mid-flight', { timeout: 120_000 }, async () => {
     await runOnce();
   });

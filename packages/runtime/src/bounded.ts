@@ -1,0 +1,28 @@
+/**
+ * Waiting with a bound: closing an app or a worker must finish even when Redis is gone and what
+ * it waits for never settles.
+ */
+
+/** Waits for `promise` (whatever it settles with), but not longer than `ms`. */
+export async function within(ms: number, promise: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/** Resolves once `signal` aborts. */
+export function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+}
+
+/** Resolves once `test()` holds, checking every `everyMs`. */
+export function until(test: () => boolean, everyMs = 100): Promise<void> {
+  return new Promise((resolve) => {
+    if (test()) return resolve();
+    const timer = setInterval(() => {
+      if (!test()) return;
+      clearInterval(timer);
+      resolve();
+    }, everyMs);
+  });
+}
