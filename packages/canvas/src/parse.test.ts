@@ -426,14 +426,12 @@ describe('parseCanvas', () => {
   });
 
   describe('performance', () => {
-    it('parses a 100 000-member group in linear time', () => {
+    // No clock here (machines are shared and noisy): a quadratic copy would run far past the
+    // test's timeout; a linear parse takes a fraction of a second.
+    it('parses a 100 000-member group without a quadratic step', { timeout: 60_000 }, () => {
       const tasks = Array.from({ length: 100_000 }, (_, i) => ({ kind: 'signature', task: 'add', args: [i, i], kwargs: { z: i }, options: {}, immutable: false }));
-      const start = performance.now();
       const parsed = parseCanvas({ kind: 'group', tasks, options: {} });
-      const elapsed = performance.now() - start;
       expect((parsed as Group).tasks).toHaveLength(100_000);
-      // ~0.1 s on a laptop; a quadratic copy would take minutes.
-      expect(elapsed).toBeLessThan(5_000);
     });
   });
 
