@@ -431,9 +431,19 @@ export class App {
     }
   }
 
-  /** @internal the store, for tests that check what the Lua scripts recorded. */
-  get internals(): { store: WorkflowStore } {
-    return { store: this.parts.store };
+  /**
+   * @internal the store, for tests that check what the Lua scripts recorded; the task registry,
+   * for the children of a processes pool (pool/child.ts), which run the app's handlers — without
+   * connecting to Redis, which a child only does if a handler uses the app.
+   */
+  get internals(): { readonly store: WorkflowStore; readonly registry: ReadonlyMap<string, RegisteredTask> } {
+    const parts = (): Connected => this.parts;
+    return {
+      get store() {
+        return parts().store;
+      },
+      registry: this.registry,
+    };
   }
 
   /**

@@ -22,6 +22,7 @@ export type RuntimeErrorCode =
   | 'CONNECTION'
   | 'PERMISSION'
   | 'PAYLOAD_TOO_LARGE'
+  | 'POOL_START'
   | 'CLOSED';
 
 /**
@@ -216,13 +217,31 @@ export class MaxRetriesExceededError extends CeleriacError<RuntimeErrorCode> {
  * to let its workflow go on (Celery's `WorkerLostError`).
  */
 export class WorkerLostError extends CeleriacError<RuntimeErrorCode> {
-  constructor(stalls: number) {
+  /** `message` replaces the default one, which explains a stalled job; a pool child's death has its own. */
+  constructor(stalls: number, message?: string) {
     super(
       'WORKER_LOST',
-      `the task's worker stopped while running it ${stalls} time(s) (crashed, killed, or cut off from Redis), more than maxStalledCount allows. ` +
-        'If the task itself crashes its process (memory, a native module), fix it; otherwise raise maxStalledCount.',
+      message ??
+        `the task's worker stopped while running it ${stalls} time(s) (crashed, killed, or cut off from Redis), more than maxStalledCount allows. ` +
+          'If the task itself crashes its process (memory, a native module), fix it; otherwise raise maxStalledCount.',
     );
     this.name = 'WorkerLostError';
+  }
+}
+
+/**
+ * A worker's processes pool could not start: a child could not load the app module (a syntax
+ * error, a missing import, no app exported), or children kept exiting before they were ready.
+ * `waitUntilReady()` rejects with it, and the worker closes.
+ */
+export class PoolStartError extends CeleriacError<RuntimeErrorCode> {
+  /** The app module the children load (a file URL). */
+  readonly appModule: string;
+
+  constructor(appModule: string, message: string, cause?: Error) {
+    super('POOL_START', message, cause === undefined ? undefined : { cause });
+    this.name = 'PoolStartError';
+    this.appModule = appModule;
   }
 }
 

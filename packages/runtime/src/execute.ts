@@ -13,7 +13,12 @@ import type { RegisteredTask, RetryOptions, TaskContext } from './task.js';
 /** What running a handler came to. */
 export type Outcome =
   | { readonly kind: 'success'; readonly value: unknown }
-  | { readonly kind: 'failure'; readonly error: unknown }
+  /**
+   * `autoretry`: whether the task's `autoretryFor` matches `error`, when the executor decided it
+   * where the error's class exists (a pool child; the worker then holds only a rebuilt copy).
+   * Unset, the worker matches `error` itself.
+   */
+  | { readonly kind: 'failure'; readonly error: unknown; readonly autoretry?: boolean }
   /** The handler asked to run again later (`ctx.retry()`). */
   | { readonly kind: 'retry'; readonly request: RetrySignal }
   /** The handler handed its place to a canvas (`ctx.replace()`), which records its outcome later. */

@@ -29,6 +29,8 @@ export type { TaskState } from './envelope.js';
 export { READY_STATES } from './envelope.js';
 export { Worker, expandNodeName } from './worker.js';
 export type { WorkerOptions, WorkerCounts } from './worker.js';
+export type { PoolKind, AutoscaleOptions } from './pool/options.js';
+export { isPoolChild } from './pool/role.js';
 export { consoleLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
 export type {
@@ -81,6 +83,7 @@ export {
   SoftTimeLimitExceeded,
   MaxRetriesExceededError,
   WorkerLostError,
+  PoolStartError,
   ControlArgumentError,
   ControlTimeoutError,
   ConnectionError,

@@ -25,7 +25,7 @@ import { locate, nodeRefOf } from './lookup.js';
 import { RefusedJobError, Replacer } from './replace.js';
 import type { NodeRef } from './settle.js';
 import { ShutdownSignal } from './signals.js';
-import type { RegisteredTask } from './task.js';
+import { autoretryMatches, type RegisteredTask } from './task.js';
 
 /**
  * Release jobs one worker runs at once. Each enqueues up to 1 000 jobs and is bound by this
@@ -236,7 +236,8 @@ export class JobProcessor {
     const cause = retry === undefined ? (outcome as { error: unknown }).error : retry.error;
     // `null` is no limit, so `??` (which passes over null) cannot pick the limit here.
     const limit = retry !== undefined && retry.maxRetries !== undefined ? retry.maxRetries : options.maxRetries === undefined ? 0 : options.maxRetries;
-    const retryable = retry !== undefined || (options.maxRetries !== undefined && matches(task, cause));
+    const autoretry = outcome.kind === 'failure' && outcome.autoretry !== undefined ? outcome.autoretry : autoretryMatches(task, cause);
+    const retryable = retry !== undefined || (options.maxRetries !== undefined && autoretry);
     if (retryable && (limit === null || job.retries < limit)) {
       const delayMs = retry?.countdown !== undefined ? retry.countdown * 1000 : backoffDelay(options.backoff, job.retries);
       const remote = toRemoteError(cause, node);
@@ -310,14 +311,6 @@ export class JobProcessor {
 async function postpone(bull: Job, token: string | undefined, delayMs: number): Promise<never> {
   await bull.moveToDelayed(Date.now() + Math.max(0, Math.round(delayMs)), token);
   throw new DelayedError();
-}
-
-/** Whether `autoretryFor` covers this error (everything when it is not set). */
-function matches(task: RegisteredTask, error: unknown): boolean {
-  if (task.autoretryFor === undefined) return true;
-  return task.autoretryFor.some((matcher) =>
-    typeof matcher === 'string' ? error instanceof Error && error.name === matcher : error instanceof matcher,
-  );
 }
 
 /** Celery's retry backoff: fixed, or `delay * 2^retries` capped at `maxDelay` (600 s), optionally jittered. */

@@ -122,6 +122,14 @@ export interface RegisteredTask {
   readonly autoretryFor?: readonly ErrorMatcher[];
 }
 
+/** Whether `autoretryFor` covers this error (everything when it is not set). */
+export function autoretryMatches(task: RegisteredTask, error: unknown): boolean {
+  if (task.autoretryFor === undefined) return true;
+  return task.autoretryFor.some((matcher) =>
+    typeof matcher === 'string' ? error instanceof Error && error.name === matcher : error instanceof matcher,
+  );
+}
+
 /** Parses a Celery rate limit (`"10/s"`, `"100/m"`, `"5/h"`, `10`) into ms between starts. */
 export function rateInterval(limit: string | number, task: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*([smh]))?\s*$/.exec(String(limit));

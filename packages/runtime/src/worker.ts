@@ -15,6 +15,9 @@ import { DEFAULT_QUEUE, type Dispatcher } from './dispatch.js';
 import { isConnectionError } from './connection.js';
 import { InvalidArgumentError, PermissionError, RevokedError } from './errors.js';
 import { runInline } from './execute.js';
+import { poolConfigOf, type AutoscaleOptions, type PoolKind } from './pool/options.js';
+import { ProcessPool } from './pool/process-pool.js';
+import { isPoolChild } from './pool/role.js';
 import { ShutdownSignal } from './signals.js';
 import { Handoff } from './handoff.js';
 import { isUnreadable, readTaskJob, RELEASE_JOB, type TaskJob } from './job-data.js';
@@ -34,10 +37,38 @@ export interface WorkerOptions {
    */
   readonly name?: string | undefined;
   /**
-   * Tasks run at once by this worker, across all its queues (Celery's `--concurrency`). Default:
-   * the number of CPUs (`os.availableParallelism()`), as Celery's.
+   * Tasks run at once by this worker, across all its queues (Celery's `--concurrency`); with the
+   * processes pool, its number of children. Default: the number of CPUs
+   * (`os.availableParallelism()`), as Celery's.
    */
   readonly concurrency?: number | undefined;
+  /**
+   * Where handlers run (Celery's `--pool`): `"async"` (default) on this process's event loop;
+   * `"processes"` in `concurrency` child processes (Celery's prefork), for CPU-bound handlers and
+   * for hard time limits and `revoke(..., { terminate: true })` that stop even a handler that
+   * never yields. This process still takes the jobs and records their outcomes; children only run
+   * handlers. See `appModule`.
+   */
+  readonly pool?: PoolKind | undefined;
+  /**
+   * The module the processes pool's children import to get the app and its tasks (the CLI's
+   * `-A`): a path (relative to the current directory) or a file URL, of a `.ts`, `.mts`, `.js` or
+   * `.mjs` file that exports the app as `app` or as its default export. Required with
+   * `pool: "processes"`, ignored by the async pool. It must not start a worker when a child loads
+   * it (see `isPoolChild()`). TypeScript loads without a build step (through tsx).
+   */
+  readonly appModule?: string | URL | undefined;
+  /**
+   * With the processes pool, a child is replaced by a fresh one after running this many tasks
+   * (Celery's `--max-tasks-per-child`), to bound what a leaking handler can hold. Default: never.
+   */
+  readonly maxTasksPerChild?: number | undefined;
+  /**
+   * With the processes pool, scale the children between `min` and `max` instead of keeping
+   * `concurrency` of them (Celery's `--autoscale MAX,MIN`); see {@link AutoscaleOptions}. The
+   * worker then runs up to `max` tasks at once.
+   */
+  readonly autoscale?: AutoscaleOptions | undefined;
   /** Queues to consume. Default `["default"]`. */
   readonly queues?: readonly string[] | undefined;
   /**
@@ -101,6 +132,8 @@ const DEFAULT_STALLED_INTERVAL = 5_000;
 
 /** Milliseconds each step of a cold shutdown may take: Redis may be gone. */
 const HAND_BACK_MS = 2_000;
+/** Milliseconds the processes pool may take to stop its children (it kills them after 2 s). */
+const POOL_CLOSE_MS = 5_000;
 
 /** Delayed jobs listed per queue by `inspect scheduled` at most. */
 const SCHEDULED_PER_QUEUE = 100;
@@ -128,12 +161,16 @@ export class Worker {
   readonly name: string;
   /** Resolves once the worker has closed: by `close()`, or by a remote `shutdown` command. */
   readonly closed: Promise<void>;
+  /** Where its handlers run: `"async"` or `"processes"` (see `WorkerOptions.pool`). */
+  readonly pool: PoolKind;
   private concurrencyNow: number;
   private readonly consumers = new Map<string, { consumer: Consumer; connection: Redis }>();
   private readonly slots: ReturnType<typeof pLimit>;
   /** Jobs fetched and waiting for a slot (Celery's reserved requests), by job id. */
   private readonly waiting = new Map<string, { bull: Job; token: string | undefined; queue: string }>();
   private readonly processor: JobProcessor;
+  /** The children running handlers, with `pool: "processes"`. */
+  private readonly processPool: ProcessPool | undefined;
   private readonly handoff: Handoff;
   /** Aborted when closing stops waiting for jobs in flight (a forced close, or its timeout). */
   private readonly cold = new AbortController();
@@ -159,7 +196,16 @@ export class Worker {
   ) {
     this.options = options;
     this.name = expandNodeName(options.name ?? 'celeriac@%h');
-    this.concurrencyNow = options.concurrency ?? availableParallelism();
+    if (isPoolChild()) {
+      throw new InvalidArgumentError(
+        'worker',
+        'app.worker() was called in a pool child, while it loaded the app module: the module the children load must not start a worker ' +
+          '(start it from another file, or only when isPoolChild() is false)',
+      );
+    }
+    const pool = poolConfigOf(options, availableParallelism());
+    this.pool = pool.kind;
+    this.concurrencyNow = pool.kind === 'processes' && 'max' in pool.size ? pool.size.max : (options.concurrency ?? availableParallelism());
     if (!Number.isSafeInteger(this.concurrencyNow) || this.concurrencyNow < 1) {
       throw new InvalidArgumentError('concurrency', `expected a whole number >= 1, got ${String(options.concurrency)}`);
     }
@@ -170,10 +216,24 @@ export class Worker {
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
     const { logger } = runtime;
     this.log = new RateLimitedLog(logger);
+    // Children start now; the worker takes jobs once they have loaded the app (see `started`).
+    this.processPool =
+      pool.kind === 'processes'
+        ? new ProcessPool({
+            config: pool,
+            logger,
+            name: this.name,
+            tasks: this.registered,
+            onBroken: (error) => {
+              logger.error(`worker ${this.name}: ${error.message}; the worker stops`);
+              void this.close();
+            },
+          })
+        : undefined;
     this.slots = pLimit(this.concurrencyNow);
     this.handoff = new Handoff(runtime.dispatcher, logger, this.cold.signal);
     this.control = runtime.plane.attachWorker(this.controlTarget(), {
-      description: { app: runtime.app, queues, concurrency: this.concurrencyNow, pool: 'async', tasks: this.registered, startedAt: this.startedAt },
+      description: { app: runtime.app, queues, concurrency: this.concurrencyNow, pool: this.pool, tasks: this.registered, startedAt: this.startedAt },
       live: () => ({ active: this.processor.running.size, ...this.totals }),
       ...(options.taskEvents === undefined ? {} : { taskEvents: options.taskEvents }),
     });
@@ -184,7 +244,7 @@ export class Worker {
       replacer: runtime.replacer,
       registry: runtime.registry,
       overrides: this.overrides,
-      executor: { run: runInline },
+      executor: this.processPool ?? { run: runInline },
       handoff: this.handoff,
       observer: this.observer(logger),
       logger,
@@ -193,7 +253,7 @@ export class Worker {
       isRevoked: (id) => this.revoked.has(id),
     });
     for (const queue of queues) this.consume(queue);
-    this.started = this.preflight(queues).then(
+    this.started = Promise.all([this.preflight(queues), this.processPool?.ready]).then(
       () => {
         for (const { consumer } of this.consumers.values()) this.run(consumer);
       },
@@ -217,13 +277,19 @@ export class Worker {
   }
 
   /**
-   * Resolves once every queue consumer is connected and the worker is listed and hears commands.
-   * Rejects when the worker cannot start — e.g. with `PermissionError` naming what its Redis user
-   * must be granted — and the worker is then closed.
+   * Resolves once every queue consumer is connected and the worker is listed and hears commands;
+   * with the processes pool, once its children have loaded the app, too. Rejects when the worker
+   * cannot start — e.g. with `PermissionError` naming what its Redis user must be granted, or
+   * `PoolStartError` when pool children cannot load the app module — and the worker is then closed.
    */
   async waitUntilReady(): Promise<void> {
     await this.started;
     await Promise.all([...[...this.consumers.values()].map(({ consumer }) => consumer.waitUntilReady()), this.control.ready]);
+  }
+
+  /** Pids of the processes pool's children (empty with the async pool). */
+  get processes(): number[] {
+    return this.processPool?.pids ?? [];
   }
 
   /**
@@ -286,12 +352,17 @@ export class Worker {
     consumer.run().catch((error: unknown) => this.log.error('run', `worker ${this.name}: a queue consumer stopped`, error));
   }
 
-  /** Runs `concurrency` tasks at once from now on (Celery's `pool_grow`/`pool_shrink`). */
+  /**
+   * Runs `concurrency` tasks at once from now on (Celery's `pool_grow`/`pool_shrink`). The
+   * processes pool starts or retires children to match (idle ones at once, busy ones when their
+   * task ends); an autoscaled pool takes it as its new `max`.
+   */
   resize(concurrency: number): void {
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
       throw new InvalidArgumentError('concurrency', `expected a whole number >= 1, got ${String(concurrency)}`);
     }
     this.concurrencyNow = concurrency;
+    this.processPool?.resize(concurrency);
     this.slots.concurrency = concurrency;
     for (const { consumer } of this.consumers.values()) consumer.concurrency = concurrency;
     this.control.presence.update({ concurrency });
@@ -320,6 +391,7 @@ export class Worker {
     const idle = until(() => this.processor.running.size === 0 && this.waiting.size === 0).then(() => within(HAND_BACK_MS, drained));
     await Promise.race([drained, idle, aborted(this.cold.signal)]);
     if (this.cold.signal.aborted) await within(HAND_BACK_MS, this.handBack());
+    if (this.processPool !== undefined) await within(POOL_CLOSE_MS, this.processPool.close());
     await within(HAND_BACK_MS, this.control.close());
     // BullMQ leaves connections it was given open; these are ours. Whatever BullMQ still waits
     // for fails with them, so a close never hangs on a Redis that is gone.
@@ -458,7 +530,7 @@ export class Worker {
       queue,
       retries: job.retries,
       started,
-      workerPid: started === null ? null : process.pid,
+      workerPid: started === null ? null : this.processPool === undefined ? process.pid : (this.processPool.pidOf(job.id) ?? null),
     });
     const override = (task: string, changes: TaskOverrides): void => {
       this.overrides.set(task, { ...this.overrides.get(task), ...changes });
@@ -486,7 +558,7 @@ export class Worker {
       revoked: () => this.revoked.list(),
       stats: () => ({
         startedAt: this.startedAt,
-        pool: { kind: 'async', maxConcurrency: this.concurrencyNow, processes: [] },
+        pool: { kind: this.pool, maxConcurrency: this.concurrencyNow, processes: this.processes },
         processed: Object.fromEntries(this.processed),
         failed: Object.fromEntries(this.failures),
       }),
