@@ -169,6 +169,8 @@ export class ProcessPool implements Executor {
     if (!this.closing) {
       this.closing = true;
       clearTimeout(this.restartTimer);
+      // No-op once ready; otherwise whoever waits for the pool learns it will not start.
+      this.failStart(new PoolStartError(this.options.config.appModule.href, `worker ${this.options.name} closed before its pool children were ready`));
       for (const run of this.queue.splice(0)) run.invocation.abort.abort(new ShutdownSignal(this.options.name));
       for (const child of this.children) this.retire(child);
     }
