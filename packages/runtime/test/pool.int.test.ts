@@ -3,6 +3,7 @@
  * fixtures/pool/app.ts, while the test's own app (with the same tasks) is the worker's. Children
  * are real processes: the tests kill them, time them out and count them through /proc.
  */
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,7 @@ import {
   type Worker,
 } from '@celeriac/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
-import { redisUrl, testApp } from './helpers.js';
+import { FAST_RECOVERY, redisUrl, testApp } from './helpers.js';
 import { registerPoolTasks, runsKey } from './fixtures/pool/tasks.js';
 
 const T = { timeout: 15_000 };
@@ -58,10 +59,11 @@ function poolChildren(): number[] {
   return found;
 }
 
+/** Whether a process runs (a zombie, exited but not yet reaped, does not). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }
@@ -259,6 +261,35 @@ describe('processes pool', () => {
     expect(await res.get(T)).toMatchObject({ run: 1 });
     expect(pids.filter(alive)).toEqual([]);
     expect(poolChildren()).toEqual([]);
+  });
+
+  it('leaves no child behind when its worker process is killed, and the job it ran is not lost', async () => {
+    const app = poolApp();
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const worker = spawn(process.execPath, ['--import', 'tsx', '--conditions=@celeriac/source', fixture('worker-process.ts')], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const pids = await new Promise<number[]>((resolve, reject) => {
+        let out = '';
+        worker.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('\n')) resolve(JSON.parse(out) as number[]);
+        });
+        worker.once('exit', (code) => reject(new Error(`worker process exited early with code ${String(code)}`)));
+      });
+      expect(pids).toHaveLength(2);
+      const res = await app.apply(call('hold', 20_000));
+      await started(app, res.id);
+      worker.kill('SIGKILL');
+      // Each child hears its channel close and exits, the busy one too.
+      await expect.poll(() => pids.filter(alive), { timeout: 5_000 }).toEqual([]);
+      app.worker({ ...FAST_RECOVERY, concurrency: 1 });
+      expect(await res.get(T)).toMatchObject({ run: 2 });
+    } finally {
+      worker.kill('SIGKILL');
+    }
   });
 
   it('loads a plain JavaScript app module that exports its app as the default export', async () => {

@@ -119,7 +119,7 @@ export class ProcessPool implements Executor {
 
   /** Pids of the pool's children (those not on their way out). */
   get pids(): number[] {
-    return [...this.children].filter((child) => child.state !== 'stopping').map((child) => child.pid);
+    return [...this.children].filter((child) => child.state !== 'stopping' && child.pid > 0).map((child) => child.pid);
   }
 
   /** Pid of the child running task `id`, if a child runs it now. */
@@ -314,7 +314,13 @@ export class ProcessPool implements Executor {
       want = Math.min(this.size.max, Math.max(this.size.min, busy + this.queue.length));
     }
     for (let live = this.live(); live < want; live++) {
-      const child = this.spawn();
+      let child: Child;
+      try {
+        child = this.spawn();
+      } catch (error) {
+        // The system refused a process (EAGAIN, ENOMEM): try again later, as for a child that did not start.
+        return this.startFailed(undefined, `could not be started: ${error instanceof Error ? error.message : String(error)}`);
+      }
       if (!('fixed' in this.size) && live >= this.size.min) {
         this.options.logger.debug(`worker ${this.options.name}: a task waits for a child; scaling up to ${live + 1} (pid ${child.pid})`);
       }
@@ -410,10 +416,10 @@ export class ProcessPool implements Executor {
     this.dispatch();
   }
 
-  /** A child exited before it was ready. */
-  private startFailed(child: Child, how: string): void {
+  /** A child exited before it was ready (or could not be started at all: no child). */
+  private startFailed(child: Child | undefined, how: string): void {
     const error = this.startError(child, how);
-    if (this.initial.has(child)) return this.break(error);
+    if (child !== undefined && this.initial.has(child)) return this.break(error);
     if (this.closing) return;
     if (++this.startFailures >= MAX_START_FAILURES) return this.break(error);
     this.options.logger.error(`worker ${this.options.name}: ${error.message}; trying again`);
@@ -423,8 +429,9 @@ export class ProcessPool implements Executor {
     }, 1_000 * 2 ** (this.startFailures - 1));
   }
 
-  private startError(child: Child, how: string): PoolStartError {
+  private startError(child: Child | undefined, how: string): PoolStartError {
     const module = this.appModule();
+    if (child === undefined) return new PoolStartError(this.options.config.appModule.href, `a pool child for the app module ${module} ${how}`);
     const remote = child.loadError;
     if (remote === undefined) {
       return new PoolStartError(this.options.config.appModule.href, `pool child ${child.pid} exited (${how}) before it had loaded the app module ${module}`);
