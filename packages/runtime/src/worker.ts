@@ -253,12 +253,14 @@ export class Worker {
       isRevoked: (id) => this.revoked.has(id),
     });
     for (const queue of queues) this.consume(queue);
+    // With the processes pool, the worker also waits for its children to load the app (a second or so).
     this.started = Promise.all([this.preflight(queues), this.processPool?.ready]).then(
       () => {
+        if (this.closing !== undefined) return; // closed while it started
         for (const { consumer } of this.consumers.values()) this.run(consumer);
       },
       async (error: unknown) => {
-        logger.error(`worker ${this.name} cannot start: ${(error as Error).message}`);
+        if (this.closing === undefined) logger.error(`worker ${this.name} cannot start: ${(error as Error).message}`);
         await this.close({ force: true });
         throw error;
       },

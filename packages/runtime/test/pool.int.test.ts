@@ -331,6 +331,17 @@ describe('processes pool', () => {
     it('a module that starts a worker when loaded', () => refused(fixture('starts-worker.ts'), /must not start a worker/));
   });
 
+  it('stops children that are still loading when the worker closes before it is ready', async () => {
+    const app = poolApp();
+    const worker = app.worker({ pool: 'processes', appModule, concurrency: 2 });
+    const pids = worker.processes;
+    expect(pids).toHaveLength(2);
+    await worker.close();
+    expect(pids.filter(alive)).toEqual([]);
+    expect(poolChildren()).toEqual([]);
+    await expect(worker.waitUntilReady()).rejects.toThrow(/closed before its pool children were ready/);
+  });
+
   it('checks its options when the worker is created', () => {
     const app = testApp();
     expect(() => app.worker({ pool: 'processes' })).toThrow(InvalidArgumentError);

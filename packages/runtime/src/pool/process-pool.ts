@@ -45,7 +45,10 @@ export interface ProcessPoolOptions {
   readonly name: string;
   /** The worker's task names: children whose app lacks some are reported once. */
   readonly tasks: readonly string[];
-  /** Called once if the pool cannot keep children running (the app module stopped loading). */
+  /**
+   * Called once if the pool, after it was ready, cannot keep children running (the app module
+   * stopped loading). A failure before it is ready rejects {@link ProcessPool.ready} instead.
+   */
   readonly onBroken: (error: PoolStartError) => void;
 }
 
@@ -91,6 +94,7 @@ export class ProcessPool implements Executor {
   private readonly initial = new Set<Child>();
   private markReady: () => void = () => {};
   private failStart: (error: PoolStartError) => void = () => {};
+  private isReady = false;
   private startFailures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private missingReported = false;
@@ -247,7 +251,10 @@ export class ProcessPool implements Executor {
         );
       }
     }
-    if (this.initial.delete(child) && this.initial.size === 0) this.markReady();
+    if (this.initial.delete(child) && this.initial.size === 0) {
+      this.isReady = true;
+      this.markReady();
+    }
     this.release(child);
   }
 
@@ -459,7 +466,7 @@ export class ProcessPool implements Executor {
     this.failStart(error);
     for (const run of this.queue.splice(0)) run.invocation.abort.abort(new ShutdownSignal(this.options.name));
     for (const child of this.children) if (child.state !== 'busy') this.retire(child);
-    this.options.onBroken(error);
+    if (this.isReady) this.options.onBroken(error);
   }
 
   /**
