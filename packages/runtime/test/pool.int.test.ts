@@ -91,9 +91,15 @@ async function startWorker(app: App, options: Parameters<App['worker']>[0]): Pro
   return worker;
 }
 
+const environment = { REDIS_URL: process.env['REDIS_URL'], CELERIAC_PREFIX: process.env['CELERIAC_PREFIX'] };
+
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((worker) => worker.close({ force: true })));
   expect(poolChildren()).toEqual([]);
+  for (const [name, value] of Object.entries(environment)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
 });
 
 describe('processes pool', () => {
