@@ -149,7 +149,7 @@ describe('processes pool', () => {
     expect(error).toMatchObject({ remoteName: 'TimeLimitExceeded' });
     expect(await res.state()).toBe('FAILURE');
     expect(elapsed).toBeGreaterThanOrEqual(2_000);
-    expect(elapsed).toBeLessThan(4_000); // the 6 s loop did not run to its end
+    expect(elapsed).toBeLessThan(5_000); // the 6 s loop did not run to its end
     await expect.poll(() => alive(before!), { timeout: 2_000 }).toBe(false);
     // A new child took its place and runs the next task.
     const next = (await (await app.apply(call('pid'))).get(T)) as number;
@@ -215,11 +215,12 @@ describe('processes pool', () => {
     const worker = await startWorker(app, { pool: 'processes', appModule, autoscale: { max: 3, min: 1, keepalive: 500 } });
     expect(worker.concurrency).toBe(3);
     expect(worker.processes).toHaveLength(1);
-    const results = await Promise.all([1, 2, 3].map(() => app.apply(call('hold', 3_000))));
-    await expect.poll(() => worker.processes.length, { timeout: 10_000 }).toBe(3);
-    const values = (await Promise.all(results.map((result) => result.get(T)))) as { pid: number }[];
-    // Ran side by side in the new children (the first child may take the third task if it frees up before a new child is ready).
-    expect(new Set(values.map((value) => value.pid)).size).toBeGreaterThanOrEqual(2);
+    // Three tasks that each wait until all three run at once: only a pool grown to three children can finish them.
+    const results = await Promise.all([1, 2, 3].map(() => app.apply(call('gather', 3))));
+    const values = (await Promise.all(results.map((result) => result.get({ timeout: 40_000 })))) as { pid: number; together: boolean }[];
+    expect(values.map((value) => value.together)).toEqual([true, true, true]);
+    expect(new Set(values.map((value) => value.pid)).size).toBe(3);
+    expect(worker.processes).toHaveLength(3);
     await expect.poll(() => worker.processes.length, { timeout: 10_000 }).toBe(1);
     await expect.poll(() => poolChildren().length, { timeout: 5_000 }).toBe(1);
   });
@@ -247,7 +248,7 @@ describe('processes pool', () => {
     for (const result of results) await started(app, result.id);
     const closing = Date.now();
     await worker.close({ force: true });
-    expect(Date.now() - closing).toBeLessThan(4_000);
+    expect(Date.now() - closing).toBeLessThan(5_000);
     expect(pids.filter(alive)).toEqual([]);
     expect(poolChildren()).toEqual([]);
     // Another worker (the async pool, with the same tasks) runs both again at once.
@@ -308,16 +309,17 @@ describe('processes pool', () => {
   });
 
   describe('refuses to start, clearly and at once, with an app module that cannot serve', () => {
-    const refused = async (module: string, message: RegExp): Promise<void> => {
+    const refused = async (module: string, message: RegExp, concurrency = 1): Promise<void> => {
       const app = poolApp();
-      const worker = app.worker({ pool: 'processes', appModule: module, concurrency: 2 });
+      const worker = app.worker({ pool: 'processes', appModule: module, concurrency });
       const started = Date.now();
       const error = await worker.waitUntilReady().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PoolStartError);
       expect((error as PoolStartError).message).toContain(module);
       expect((error as PoolStartError).message).toMatch(message);
       await worker.closed;
-      expect(Date.now() - started).toBeLessThan(10_000);
+      // Bounded: the worker gives up on the first failure instead of starting children again and again.
+      expect(Date.now() - started).toBeLessThan(20_000);
       expect(poolChildren()).toEqual([]);
     };
 
@@ -326,7 +328,8 @@ describe('processes pool', () => {
       try {
         const broken = join(dir, 'broken.mts');
         await writeFile(broken, 'export const app = ;\n');
-        await refused(broken, /could not load the app module .*(Transform failed|SyntaxError|Unexpected)/s);
+        // Two children: the first failure stops the other one while it still loads.
+        await refused(broken, /could not load the app module .*(Transform failed|SyntaxError|Unexpected)/s, 2);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
