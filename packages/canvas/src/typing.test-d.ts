@@ -10,7 +10,7 @@ import { group } from './group.js';
 import { chunks, map, starmap } from './map.js';
 import { defineTask, immutable, partial, signature, withOptions } from './signature.js';
 import type { TaskRef } from './signature.js';
-import type { AsyncRes, Chain, Chord, Group, GroupRes, Signature } from './types.js';
+import type { AnyRes, AsyncRes, Chain, Chord, Group, GroupRes, Lineage, Signature } from './types.js';
 import type {
   AnyCanvas,
   AnySignature,
@@ -18,6 +18,7 @@ import type {
   ImmutableSignature,
   InferArgs,
   InferResult,
+  LineageOf,
   StepError,
 } from './typing.js';
 
@@ -274,5 +275,37 @@ describe('partial, immutable, withOptions', () => {
   it('accepts every builder output as an AnyCanvas', () => {
     expectTypeOf(chain(add.s(1, 1), group(add.s(1), add.s(2)))).toExtend<AnyCanvas>();
     expectTypeOf(add.si(1, 1)).toExtend<AnySignature>();
+  });
+});
+
+/** Only type-checked, never run: the lineage of a canvas as a value to pass to `expectTypeOf`. */
+declare function lineageOf<C>(canvas: C): LineageOf<C>;
+
+describe('lineage', () => {
+  it('lists the results a chain creates, a chord as its header group then its body', () => {
+    expectTypeOf(lineageOf(chain(add.s(2, 2), chord([add.s(1), add.s(2)], tsum.s()), toStr.s()))).toEqualTypeOf<
+      [AsyncRes<number>, GroupRes<[number, number]>, AsyncRes<number>, AsyncRes<string>]
+    >();
+  });
+
+  it('gives a signature one task result and a group, even of one member, one group result', () => {
+    expectTypeOf<LineageOf<Signature<[], number>>>().toEqualTypeOf<[AsyncRes<number>]>();
+    expectTypeOf(lineageOf(group(add.s(1, 1)))).toEqualTypeOf<[GroupRes<[number]>]>();
+  });
+
+  it('drops an empty group after a step, and keeps it first', () => {
+    expectTypeOf(lineageOf(chain(add.s(2, 2), group()))).toEqualTypeOf<[AsyncRes<number>]>();
+    expectTypeOf(lineageOf(chain(group()))).toEqualTypeOf<[GroupRes<[]>]>();
+  });
+
+  it('cannot tell the kind of a group of unknown size in a chain', () => {
+    const members = [1, 2].map((i) => add.s(i));
+    expectTypeOf(lineageOf(chain(add.s(2, 2), group(members)))).toEqualTypeOf<[AsyncRes<number>, AnyRes<number[]>]>();
+  });
+
+  it('is unknown when a step\'s is', () => {
+    const untyped: Chain = chain(add.s(1, 1));
+    expectTypeOf(lineageOf(untyped)).toEqualTypeOf<Lineage>();
+    expectTypeOf(chain(add.s(2, 2), untyped)).toEqualTypeOf<Chain<[], unknown, Lineage>>();
   });
 });

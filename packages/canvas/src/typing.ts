@@ -13,6 +13,10 @@
  *   have no immutable flag, so a container whose entry ignores its input (a chain starting with
  *   `.si()`, a group of `.si()` members) accepts `readonly unknown[]`, i.e. anything.
  *
+ * Containers also carry the {@link Lineage} of the results they create (see `types.ts`), from
+ * which the runtime types `apply`'s result and its `.parent` links: {@link LineageOf},
+ * {@link ChainLineage}, {@link ChordLineage}.
+ *
  * Everything here is a plain conditional type over tuples, tail-recursive where it walks one,
  * so a 20-step chain checks in a few thousand instantiations and errors stay readable.
  */
