@@ -10,7 +10,7 @@ import type { Path } from './internal/paths.js';
 import { seal, tooDeep } from './internal/sealed.js';
 import { adopt, isEmpty } from './internal/values.js';
 import type { Canvas, Chain, Chord, Group } from './types.js';
-import type { AnyCanvas, ChainAccepts, CheckChain, Last, StepResult } from './typing.js';
+import type { AnyCanvas, ChainAccepts, ChainLineage, CheckChain, Last, StepResult } from './typing.js';
 
 /**
  * Builds a chain: each step runs after the previous one succeeded and receives its result as
@@ -24,18 +24,19 @@ import type { AnyCanvas, ChainAccepts, CheckChain, Last, StepResult } from './ty
  * A group built from an array of length one is unrolled too, which its type cannot show.
  *
  * @param steps - The steps, as arguments or as one array.
- * @returns A frozen chain typed `Chain<args of the first step, result of the last>`.
+ * @returns A frozen chain typed `Chain<args of the first step, result of the last, lineage>`: the
+ *   lineage lists the results its steps create, each the `.parent` of the next (see `ChainLineage`).
  * @throws CanvasError when a step is not a canvas, or the chain would nest deeper than `MAX_DEPTH`
  *   (consecutive groups nest into chords).
  * @example
  * ```ts
- * chain(add.s(2, 2), add.s(4), add.s(8));         // Chain<[], number>: 16
+ * chain(add.s(2, 2), add.s(4), add.s(8));         // Chain<[], number, [AsyncRes<number>, …]>: 16
  * chain(group(add.s(1, 1), add.s(2, 2)), tsum.s()); // one chord
  * ```
  */
-export function chain(): Chain<[], null>;
-export function chain<const S extends readonly [AnyCanvas, ...AnyCanvas[]]>(...steps: S & CheckChain<S>): Chain<ChainAccepts<S>, StepResult<Last<S>>>;
-export function chain<const S extends readonly [AnyCanvas, ...AnyCanvas[]]>(steps: S & CheckChain<S>): Chain<ChainAccepts<S>, StepResult<Last<S>>>;
+export function chain(): Chain<[], null, []>;
+export function chain<const S extends readonly [AnyCanvas, ...AnyCanvas[]]>(...steps: S & CheckChain<S>): Chain<ChainAccepts<S>, StepResult<Last<S>>, ChainLineage<S>>;
+export function chain<const S extends readonly [AnyCanvas, ...AnyCanvas[]]>(steps: S & CheckChain<S>): Chain<ChainAccepts<S>, StepResult<Last<S>>, ChainLineage<S>>;
 export function chain(steps: readonly AnyCanvas[]): Chain;
 export function chain(...args: readonly unknown[]): Chain {
   const items = args.length === 1 && Array.isArray(args[0]) ? (args[0] as readonly unknown[]) : args;

@@ -7,7 +7,7 @@ import { formatPath } from './internal/paths.js';
 import { adopt, isEmpty } from './internal/values.js';
 import { seal } from './internal/sealed.js';
 import type { Canvas, Chord, Group } from './types.js';
-import type { AnyCanvas, FitsAfter, Header, HeaderAccepts, HeaderResult, InferResult } from './typing.js';
+import type { AnyCanvas, ChordLineage, FitsAfter, Header, HeaderAccepts, HeaderResult, InferResult } from './typing.js';
 
 /**
  * Builds a chord: the header members run in parallel, then the body runs once and receives the
@@ -30,15 +30,19 @@ import type { AnyCanvas, FitsAfter, Header, HeaderAccepts, HeaderResult, InferRe
  * @example
  * ```ts
  * const tsum = defineTask<[nums: number[]], number>('tsum');
- * chord([add.s(1, 1), add.s(2, 2)], tsum.s()); // Chord<[], number>: tsum([2, 4])
+ * chord([add.s(1, 1), add.s(2, 2)], tsum.s()); // Chord<[], number, [GroupRes<[number, number]>, AsyncRes<number>]>: tsum([2, 4])
  * ```
  */
 export function chord<const H extends Header, B extends AnyCanvas>(
   header: H,
   body: B & FitsAfter<B, HeaderResult<H>, 'the header result list'>,
-): Chord<HeaderAccepts<H>, InferResult<B>> {
+): Chord<HeaderAccepts<H>, InferResult<B>, ChordLineage<H, B>> {
   const tasks = headerOf(header);
-  return seal(makeChord(tasks, adopt(body, ['body'], 'chord()')), [], 'chord()') as Chord<HeaderAccepts<H>, InferResult<B>>;
+  return seal(makeChord(tasks, adopt(body, ['body'], 'chord()')), [], 'chord()') as Chord<
+    HeaderAccepts<H>,
+    InferResult<B>,
+    ChordLineage<H, B>
+  >;
 }
 
 function headerOf(header: unknown): readonly Canvas[] {

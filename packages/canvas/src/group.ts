@@ -5,7 +5,7 @@
 import { adopt, isEmpty } from './internal/values.js';
 import { seal } from './internal/sealed.js';
 import type { Canvas, Group } from './types.js';
-import type { AnyCanvas, GroupAccepts, GroupResults } from './typing.js';
+import type { AnyCanvas, GroupAccepts, GroupResults, MemberLineages } from './typing.js';
 
 /**
  * Builds a group: the members run in parallel and its result is the list of their results, in
@@ -26,8 +26,8 @@ import type { AnyCanvas, GroupAccepts, GroupResults } from './typing.js';
  * group(items.map((i) => add.si(i, i))); // Group<readonly unknown[], number[]>
  * ```
  */
-export function group<const T extends readonly AnyCanvas[]>(...members: T): Group<GroupAccepts<T>, GroupResults<T>>;
-export function group<const T extends readonly AnyCanvas[]>(members: T): Group<GroupAccepts<T>, GroupResults<T>>;
+export function group<const T extends readonly AnyCanvas[]>(...members: T): Group<GroupAccepts<T>, GroupResults<T>, MemberLineages<T>>;
+export function group<const T extends readonly AnyCanvas[]>(members: T): Group<GroupAccepts<T>, GroupResults<T>, MemberLineages<T>>;
 export function group(...args: readonly unknown[]): Group {
   const items = args.length === 1 && Array.isArray(args[0]) ? (args[0] as readonly unknown[]) : args;
   const tasks: Canvas[] = items.map((item, i) => adopt(item, ['tasks', i], 'group()'));

@@ -17,6 +17,10 @@ export type {
   Backoff,
   TaskOptions,
   Typed,
+  AsyncRes,
+  GroupRes,
+  AnyRes,
+  Lineage,
   Signature,
   Chain,
   Group,
@@ -35,7 +39,7 @@ export { CeleriacError, CanvasError } from './errors.js';
 export type { CanvasErrorCode } from './errors.js';
 export { signature, defineTask, immutable, partial, withOptions } from './signature.js';
 export type { TaskRef } from './signature.js';
-export type { InferArgs, InferResult, AnySignature, AnyCanvas } from './typing.js';
+export type { InferArgs, InferResult, AnySignature, AnyCanvas, LineageOf } from './typing.js';
 export { chain } from './chain.js';
 export { group } from './group.js';
 export { chord } from './chord.js';

@@ -1,8 +1,8 @@
 /**
  * The canvas data model. Every value here is plain, deeply frozen JSON: it is its own wire format,
  * so a canvas built in one process can be stored in Redis, sent to another and rebuilt by
- * `parseCanvas` unchanged. The generic parameters are phantom types used only for compile-time
- * checking of chains; they never exist at runtime.
+ * `parseCanvas` unchanged. The generic parameters are phantom types used only at compile time, to
+ * check chains and to type the results `apply` returns; they never exist at runtime.
  */
 
 /** Any JSON value. Task arguments, keyword arguments and results must be JSON. */
@@ -75,6 +75,44 @@ export interface Typed<TAccepts extends readonly unknown[], TResult> {
   readonly [resultBrand]?: TResult;
 }
 
+declare const lineageBrand: unique symbol;
+declare const membersBrand: unique symbol;
+
+/** In a {@link Lineage}: a task's result, an `AsyncResult` of `TValue` once applied. */
+export interface AsyncRes<TValue> {
+  readonly kind: 'task';
+  readonly value: TValue;
+}
+
+/** In a {@link Lineage}: a group's result (a group, a chord header), a `GroupResult` of `TValue` once applied. */
+export interface GroupRes<TValue> {
+  readonly kind: 'group';
+  readonly value: TValue;
+}
+
+/**
+ * In a {@link Lineage}: a result the types cannot tell the kind of, an `AnyResult` of `TValue` —
+ * a group of unknown size in a chain, which Celery unrolls when it has one member.
+ */
+export interface AnyRes<TValue> {
+  readonly kind: 'either';
+  readonly value: TValue;
+}
+
+/**
+ * Phantom description of the results applying a canvas creates, from the first to the one
+ * `apply` returns, each the `.parent` of the next (the first one's parent is null). A tuple is
+ * exact; a non-tuple (the default, `readonly (AsyncRes | GroupRes | AnyRes)[]`) means unknown.
+ * Chains and chords carry theirs; a signature's and a group's follow from their kind.
+ *
+ * @example
+ * ```ts
+ * // chain(add.s(2, 2), add.s(4), add.s(8)): 16, whose parent is 8, whose parent is 4
+ * type L = [AsyncRes<number>, AsyncRes<number>, AsyncRes<number>];
+ * ```
+ */
+export type Lineage = readonly (AsyncRes<unknown> | GroupRes<unknown> | AnyRes<unknown>)[];
+
 /** One task invocation: Celery's `Signature`. */
 export interface Signature<TAccepts extends readonly unknown[] = readonly unknown[], TResult = unknown>
   extends Typed<TAccepts, TResult> {
@@ -88,24 +126,42 @@ export interface Signature<TAccepts extends readonly unknown[] = readonly unknow
 }
 
 /** Steps run one after another; each receives the previous step's result. */
-export interface Chain<TAccepts extends readonly unknown[] = readonly unknown[], TResult = unknown>
-  extends Typed<TAccepts, TResult> {
+export interface Chain<
+  TAccepts extends readonly unknown[] = readonly unknown[],
+  TResult = unknown,
+  TLineage extends Lineage = Lineage,
+> extends Typed<TAccepts, TResult> {
+  /** Phantom: the results its steps create, in order (see {@link Lineage}). */
+  readonly [lineageBrand]?: TLineage;
   readonly kind: 'chain';
   readonly tasks: readonly Canvas[];
   readonly options: TaskOptions;
 }
 
 /** Members run in parallel; the result is the list of their results in member order. */
-export interface Group<TAccepts extends readonly unknown[] = readonly unknown[], TResult = unknown>
-  extends Typed<TAccepts, TResult> {
+export interface Group<
+  TAccepts extends readonly unknown[] = readonly unknown[],
+  TResult = unknown,
+  TMembers extends readonly Lineage[] = readonly Lineage[],
+> extends Typed<TAccepts, TResult> {
+  /**
+   * Phantom: each member's {@link Lineage} as a chain step; a tuple when the members are. A
+   * chain unrolls a group of one member into that member (Celery), so this is what it needs.
+   */
+  readonly [membersBrand]?: TMembers;
   readonly kind: 'group';
   readonly tasks: readonly Canvas[];
   readonly options: TaskOptions;
 }
 
 /** A header group whose ordered results are handed to the body as one list. */
-export interface Chord<TAccepts extends readonly unknown[] = readonly unknown[], TResult = unknown>
-  extends Typed<TAccepts, TResult> {
+export interface Chord<
+  TAccepts extends readonly unknown[] = readonly unknown[],
+  TResult = unknown,
+  TLineage extends Lineage = Lineage,
+> extends Typed<TAccepts, TResult> {
+  /** Phantom: the header's group result, then the results the body creates (see {@link Lineage}). */
+  readonly [lineageBrand]?: TLineage;
   readonly kind: 'chord';
   readonly header: readonly Canvas[];
   readonly body: Canvas;

@@ -10,7 +10,7 @@ import { group } from './group.js';
 import { chunks, map, starmap } from './map.js';
 import { defineTask, immutable, partial, signature, withOptions } from './signature.js';
 import type { TaskRef } from './signature.js';
-import type { Chain, Chord, Group, Signature } from './types.js';
+import type { AnyRes, AsyncRes, Chain, Chord, Group, GroupRes, Lineage, Signature } from './types.js';
 import type {
   AnyCanvas,
   AnySignature,
@@ -18,6 +18,7 @@ import type {
   ImmutableSignature,
   InferArgs,
   InferResult,
+  LineageOf,
   StepError,
 } from './typing.js';
 
@@ -67,16 +68,16 @@ describe('signature', () => {
 
 describe('chain', () => {
   it('accepts a step whose one free parameter takes the previous result', () => {
-    expectTypeOf(chain(add.s(2, 2), add.s(4))).toEqualTypeOf<Chain<[], number>>();
-    expectTypeOf(chain(add.s(2, 2), toStr.s(), upper.s())).toEqualTypeOf<Chain<[], string>>();
+    expectTypeOf(chain(add.s(2, 2), add.s(4))).toEqualTypeOf<Chain<[], number, [AsyncRes<number>, AsyncRes<number>]>>();
+    expectTypeOf(chain(add.s(2, 2), toStr.s(), upper.s())).toEqualTypeOf<Chain<[], string, [AsyncRes<number>, AsyncRes<string>, AsyncRes<string>]>>();
   });
 
   it('accepts what the first step still takes as the chain\'s arguments', () => {
-    expectTypeOf(chain(add.s(4), toStr.s())).toEqualTypeOf<Chain<[x: number], string>>();
+    expectTypeOf(chain(add.s(4), toStr.s())).toEqualTypeOf<Chain<[x: number], string, [AsyncRes<number>, AsyncRes<string>]>>();
   });
 
   it('accepts the steps as one array', () => {
-    expectTypeOf(chain([add.s(2, 2), add.s(4)])).toEqualTypeOf<Chain<[], number>>();
+    expectTypeOf(chain([add.s(2, 2), add.s(4)])).toEqualTypeOf<Chain<[], number, [AsyncRes<number>, AsyncRes<number>]>>();
   });
 
   it('rejects a step whose free parameter does not take the previous result', () => {
@@ -97,43 +98,43 @@ describe('chain', () => {
   });
 
   it('accepts an immutable step after anything', () => {
-    expectTypeOf(chain(upper.s('a'), add.si(1, 1), add.s(1))).toEqualTypeOf<Chain<[], number>>();
-    expectTypeOf(chain(add.s(2, 2), immutable(upper.s('a')))).toEqualTypeOf<Chain<[], string>>();
+    expectTypeOf(chain(upper.s('a'), add.si(1, 1), add.s(1))).toEqualTypeOf<Chain<[], number, [AsyncRes<string>, AsyncRes<number>, AsyncRes<number>]>>();
+    expectTypeOf(chain(add.s(2, 2), immutable(upper.s('a')))).toEqualTypeOf<Chain<[], string, [AsyncRes<number>, AsyncRes<string>]>>();
   });
 
   it('accepts an untyped signature anywhere, and anything after it', () => {
-    expectTypeOf(chain(add.s(2, 2), signature('x'), upper.s())).toEqualTypeOf<Chain<[], string>>();
-    expectTypeOf(chain(signature('x'), add.s(1))).toEqualTypeOf<Chain<readonly unknown[], number>>();
+    expectTypeOf(chain(add.s(2, 2), signature('x'), upper.s())).toEqualTypeOf<Chain<[], string, [AsyncRes<number>, AsyncRes<unknown>, AsyncRes<string>]>>();
+    expectTypeOf(chain(signature('x'), add.s(1))).toEqualTypeOf<Chain<readonly unknown[], number, [AsyncRes<unknown>, AsyncRes<number>]>>();
   });
 
   it('accepts a chain starting with an immutable step: it takes anything', () => {
-    expectTypeOf(chain(add.si(1, 1), add.s(1))).toEqualTypeOf<Chain<readonly unknown[], number>>();
+    expectTypeOf(chain(add.si(1, 1), add.s(1))).toEqualTypeOf<Chain<readonly unknown[], number, [AsyncRes<number>, AsyncRes<number>]>>();
   });
 
   it('passes a group\'s result tuple to the next step', () => {
-    expectTypeOf(chain(group(add.s(1, 1), add.s(2, 2)), tsum.s())).toEqualTypeOf<Chain<[], number>>();
+    expectTypeOf(chain(group(add.s(1, 1), add.s(2, 2)), tsum.s())).toEqualTypeOf<Chain<[], number, [GroupRes<[number, number]>, AsyncRes<number>]>>();
     // @ts-expect-error -- [number, string] is not number[]
     chain(group(add.s(1, 1), upper.s('a')), tsum.s());
   });
 
   it('checks a group step against the previous result, member by member', () => {
-    expectTypeOf(chain(add.s(2, 2), group(add.s(1), add.s(2)), tsum.s())).toEqualTypeOf<Chain<[], number>>();
+    expectTypeOf(chain(add.s(2, 2), group(add.s(1), add.s(2)), tsum.s())).toEqualTypeOf<Chain<[], number, [AsyncRes<number>, GroupRes<[number, number]>, AsyncRes<number>]>>();
     // @ts-expect-error -- upper in the group cannot take add's number
     chain(add.s(2, 2), group(add.s(1), upper.s()));
   });
 
   it('treats a group of one as its member, as the chain unrolls it', () => {
-    expectTypeOf(chain(add.s(2, 2), group(add.s(1)), add.s(1))).toEqualTypeOf<Chain<[], number>>();
+    expectTypeOf(chain(add.s(2, 2), group(add.s(1)), add.s(1))).toEqualTypeOf<Chain<[], number, [AsyncRes<number>, AsyncRes<number>, AsyncRes<number>]>>();
   });
 
   it('passes a nested chain\'s result on and checks its first step', () => {
-    expectTypeOf(chain(add.s(2, 2), chain(add.s(1), toStr.s()), upper.s())).toEqualTypeOf<Chain<[], string>>();
+    expectTypeOf(chain(add.s(2, 2), chain(add.s(1), toStr.s()), upper.s())).toEqualTypeOf<Chain<[], string, [AsyncRes<number>, AsyncRes<number>, AsyncRes<string>, AsyncRes<string>]>>();
     // @ts-expect-error -- the nested chain starts with upper, which cannot take a number
     chain(add.s(2, 2), chain(upper.s(), upper.s()));
   });
 
   it('passes a chord\'s body result on', () => {
-    expectTypeOf(chain(chord([add.s(1, 1)], tsum.s()), toStr.s())).toEqualTypeOf<Chain<[], string>>();
+    expectTypeOf(chain(chord([add.s(1, 1)], tsum.s()), toStr.s())).toEqualTypeOf<Chain<[], string, [GroupRes<[number]>, AsyncRes<number>, AsyncRes<string>]>>();
   });
 
   it('types an array of unknown length by its elements, unchecked', () => {
@@ -142,7 +143,7 @@ describe('chain', () => {
   });
 
   it('types an empty chain as returning null', () => {
-    expectTypeOf(chain()).toEqualTypeOf<Chain<[], null>>();
+    expectTypeOf(chain()).toEqualTypeOf<Chain<[], null, []>>();
   });
 
   it('checks a 20-step chain', () => {
@@ -150,7 +151,12 @@ describe('chain', () => {
       add.s(1, 1), add.s(1), add.s(1), add.s(1), add.s(1), add.s(1), add.s(1), add.s(1), add.s(1), add.s(1),
       add.s(1), add.s(1), add.s(1), add.s(1), add.s(1), add.s(1), add.s(1), add.s(1), toStr.s(), upper.s(),
     );
-    expectTypeOf(long).toEqualTypeOf<Chain<[], string>>();
+    type EighteenNumbers = [
+      AsyncRes<number>, AsyncRes<number>, AsyncRes<number>, AsyncRes<number>, AsyncRes<number>, AsyncRes<number>,
+      AsyncRes<number>, AsyncRes<number>, AsyncRes<number>, AsyncRes<number>, AsyncRes<number>, AsyncRes<number>,
+      AsyncRes<number>, AsyncRes<number>, AsyncRes<number>, AsyncRes<number>, AsyncRes<number>, AsyncRes<number>,
+    ];
+    expectTypeOf(long).toEqualTypeOf<Chain<[], string, [...EighteenNumbers, AsyncRes<string>, AsyncRes<string>]>>();
     chain(
       // @ts-expect-error -- step 12, upper.s(), cannot take add's number (tsc reports it at the first argument)
       add.s(1, 1), add.s(1), add.s(1), add.s(1), add.s(1), add.s(1), add.s(1), add.s(1), add.s(1), add.s(1),
@@ -176,31 +182,31 @@ describe('chain', () => {
 
 describe('group', () => {
   it('types its result as the tuple of member results', () => {
-    expectTypeOf(group(add.s(1, 1), upper.s('a'))).toEqualTypeOf<Group<[], [number, string]>>();
-    expectTypeOf(group([add.s(1, 1), upper.s('a')])).toEqualTypeOf<Group<[], [number, string]>>();
+    expectTypeOf(group(add.s(1, 1), upper.s('a'))).toEqualTypeOf<Group<[], [number, string], [[AsyncRes<number>], [AsyncRes<string>]]>>();
+    expectTypeOf(group([add.s(1, 1), upper.s('a')])).toEqualTypeOf<Group<[], [number, string], [[AsyncRes<number>], [AsyncRes<string>]]>>();
   });
 
   it('splices a nested group\'s results into the tuple', () => {
     expectTypeOf(group(add.s(1, 1), group(upper.s('a'), upper.s('b')))).toEqualTypeOf<
-      Group<[], [number, string, string]>
+      Group<[], [number, string, string], [[AsyncRes<number>], [GroupRes<[string, string]>]]>
     >();
   });
 
   it('types an array of members as an array of results', () => {
     const members = [1, 2, 3].map((i) => add.si(i, i));
-    expectTypeOf(group(members)).toEqualTypeOf<Group<readonly unknown[], number[]>>();
+    expectTypeOf(group(members)).toEqualTypeOf<Group<readonly unknown[], number[], [AsyncRes<number>][]>>();
   });
 
   it('accepts what every member that uses its input accepts', () => {
-    expectTypeOf(group(add.s(1), add.si(2, 2), add.s(3))).toEqualTypeOf<Group<[number], [number, number, number]>>();
-    expectTypeOf(group(add.si(1, 1), add.si(2, 2))).toEqualTypeOf<Group<readonly unknown[], [number, number]>>();
+    expectTypeOf(group(add.s(1), add.si(2, 2), add.s(3))).toEqualTypeOf<Group<[number], [number, number, number], [[AsyncRes<number>], [AsyncRes<number>], [AsyncRes<number>]]>>();
+    expectTypeOf(group(add.si(1, 1), add.si(2, 2))).toEqualTypeOf<Group<readonly unknown[], [number, number], [[AsyncRes<number>], [AsyncRes<number>]]>>();
   });
 });
 
 describe('chord', () => {
   it('types the chord by its body\'s result', () => {
-    expectTypeOf(chord([add.s(1, 1), add.s(2, 2)], tsum.s())).toEqualTypeOf<Chord<[], number>>();
-    expectTypeOf(chord(group(add.s(1, 1), add.s(2, 2)), tsum.s())).toEqualTypeOf<Chord<[], number>>();
+    expectTypeOf(chord([add.s(1, 1), add.s(2, 2)], tsum.s())).toEqualTypeOf<Chord<[], number, [GroupRes<[number, number]>, AsyncRes<number>]>>();
+    expectTypeOf(chord(group(add.s(1, 1), add.s(2, 2)), tsum.s())).toEqualTypeOf<Chord<[], number, [GroupRes<[number, number]>, AsyncRes<number>]>>();
   });
 
   it('rejects a body that does not accept the header\'s result list', () => {
@@ -213,12 +219,12 @@ describe('chord', () => {
   });
 
   it('accepts an immutable or untyped body', () => {
-    expectTypeOf(chord([add.s(1, 1), upper.s('a')], tsum.si([1]))).toEqualTypeOf<Chord<[], number>>();
-    expectTypeOf(chord([add.s(1, 1)], signature('x'))).toEqualTypeOf<Chord<[], unknown>>();
+    expectTypeOf(chord([add.s(1, 1), upper.s('a')], tsum.si([1]))).toEqualTypeOf<Chord<[], number, [GroupRes<[number, string]>, AsyncRes<number>]>>();
+    expectTypeOf(chord([add.s(1, 1)], signature('x'))).toEqualTypeOf<Chord<[], unknown, [GroupRes<[number]>, AsyncRes<unknown>]>>();
   });
 
   it('accepts any header list when a header member is untyped', () => {
-    expectTypeOf(chord([add.s(1, 1), signature('x')], tsum.s())).toEqualTypeOf<Chord<[], number>>();
+    expectTypeOf(chord([add.s(1, 1), signature('x')], tsum.s())).toEqualTypeOf<Chord<[], number, [GroupRes<[number, unknown]>, AsyncRes<number>]>>();
   });
 });
 
@@ -241,7 +247,7 @@ describe('map, starmap, chunks', () => {
   });
 
   it('fits map into a typed chain', () => {
-    expectTypeOf(chain(map(tsum, [[1]]), tsum.s())).toEqualTypeOf<Chain<readonly unknown[], number>>();
+    expectTypeOf(chain(map(tsum, [[1]]), tsum.s())).toEqualTypeOf<Chain<readonly unknown[], number, [AsyncRes<number[]>, AsyncRes<number>]>>();
   });
 });
 
@@ -259,7 +265,7 @@ describe('partial, immutable, withOptions', () => {
 
   it('types immutable() of a signature as an immutable signature, of a container as accepting anything', () => {
     expectTypeOf(immutable(add.s(1))).toEqualTypeOf<ImmutableSignature<number>>();
-    expectTypeOf(immutable(chain(add.s(1), toStr.s()))).toEqualTypeOf<Chain<readonly unknown[], string>>();
+    expectTypeOf(immutable(chain(add.s(1), toStr.s()))).toEqualTypeOf<Chain<readonly unknown[], string, [AsyncRes<number>, AsyncRes<string>]>>();
   });
 
   it('keeps the type through withOptions', () => {
@@ -269,5 +275,37 @@ describe('partial, immutable, withOptions', () => {
   it('accepts every builder output as an AnyCanvas', () => {
     expectTypeOf(chain(add.s(1, 1), group(add.s(1), add.s(2)))).toExtend<AnyCanvas>();
     expectTypeOf(add.si(1, 1)).toExtend<AnySignature>();
+  });
+});
+
+/** Only type-checked, never run: the lineage of a canvas as a value to pass to `expectTypeOf`. */
+declare function lineageOf<C>(canvas: C): LineageOf<C>;
+
+describe('lineage', () => {
+  it('lists the results a chain creates, a chord as its header group then its body', () => {
+    expectTypeOf(lineageOf(chain(add.s(2, 2), chord([add.s(1), add.s(2)], tsum.s()), toStr.s()))).toEqualTypeOf<
+      [AsyncRes<number>, GroupRes<[number, number]>, AsyncRes<number>, AsyncRes<string>]
+    >();
+  });
+
+  it('gives a signature one task result and a group, even of one member, one group result', () => {
+    expectTypeOf<LineageOf<Signature<[], number>>>().toEqualTypeOf<[AsyncRes<number>]>();
+    expectTypeOf(lineageOf(group(add.s(1, 1)))).toEqualTypeOf<[GroupRes<[number]>]>();
+  });
+
+  it('drops an empty group after a step, and keeps it first', () => {
+    expectTypeOf(lineageOf(chain(add.s(2, 2), group()))).toEqualTypeOf<[AsyncRes<number>]>();
+    expectTypeOf(lineageOf(chain(group()))).toEqualTypeOf<[GroupRes<[]>]>();
+  });
+
+  it('cannot tell the kind of a group of unknown size in a chain', () => {
+    const members = [1, 2].map((i) => add.s(i));
+    expectTypeOf(lineageOf(chain(add.s(2, 2), group(members)))).toEqualTypeOf<[AsyncRes<number>, AnyRes<number[]>]>();
+  });
+
+  it('is unknown when a step\'s is', () => {
+    const untyped: Chain = chain(add.s(1, 1));
+    expectTypeOf(lineageOf(untyped)).toEqualTypeOf<Lineage>();
+    expectTypeOf(chain(add.s(2, 2), untyped)).toEqualTypeOf<Chain<[], unknown, Lineage>>();
   });
 });

@@ -13,10 +13,14 @@
  *   have no immutable flag, so a container whose entry ignores its input (a chain starting with
  *   `.si()`, a group of `.si()` members) accepts `readonly unknown[]`, i.e. anything.
  *
+ * Containers also carry the {@link Lineage} of the results they create (see `types.ts`), from
+ * which the runtime types `apply`'s result and its `.parent` links: {@link LineageOf},
+ * {@link ChainLineage}, {@link ChordLineage}.
+ *
  * Everything here is a plain conditional type over tuples, tail-recursive where it walks one,
  * so a 20-step chain checks in a few thousand instantiations and errors stay readable.
  */
-import type { Canvas, Chain, Chord, Group, Signature, Typed } from './types.js';
+import type { AnyRes, AsyncRes, Canvas, Chain, Chord, Group, GroupRes, Lineage, Signature, Typed } from './types.js';
 
 /**
  * Any signature, whatever its phantom types: use it as a constraint.
@@ -182,6 +186,68 @@ export type CheckChain<
     ? [...TOut, ...S] // the variadic tail of `[A, ...B[]]`: its length is unknown, so it is not checked
     : TOut;
 
+/**
+ * The {@link Lineage} of a canvas applied as it is (alone, as a chord body): a signature creates
+ * one `AsyncResult`, a group one `GroupResult` (its members hang off no parent), a chain and a
+ * chord carry theirs.
+ *
+ * @example
+ * ```ts
+ * type L = LineageOf<typeof flow>; // [AsyncRes<number>, AsyncRes<number>, AsyncRes<number>]
+ * ```
+ */
+export type LineageOf<C> =
+  // Values are bound with `infer`, not written `AsyncRes<InferResult<C>>`: tsc then builds the
+  // very type a hand-written `AsyncRes<number>` is, so `toEqualTypeOf` can compare lineages.
+  C extends Signature<readonly unknown[], infer TResult>
+  ? [AsyncRes<TResult>]
+  : C extends Group<readonly unknown[], infer TResult>
+    ? [GroupRes<TResult>]
+    : C extends Chain<readonly unknown[], unknown, infer TLineage>
+      ? TLineage
+      : C extends Chord<readonly unknown[], unknown, infer TLineage>
+        ? TLineage
+        : Lineage;
+
+/**
+ * The {@link Lineage} a canvas adds as a chain step: as applied, except that a group of one
+ * member is that member (Celery unrolls it), and a group of unknown size may be either.
+ */
+export type StepLineage<C> =
+  C extends Group<readonly unknown[], infer TResult, infer TMembers>
+    ? number extends TMembers['length']
+      ? [AnyRes<TResult>]
+      : TMembers extends readonly [infer Only extends Lineage]
+        ? Only
+        : [GroupRes<TResult>]
+    : LineageOf<C>;
+
+/** What a group keeps of its members: the {@link StepLineage} of each (a tuple for a tuple). */
+export type MemberLineages<T extends readonly unknown[]> = { -readonly [K in keyof T]: StepLineage<T[K]> };
+
+/**
+ * The {@link Lineage} of a chain of these steps: their lineages in order, as `chain()` normalises
+ * them — a nested chain's are spliced in, a group followed by a step becomes a chord (whose header
+ * group comes first, as a group step's result does), and a step that is an empty group is dropped
+ * after another step. An untyped step makes the whole lineage unknown.
+ */
+export type ChainLineage<S extends readonly unknown[], TOut extends Lineage = []> =
+  S extends readonly [infer H, ...infer Rest]
+    ? StepLineage<H> extends infer TStep extends Lineage
+      ? number extends TStep['length']
+        ? Lineage
+        : ChainLineage<Rest, TOut extends readonly [] ? TStep : [...TOut, ...WithoutEmptyGroup<TStep>]>
+      : Lineage
+    : number extends S['length']
+      ? Lineage
+      : TOut;
+
+/** Celery skips an empty group after another chain step: it adds nothing. */
+type WithoutEmptyGroup<TStep extends Lineage> = TStep extends readonly [GroupRes<readonly []>] ? [] : TStep;
+
+/** The {@link Lineage} of a chord: the header's group result, then what the body creates. */
+export type ChordLineage<H, B> = HeaderResult<H> extends infer THeader ? [GroupRes<THeader>, ...LineageOf<B>] : never;
+
 /** The last element of a tuple. */
 export type Last<S extends readonly unknown[]> = S extends readonly [...unknown[], infer L] ? L : never;
 
@@ -291,14 +357,16 @@ export type DropFirst<P extends readonly unknown[], B extends readonly unknown[]
       : []
     : P;
 
-/** The same kind of canvas with another `TAccepts` and the same result. */
+/** The same kind of canvas with another `TAccepts`, the same result and the same lineage. */
 export type WithAccepts<C, TAccepts extends readonly unknown[]> = C extends { readonly kind: 'signature' }
   ? Signature<TAccepts, InferResult<C>>
-  : C extends { readonly kind: 'chain' }
-    ? Chain<TAccepts, InferResult<C>>
-    : C extends { readonly kind: 'group' }
-      ? Group<TAccepts, InferResult<C>>
-      : Chord<TAccepts, InferResult<C>>;
+  : C extends Chain<readonly unknown[], infer TResult, infer TLineage>
+    ? Chain<TAccepts, TResult, TLineage>
+    : C extends Group<readonly unknown[], infer TResult, infer TMembers>
+      ? Group<TAccepts, TResult, TMembers>
+      : C extends Chord<readonly unknown[], infer TResult, infer TLineage>
+        ? Chord<TAccepts, TResult, TLineage>
+        : never;
 
 /** The type of `immutable(c)`: a signature becomes an {@link ImmutableSignature}, a container accepts anything. */
 export type ImmutableOf<C> = C extends { readonly kind: 'signature' }

@@ -14,14 +14,15 @@ import {
   withOptions,
   CanvasError,
   type Canvas,
-  type Chain,
   type CompiledGraph,
-  type Chord,
-  type Group,
   type InferResult,
+  type AnyRes,
+  type AsyncRes,
+  type GroupRes,
+  type Lineage,
+  type LineageOf,
   type Json,
   type Kwargs,
-  type Signature,
 } from '@celeriac/canvas';
 import type { RedisOptions, Redis } from 'ioredis';
 import { within } from './bounded.js';
@@ -85,14 +86,47 @@ export interface AppOptions {
   readonly maxPayloadSize?: number | undefined;
 }
 
-/** What `apply` returns for each kind of canvas. */
-export type ResultFor<TCanvas> = TCanvas extends Group
-  ? GroupResult<InferResult<TCanvas>>
-  : TCanvas extends Signature | Chord
-    ? AsyncResult<InferResult<TCanvas>>
-    : TCanvas extends Chain
-      ? AnyResult<InferResult<TCanvas>>
-      : AnyResult;
+/**
+ * What `apply` returns for a canvas: the last result of its lineage (see `Lineage` in
+ * `@celeriac/canvas`), whose `.parent` is the one before, and so on back to the first, whose
+ * `.parent` is `null` — an `AsyncResult` for a task, a `GroupResult` for a group or chord header.
+ * Where the canvas cannot tell (parsed JSON, an untyped step or a group of unknown size in a
+ * chain), the result, or the parent from there on, is an `AnyResult`.
+ *
+ * @example
+ * ```ts
+ * const res = await app.apply(chain(add.s(2, 2), group(add.s(1), add.s(2)), tsum.s()));
+ * // res: AsyncResult<number, GroupResult<[number, number], AsyncResult<number, null>>>
+ * await res.parent.parent.get(); // 4
+ * ```
+ */
+export type ResultFor<TCanvas> = Canvas extends TCanvas
+  ? AnyResult
+  : TCanvas extends unknown
+    ? LineageResult<LineageOf<TCanvas>, InferResult<TCanvas>>
+    : never;
+
+/** The handle a lineage ends in; `AnyResult` when it is unknown, or empty (`apply` rejects an empty chain). */
+type LineageResult<TLineage extends Lineage, TResult> = number extends TLineage['length']
+  ? AnyResult<TResult>
+  : TLineage extends readonly []
+    ? AnyResult<TResult>
+    : ParentChain<TLineage, null>;
+
+/** The handle for the last entry of `TLineage`, the first entry's `.parent` being `TParent`. */
+type ParentChain<TLineage extends readonly unknown[], TParent> = TLineage extends readonly [infer TEntry, ...infer TRest]
+  ? ParentChain<TRest, HandleFor<TEntry, TParent>>
+  : TParent;
+
+/** The result handle for one lineage entry. */
+type HandleFor<TEntry, TParent> =
+  TEntry extends AsyncRes<infer TValue>
+    ? AsyncResult<TValue, TParent>
+    : TEntry extends GroupRes<infer TValue>
+      ? GroupResult<TValue, TParent>
+      : TEntry extends AnyRes<infer TValue>
+        ? AnyResult<TValue>
+        : never;
 
 /** Options of `app.apply(canvas, options)`: partial args/kwargs for the first node(s) plus options. */
 export interface AppApplyOptions extends CallOptions {
@@ -282,7 +316,7 @@ export class App {
    * ```ts
    * const res = await app.apply(chain(add.si(2, 2), add.si(4, 4), add.si(8, 8)));
    * await res.get(); // 16
-   * await res.parent!.get(); // 8
+   * await res.parent.get(); // 8
    * ```
    */
   async apply<TCanvas extends Canvas>(canvas: TCanvas, options: AppApplyOptions = {}): Promise<ResultFor<TCanvas>> {

@@ -24,7 +24,7 @@ export interface GetOptions {
   readonly followParents?: boolean;
 }
 
-/** Either kind of result handle. */
+/** Either kind of result handle, with an untyped `.parent`. */
 export type AnyResult<T = unknown> = AsyncResult<T> | GroupResult<T>;
 
 /** What result handles need from their app. */
@@ -199,16 +199,18 @@ function errorOf(envelope: Envelope): Error {
 }
 
 /**
- * The result of one task (Celery's `AsyncResult`).
+ * The result of one task (Celery's `AsyncResult`). `T` is its value; `TParent` the type of its
+ * `.parent`, which `app.apply` computes from the canvas (`null` for a first step), and which stays
+ * `AnyResult | null` where the canvas cannot tell (`app.result(id)`, untyped canvases).
  *
  * @example
  * ```ts
  * const res = await app.apply(chain(add.si(2, 2), add.si(4, 4)));
  * await res.get({ timeout: 10_000 }); // 8
- * await res.parent!.get();            // 4
+ * await res.parent.get();             // 4: res.parent is an AsyncResult<number, null>
  * ```
  */
-export class AsyncResult<T = unknown> {
+export class AsyncResult<T = unknown, TParent = AnyResult | null> {
   /** The task id. */
   readonly id: string;
 
@@ -226,9 +228,10 @@ export class AsyncResult<T = unknown> {
   }
 
   /** The result this one follows from: the previous chain step, or the chord header's group. */
-  get parent(): AnyResult | null {
+  get parent(): TParent {
     const parent = this.view.parentOf({ n: this.index });
-    return parent === null ? null : this.view.resolve(parent);
+    // The stored meta is what the canvas compiled to, so the handle has the shape `TParent` names.
+    return (parent === null ? null : this.view.resolve(parent)) as TParent;
   }
 
   /** Results of the tasks this one released: the next chain step(s) and `link` callbacks. */
@@ -295,6 +298,7 @@ export class AsyncResult<T = unknown> {
 
 /**
  * The result of a group or a chord header (Celery's `GroupResult`): member results in order.
+ * `T` is the list of values; `TParent` the type of its `.parent`, as for {@link AsyncResult}.
  *
  * @example
  * ```ts
@@ -302,7 +306,7 @@ export class AsyncResult<T = unknown> {
  * await res.get(); // [2, 4]
  * ```
  */
-export class GroupResult<T = unknown[]> {
+export class GroupResult<T = unknown[], TParent = AnyResult | null> {
   /** The group id. */
   readonly id: string;
   private members: AnyResult[] | undefined;
@@ -327,9 +331,9 @@ export class GroupResult<T = unknown[]> {
   }
 
   /** The result before this group in a chain, if any. */
-  get parent(): AnyResult | null {
+  get parent(): TParent {
     const parent = this.view.meta.groups[this.index]!.parent;
-    return parent === null ? null : this.view.resolve(parent);
+    return (parent === null ? null : this.view.resolve(parent)) as TParent;
   }
 
   /**
