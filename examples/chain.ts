@@ -9,6 +9,6 @@ await withWorker(async () => {
   const res = await app.apply(chain(add.s(2, 2), add.s(4), add.s(8)));
   console.log('chain(add.s(2, 2), add.s(4), add.s(8))');
   console.log('  res.get()               =', await res.get(wait));
-  console.log('  res.parent.get()        =', await res.parent!.get(wait));
-  console.log('  res.parent.parent.get() =', await res.parent!.parent!.get(wait));
+  console.log('  res.parent.get()        =', await res.parent.get(wait));
+  console.log('  res.parent.parent.get() =', await res.parent.parent.get(wait));
 });

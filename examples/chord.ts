@@ -9,5 +9,5 @@ await withWorker(async () => {
   const res = await app.apply(chord(Array.from({ length: 10 }, (_, i) => add.s(i, i)), tsum.s()));
   console.log('chord([add.s(i, i) for i in 0..9], tsum.s())');
   console.log('  res.get()        =', await res.get(wait));
-  console.log('  res.parent.get() =', JSON.stringify(await res.parent!.get(wait)));
+  console.log('  res.parent.get() =', JSON.stringify(await res.parent.get(wait)));
 });

@@ -17,7 +17,7 @@ await withWorker(async () => {
   const res = await app.apply(chain(add.s(1, 2), fail.s(), add.s(3)));
   console.log('chain(add.s(1, 2), fail.s(), add.s(3))');
   console.log('  res.get()               ->', describe(await res.get(wait).catch((e: unknown) => e)));
-  console.log('  res.parent.parent.get() =', await res.parent!.parent!.get(wait));
+  console.log('  res.parent.parent.get() =', await res.parent.parent.get(wait));
 
   const body = await app.apply(chord([add.s(1, 1), fail.s()], tsum.s()));
   console.log('chord([add.s(1, 1), fail.s()], tsum.s())');

@@ -273,9 +273,10 @@ export class App {
     return {
       ...ref,
       // async, so invalid arguments reject the returned promise instead of throwing synchronously.
-      delay: async (...args: Json[]) => (await this.apply(signature(name, args))) as AsyncResult,
+      // A lone task has no parent.
+      delay: async (...args: Json[]) => (await this.apply(signature(name, args))) as AsyncResult<unknown, null>,
       applyAsync: async ({ args = [], kwargs = {}, ...rest }: ApplyOptions = {}) =>
-        (await this.apply(signature(name, args, kwargs), rest)) as AsyncResult,
+        (await this.apply(signature(name, args, kwargs), rest)) as AsyncResult<unknown, null>,
     };
   }
 

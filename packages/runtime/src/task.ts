@@ -106,9 +106,9 @@ export function toTaskOptions(options: CallOptions): TaskOptions {
 /** A registered task: a typed reference for building canvases, and a way to send it directly. */
 export interface AppTask<TArgs extends readonly unknown[], TResult> extends TaskRef<TArgs, TResult> {
   /** Sends the task with these arguments. */
-  delay(...args: TArgs): Promise<AsyncResult<TResult>>;
+  delay(...args: TArgs): Promise<AsyncResult<TResult, null>>;
   /** Sends the task with arguments, kwargs and options (countdown, queue, priority, taskId, ...). */
-  applyAsync(options?: ApplyOptions<TArgs>): Promise<AsyncResult<TResult>>;
+  applyAsync(options?: ApplyOptions<TArgs>): Promise<AsyncResult<TResult, null>>;
 }
 
 /** A handler as the worker stores it. */
