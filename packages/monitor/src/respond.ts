@@ -45,6 +45,18 @@ export function frameOf(c: Context<MonitorEnv>, context: MonitorContext): { pref
 }
 
 /**
+ * Runs calls at once and waits for all, like `Promise.all`, but each call starts inside its own
+ * async function: one that throws at once (a closed app's getter) rejects the whole, rather than
+ * leaving the calls started before it to reject unhandled.
+ *
+ * @param calls - the calls
+ * @returns their results, in order
+ */
+export function together<const T extends readonly (() => unknown)[]>(...calls: T): Promise<{ -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> }> {
+  return Promise.all(calls.map(async (run) => run())) as Promise<{ -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> }>;
+}
+
+/**
  * A client error with a status and a message the client may read.
  *
  * @param status - 400, 403, 404, …

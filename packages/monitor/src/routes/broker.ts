@@ -6,7 +6,7 @@ import type { QueueCounts, WorkerStatus } from '@celeriac/runtime';
 import { Hono } from 'hono';
 import type { MonitorContext, MonitorEnv } from '../context.js';
 import { html, type Html } from '../html.js';
-import { clientError, renderPage } from '../respond.js';
+import { clientError, renderPage, together } from '../respond.js';
 import { count } from '../views/format.js';
 
 function brokerRegion(prefix: string, readOnly: boolean, queues: readonly QueueCounts[], workers: readonly WorkerStatus[]): Html {
@@ -55,7 +55,7 @@ export function brokerRoutes(context: MonitorContext): Hono<MonitorEnv> {
   });
 
   routes.get('/broker', async (c) => {
-    const [queues, workers] = await Promise.all([app.queues(), app.control.workers()]);
+    const [queues, workers] = await together(() => app.queues(), () => app.control.workers());
     const region = brokerRegion(context.settings.prefix, context.settings.readOnly, queues, workers);
     const body = html`<h1>Broker <span class="live" id="live-status">live</span></h1>
 <p class="subtitle">The app's queues in Redis, by job state; updated every two seconds.</p>

@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import { ASSETS } from '../assets.generated.js';
 import type { MonitorContext, MonitorEnv } from '../context.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from '../metrics.js';
-import { clientError } from '../respond.js';
+import { clientError, together } from '../respond.js';
 
 /**
  * The routes.
@@ -19,7 +19,7 @@ export function systemRoutes(context: MonitorContext): Hono<MonitorEnv> {
 
   routes.get('/metrics', async (c) => {
     await context.feed.start();
-    const [queues, workers] = await Promise.all([context.app.queues(), context.app.control.workers()]);
+    const [queues, workers] = await together(() => context.app.queues(), () => context.app.control.workers());
     c.header('Content-Type', METRICS_CONTENT_TYPE);
     c.header('Cache-Control', 'no-store');
     return c.body(renderMetrics({ tasks: context.tasks, queues, workers }));

@@ -9,7 +9,7 @@ import { isCommandFailure, type BroadcastOptions, type OkReply, type Replies, ty
 import { Hono, type Context } from 'hono';
 import type { MonitorContext, MonitorEnv } from '../context.js';
 import { html } from '../html.js';
-import { clientError, renderPage } from '../respond.js';
+import { clientError, renderPage, together } from '../respond.js';
 import { workerRegion, workersRegion } from '../views/workers.js';
 
 /** Redis's clock now, from the newest heartbeat; the local clock when no worker is known. */
@@ -139,7 +139,7 @@ export function workerRoutes(context: MonitorContext): Hono<MonitorEnv> {
   });
 
   const workersPage = async (c: Context<MonitorEnv>): Promise<Response> => {
-    const [workers, queues] = await Promise.all([app.control.workers(), app.queues()]);
+    const [workers, queues] = await together(() => app.control.workers(), () => app.queues());
     const region = workersRegion({
       prefix: context.settings.prefix,
       readOnly: context.settings.readOnly,

@@ -7,7 +7,7 @@ import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { MonitorContext, MonitorEnv } from '../context.js';
 import { html } from '../html.js';
-import { clientError, renderPage } from '../respond.js';
+import { clientError, renderPage, together } from '../respond.js';
 import { segment, shorten } from '../views/format.js';
 import { workflowsTable } from '../views/tasks.js';
 import { workflowDetails, workflowSvg } from '../views/workflow.js';
@@ -95,7 +95,7 @@ export function workflowRoutes(context: MonitorContext): Hono<MonitorEnv> {
 
   routes.get('/workflow/:id', async (c) => {
     const id = c.req.param('id');
-    const [snapshot, workers] = await Promise.all([app.workflow(id), app.control.workers()]);
+    const [snapshot, workers] = await together(() => app.workflow(id), () => app.control.workers());
     const drawing = await context.layouts.get(snapshot);
     const prefix = context.settings.prefix;
     const details = workflowDetails({ prefix, snapshot, drawing, workers, tasks: context.tasks });
