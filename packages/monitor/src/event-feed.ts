@@ -100,9 +100,11 @@ export class EventFeed {
       if (next === null || tasks.size >= this.table.maxTasks) break;
       before = next;
     }
+    // Oldest first, yielding to other requests every few pages.
     for (let p = pages.length - 1; p >= 0; p--) {
       const page = pages[p]!;
       for (let i = page.length - 1; i >= 0; i--) this.table.apply(page[i]!);
+      if (p % 10 === 0) await new Promise<void>((resolve) => setTimeout(resolve, 0));
     }
     this.loadMs = performance.now() - started;
     // An empty stream: everything written from now on is new, so read it from the start.

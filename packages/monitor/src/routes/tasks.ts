@@ -200,7 +200,8 @@ export function taskRoutes(context: MonitorContext): Hono<MonitorEnv> {
   });
 
   routes.get('/tasks', async (c) => {
-    await context.feed.start();
+    // The page does not wait for a long history: it says it is reading, and its live region fills in.
+    void context.feed.start();
     const query = taskQuery(c, 50);
     const limit = PAGE_SIZES.includes(query.limit as (typeof PAGE_SIZES)[number]) ? query.limit! : 50;
     const started = performance.now();
@@ -222,7 +223,7 @@ export function taskRoutes(context: MonitorContext): Hono<MonitorEnv> {
     const region = tasksRegion(view);
     const live = (query.offset ?? 0) === 0;
     const body = html`<h1>Tasks <span class="live" id="live-status">live</span></h1>
-<p class="subtitle">${tasks.size === 0 ? 'From task events.' : html`${tasks.size.toLocaleString('en-US')} tasks from task events${context.feed.loaded > 0 ? ` (history read in ${Math.round(context.feed.loadMs)} ms)` : ''}; the oldest are forgotten beyond ${context.settings.maxTasks.toLocaleString('en-US')}.`}</p>
+<p class="subtitle">${context.feed.status === 'loading' ? `Reading the task-event history: ${context.feed.loaded.toLocaleString('en-US')} events so far…` : tasks.size === 0 ? 'From task events.' : html`${tasks.size.toLocaleString('en-US')} tasks from task events${context.feed.loaded > 0 ? ` (history read in ${Math.round(context.feed.loadMs)} ms)` : ''}; the oldest are forgotten beyond ${context.settings.maxTasks.toLocaleString('en-US')}.`}</p>
 ${eventsOff ? eventsOffNotice(view) : ''}
 ${tasksFilters(view)}
 <div id="tasks-live"${live ? html` data-live="3000"` : ''}>${region}</div>`;
