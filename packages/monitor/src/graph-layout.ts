@@ -86,6 +86,8 @@ const ROOT_OPTIONS = {
   'elk.layered.spacing.nodeNodeBetweenLayers': '48',
   'elk.spacing.nodeNode': '14',
   'elk.layered.thoroughness': '4',
+  // Keep the canvas's order (a group's members top to bottom) where crossings allow.
+  'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
   'elk.padding': '[top=16,left=16,bottom=16,right=16]',
 };
 const CLUSTER_OPTIONS = { 'elk.padding': `[top=${CLUSTER_LABEL + 10},left=12,bottom=12,right=12]` };

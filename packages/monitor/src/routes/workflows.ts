@@ -110,7 +110,7 @@ ${
 <form class="inline" data-api="/api/task/revoke/${segment(snapshot.id)}" data-confirm="Revoke every unfinished task of this workflow?" data-after="refresh:details"><button class="danger" id="revoke-workflow">Revoke workflow</button></form>
 <form class="inline" data-api="/api/task/revoke/${segment(snapshot.id)}" data-confirm="Revoke every unfinished task of this workflow, and abort those running?" data-after="refresh:details"><input type="hidden" name="terminate" value="true"><button class="danger">Revoke and terminate</button></form></div>`
 }
-<div class="card"><div class="graph-wrap">${workflowSvg(prefix, snapshot, drawing)}</div>
+<div class="card"><div class="graph-wrap">${workflowSvg(prefix, snapshot, drawing, context.tasks)}</div>
 <div class="legend">${['PENDING', 'STARTED', 'RETRY', 'SUCCESS', 'FAILURE', 'REVOKED'].map((state) => html`<span><span class="badge state-${state}">${state}</span></span>`)}<span>solid edge: passes its result · dashed: runs after · red: on failure</span></div></div>
 <div id="details">${details}</div>`;
     return renderPage(c, context, { title: `Workflow ${shorten(snapshot.id, 12)}`, nav: 'workflows', page: 'workflow', body, data: { workflow: id } }, { details });

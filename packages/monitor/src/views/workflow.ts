@@ -11,6 +11,16 @@ import { badge, count, cssToken, duration, segment, shorten, time } from './form
 
 const ENDED = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
 
+/**
+ * A task's state for display: the store's, except that a task the store still calls PENDING (its
+ * worker does not record STARTED: `trackStarted` is off) shows what its events say, if anything.
+ */
+export function shownState(node: WorkflowNode, tasks: TaskTable | undefined): string {
+  if (node.state !== 'PENDING') return node.state;
+  const seen = tasks?.get(node.id)?.state;
+  return seen === 'RECEIVED' || seen === 'STARTED' || seen === 'RETRY' ? seen : 'PENDING';
+}
+
 /** Whether a group is a chord's header: some task outside it takes its results. */
 function isChordHeader(snapshot: WorkflowSnapshot, group: WorkflowGroup): boolean {
   return snapshot.nodes.some((node) => node.parent === group.id && node.group?.id !== group.id);
@@ -55,11 +65,12 @@ function moreState(drawn: DrawnNode, states: ReadonlyMap<string, string>): strin
  * @param prefix - the URL prefix
  * @param snapshot - the workflow
  * @param drawing - its layout
+ * @param tasks - task events, for tasks the store does not yet show as started
  * @returns the SVG
  */
-export function workflowSvg(prefix: string, snapshot: WorkflowSnapshot, drawing: Drawing): Html {
+export function workflowSvg(prefix: string, snapshot: WorkflowSnapshot, drawing: Drawing, tasks?: TaskTable): Html {
   const nodes = new Map(snapshot.nodes.map((node) => [node.id, node]));
-  const states = new Map(snapshot.nodes.map((node) => [node.id, node.state as string]));
+  const states = new Map(snapshot.nodes.map((node) => [node.id, shownState(node, tasks)]));
   const groups = new Map(snapshot.groups.map((group) => [group.id, group]));
   const clusters = [...drawing.clusters].sort((a, b) => a.depth - b.depth);
   return html`<svg class="graph" xmlns="http://www.w3.org/2000/svg" width="${drawing.width}" height="${drawing.height}" viewBox="0 0 ${drawing.width} ${drawing.height}" role="img" aria-label="Graph of workflow ${snapshot.id}">
@@ -81,9 +92,10 @@ ${drawing.nodes.map((drawn) => {
   }
   const node = nodes.get(drawn.id);
   if (node === undefined) return '';
-  const why = reason(node, nodes, null, undefined);
-  return html`<a href="${prefix}/task/${segment(node.id)}"><g class="node state-${cssToken(node.state)}" data-node="${node.id}" data-state="${node.state}" transform="translate(${r(drawn.x)},${r(drawn.y)})"><title>${node.task} ${node.id}
-${node.state}${why === null ? '' : `: ${why}`}${node.result === undefined ? '' : `\nresult ${shorten(node.result, 200)}`}${node.error === undefined ? '' : `\n${node.error.name}: ${shorten(node.error.message, 200)}`}</title><rect width="${r(drawn.width)}" height="${r(drawn.height)}" rx="7"/><rect class="bar" width="5" height="${r(drawn.height)}" rx="2"/><text x="14" y="19">${shorten(node.task, Math.floor((drawn.width - 24) / 7.4))}</text><text class="sub" x="14" y="35"><tspan class="state-label">${node.state}</tspan> · #${node.index}${node.role === 'task' ? '' : ` · ${node.role}`}</text></g></a>`;
+  const why = reason(node, nodes, null, tasks);
+  const state = states.get(node.id) ?? node.state;
+  return html`<a href="${prefix}/task/${segment(node.id)}"><g class="node state-${cssToken(state)}" data-node="${node.id}" data-state="${state}" transform="translate(${r(drawn.x)},${r(drawn.y)})"><title>${node.task} ${node.id}
+${state}${why === null ? '' : `: ${why}`}${node.result === undefined ? '' : `\nresult ${shorten(node.result, 200)}`}${node.error === undefined ? '' : `\n${node.error.name}: ${shorten(node.error.message, 200)}`}</title><rect width="${r(drawn.width)}" height="${r(drawn.height)}" rx="7"/><rect class="bar" width="5" height="${r(drawn.height)}" rx="2"/><text x="14" y="19">${shorten(node.task, Math.floor((drawn.width - 24) / 7.4))}</text><text class="sub" x="14" y="35"><tspan class="state-label">${state}</tspan> · #${node.index}${node.role === 'task' ? '' : ` · ${node.role}`}</text></g></a>`;
 })}
 </svg>`;
 }
@@ -117,9 +129,11 @@ export function reason(
     return `waiting on ${listed(node.waitingOn.map(name))}`;
   }
   const record = tasks?.get(node.id);
-  if (node.state === 'STARTED' || node.state === 'RETRY') {
+  const shown = shownState(node, tasks);
+  if (shown === 'STARTED' || shown === 'RETRY') {
     return record?.worker === null || record?.worker === undefined ? 'running' : `running on ${record.worker}`;
   }
+  if (shown === 'RECEIVED') return `received by ${record?.worker ?? 'a worker'}, about to run`;
   if (node.state === 'PENDING') {
     if (workers !== null && !workers.some((worker) => worker.online && worker.queues.includes(node.queue))) {
       return `in queue "${node.queue}", which no online worker consumes`;
@@ -167,7 +181,7 @@ export function workflowDetails(details: WorkflowDetails): Html {
   const mores = details.drawing.nodes.filter((node) => node.kind === 'more');
   return html`
 <div class="stats">
-  <div class="stat"><b>${badge(snapshot.state)}</b><span>state</span></div>
+  <div class="stat"><div class="stat-badge">${badge(snapshot.state)}</div><span>state</span></div>
   <div class="stat"><b>${count(snapshot.size)}</b><span>tasks</span></div>
   ${['SUCCESS', 'STARTED', 'PENDING', 'FAILURE', 'REVOKED', 'RETRY'].map((state) =>
     counts.has(state) ? html`<div class="stat"><b>${count(counts.get(state)!)}</b><span>${state.toLowerCase()}</span></div>` : '',
@@ -200,7 +214,7 @@ ${stuck.length > 50 ? html`<li class="muted">and ${count(stuck.length - 50)} mor
 ${snapshot.nodes.slice(0, LISTED).map(
   (node) => html`<tr><td class="num">${node.index}</td><td>${node.task}${node.role === 'task' ? '' : html` <span class="pill">${node.role}</span>`}</td>
 <td><a class="mono" href="${prefix}/task/${segment(node.id)}">${shorten(node.id, 42)}</a></td>
-<td>${badge(node.state)}</td><td>${node.queue}</td>
+<td>${badge(shownState(node, details.tasks))}</td><td>${node.queue}</td>
 <td class="cell-text" title="${node.result ?? (node.error === undefined ? '' : `${node.error.name}: ${node.error.message}`)}">${node.result ?? (node.error === undefined ? '' : `${node.error.name}: ${node.error.message}`)}</td>
 <td>${time(node.doneAt)}</td></tr>`,
 )}
