@@ -6,6 +6,7 @@ import type { WorkflowList, WorkflowNode, WorkflowSnapshot } from '@celeriac/run
 import { html, type Html } from '../html.js';
 import { EVENT_TASK_STATES, type TaskPage, type TaskQuery, type TaskRecord } from '../task-table.js';
 import { badge, count, duration, segment, shorten, time } from './format.js';
+import { workflowState } from './workflow.js';
 
 /** The tasks page's inputs. */
 export interface TasksView {
@@ -96,7 +97,7 @@ export function tasksRegion(view: TasksView): Html {
 ${page.tasks.map(
   (task) => html`<tr>
 <td>${task.name}</td>
-<td><a class="mono" href="${prefix}/task/${segment(task.id)}">${shorten(task.id, 38)}</a></td>
+<td><a class="mono" href="${prefix}/task/${segment(task.id)}" title="${task.id}">${shorten(task.id, 24)}</a></td>
 <td>${badge(task.state)}</td>
 <td class="cell-text" title="${task.args ?? ''}">${task.args ?? ''}</td>
 <td class="cell-text" title="${task.kwargs ?? ''}">${task.kwargs ?? ''}</td>
@@ -150,7 +151,7 @@ ${list.workflows.map((workflow) => {
 <td><a class="mono" href="${prefix}/workflow/${segment(workflow.id)}">${shorten(workflow.id, 40)}</a></td>
 <td>${workflow.tasks.map((task) => html`<span class="pill">${task}</span>`)}</td>
 <td class="num">${count(workflow.size)}</td>
-<td>${badge(workflow.state)}</td>
+<td>${badge(workflowState(workflow.state, workflow.counts))}</td>
 <td><div class="progress" title="${done} succeeded, ${bad} failed or revoked of ${workflow.size}"><i style="width:${((100 * done) / Math.max(1, workflow.size)).toFixed(1)}%"></i></div><span class="muted">${count(done)}/${count(workflow.size)}${bad > 0 ? html`, ${count(bad)} failed` : ''}</span></td>
 <td>${time(workflow.createdAt)}</td>
 </tr>`;

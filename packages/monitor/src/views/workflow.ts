@@ -12,6 +12,16 @@ import { badge, count, cssToken, duration, segment, shorten, time } from './form
 const ENDED = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
 
 /**
+ * A workflow's state for display: its result's state, except that a workflow whose result has not
+ * started but some of whose tasks have is shown as STARTED (it is under way).
+ */
+export function workflowState(state: string, counts: Readonly<Partial<Record<string, number>>>): string {
+  if (state !== 'PENDING') return state;
+  const moving = Object.entries(counts).some(([key, n]) => key !== 'PENDING' && (n ?? 0) > 0);
+  return moving ? 'STARTED' : 'PENDING';
+}
+
+/**
  * A task's state for display: the store's, except that a task the store still calls PENDING (its
  * worker does not record STARTED: `trackStarted` is off) shows what its events say, if anything.
  */
@@ -181,7 +191,7 @@ export function workflowDetails(details: WorkflowDetails): Html {
   const mores = details.drawing.nodes.filter((node) => node.kind === 'more');
   return html`
 <div class="stats">
-  <div class="stat"><div class="stat-badge">${badge(snapshot.state)}</div><span>state</span></div>
+  <div class="stat"><div class="stat-badge">${badge(workflowState(snapshot.state, Object.fromEntries(counts)))}</div><span>state</span></div>
   <div class="stat"><b>${count(snapshot.size)}</b><span>tasks</span></div>
   ${['SUCCESS', 'STARTED', 'PENDING', 'FAILURE', 'REVOKED', 'RETRY'].map((state) =>
     counts.has(state) ? html`<div class="stat"><b>${count(counts.get(state)!)}</b><span>${state.toLowerCase()}</span></div>` : '',
