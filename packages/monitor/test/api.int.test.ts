@@ -221,6 +221,32 @@ describe('monitor API: reading', () => {
   });
 });
 
+describe('monitor without task events', () => {
+  it('says how to turn them on, and lists the workflows and their states from the store', async () => {
+    const app = testApp();
+    const add = app.task('add', (x: number, y: number) => x + y);
+    app.worker({ name: 'quiet@test' });
+    const done = await app.apply(add.s(1, 2));
+    expect(await done.get(T)).toBe(3);
+    const waiting = await app.apply(add.s(3, 4), { queue: 'idle' });
+    const monitor = createMonitor(app);
+    closeAfter(() => monitor.close());
+    const page = await (await call(monitor, '/tasks')).text();
+    expect(page).toContain('No task events have been recorded');
+    expect(page).toContain('<code>celeriac -A app worker -E</code>');
+    expect(page).toContain('<code>app.worker({ taskEvents: true })</code>');
+    expect(page).toContain(`href="/workflow/${done.id}"`);
+    expect(page).toContain(`href="/workflow/${waiting.id}"`);
+    expect(page.indexOf(waiting.id)).toBeLessThan(page.indexOf(done.id)); // newest first
+    expect(await json(call(monitor, '/api/tasks'))).toEqual({});
+    // The task and workflow pages work from the store.
+    const task = await (await call(monitor, `/task/${done.id}`)).text();
+    expect(task).toContain('id="task-result">3</pre>');
+    const workers = await (await call(monitor, '/workers')).text();
+    expect(workers).toMatch(/<code>quiet@test<\/code> sends no task events/);
+  });
+});
+
 describe('monitor API: acting', () => {
   it('applies a task by name, revokes, retries a failed task, and refuses unknown names and bad bodies', async () => {
     const { app, monitor, ids } = await setup();

@@ -20,6 +20,8 @@ const DEFAULT_API_LIMIT = 100;
 const MAX_LIMIT = 10_000;
 /** Largest workflow read whole to find a task past the snapshot's first nodes. */
 const MAX_FULL_SNAPSHOT = 10_000;
+/** Milliseconds the tasks page waits for the task-event history before it is drawn without it. */
+const HISTORY_WAIT_MS = 300;
 /** Longest `/api/task/result` wait, in seconds. */
 const MAX_RESULT_TIMEOUT = 60;
 
@@ -200,8 +202,9 @@ export function taskRoutes(context: MonitorContext): Hono<MonitorEnv> {
   });
 
   routes.get('/tasks', async (c) => {
-    // The page does not wait for a long history: it says it is reading, and its live region fills in.
-    void context.feed.start();
+    // A short history is read before the page is drawn; a long one is not waited for: the page
+    // says it is reading, and its live region fills in.
+    await Promise.race([context.feed.start(), new Promise((resolve) => setTimeout(resolve, HISTORY_WAIT_MS))]);
     const query = taskQuery(c, 50);
     const limit = PAGE_SIZES.includes(query.limit as (typeof PAGE_SIZES)[number]) ? query.limit! : 50;
     const started = performance.now();
