@@ -73,29 +73,4 @@ describe('TaskTable', () => {
     expect(table.query({ sortBy: '-runtime' }).tasks.at(-1)!.runtime).toBeNull();
     expect(table.query({ sortBy: 'runtime' }).tasks.at(-1)!.runtime).toBeNull();
   });
-
-  it('pages over 100 000 tasks in well under 200 ms, filtered or not', () => {
-    const table = new TaskTable(100_000);
-    for (let i = 0; i < 100_000; i++) {
-      table.apply(received(`id-${i}`, `task${i % 7}`, { args: `[${i}]` }));
-      table.apply(succeeded(`id-${i}`, `task${i % 7}`, String(i * 2)));
-    }
-    const timings: number[] = [];
-    const time = (run: () => unknown): unknown => {
-      const start = performance.now();
-      const out = run();
-      timings.push(performance.now() - start);
-      return out;
-    };
-    expect((time(() => table.query({ offset: 50_000, limit: 100 })) as { total: number }).total).toBe(100_000);
-    expect((time(() => table.query({ offset: 99_950, limit: 100 })) as { tasks: unknown[] }).tasks).toHaveLength(50);
-    expect((time(() => table.query({ name: 'task3', states: ['SUCCESS'], offset: 10_000, limit: 100 })) as { total: number }).total).toBe(14_286);
-    // id-99998 (its id and args), and id-49999 (its result, 99998).
-    expect((time(() => table.query({ search: '99998', limit: 100 })) as { total: number }).total).toBe(3);
-    expect(Math.max(...timings)).toBeLessThan(200);
-    // Sorting by another key sorts every match: slower, still interactive.
-    const sortStart = performance.now();
-    expect(table.query({ sortBy: '-runtime', offset: 1_000, limit: 100 }).tasks).toHaveLength(100);
-    expect(performance.now() - sortStart).toBeLessThan(1_000);
-  });
 });
