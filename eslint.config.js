@@ -20,6 +20,15 @@ const TEST_FILES = ['**/*.test.ts', '**/*.test-d.ts'];
 /** Relative paths that climb out of a package into a sibling package's sources. */
 const intoSibling = (/** @type {string[]} */ names) => `^(\\.\\./)+(${names.join('|')})(/|$)`;
 
+const monitorApiOnlyMessage =
+  "@celeriac/monitor uses @celeriac/runtime's public API only: no Redis client, no BullMQ, no runtime internals (DESIGN §7).";
+const monitorApiOnly = [
+  { regex: '^(ioredis|bullmq)(/|$)', message: monitorApiOnlyMessage },
+  { regex: '^@celeriac/(runtime|canvas)/', message: monitorApiOnlyMessage },
+  { regex: intoSibling(['runtime', 'canvas', 'cli']), message: monitorApiOnlyMessage },
+];
+const monitorNoNode = "createMonitor's handler runs in any server: Node built-ins belong in packages/monitor/src/server.ts only.";
+
 const canvasNoIo =
   '@celeriac/canvas is pure data: no I/O, no Node built-ins, no Redis, no other @celeriac package (DESIGN §1).';
 
@@ -110,5 +119,28 @@ export default defineConfig(
         },
       ],
     },
+  },
+
+  // The monitor reads and acts through @celeriac/runtime's public API only, never Redis (DESIGN §7),
+  // and its handler mounts in any server: no Node built-in outside the server file (server.ts).
+  {
+    files: tsIn('packages/monitor/src'),
+    ignores: TEST_FILES,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: builtinModules.map((name) => ({ name, message: monitorNoNode })),
+          patterns: [
+            { regex: '^node:', message: monitorNoNode },
+            ...monitorApiOnly,
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/monitor/src/server.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: monitorApiOnly }] },
   },
 );

@@ -45,6 +45,7 @@ import { WorkflowView, type AnyResult, type AsyncResult, type GroupResult, type 
 import { Settler } from './settle.js';
 import { readSnapshot, watchWorkflow, type NodeChange, type SnapshotOptions, type WorkflowSnapshot } from './snapshot.js';
 import { WorkflowStore } from './store.js';
+import { listWorkflows, type WorkflowList, type WorkflowListOptions } from './workflow-list.js';
 import { ChannelSubscriber } from './subscriber.js';
 import {
   rateInterval,
@@ -368,6 +369,24 @@ export class App {
    */
   async workflow(id: string, options: SnapshotOptions = {}): Promise<WorkflowSnapshot> {
     return this.guard(async () => readSnapshot(this.parts.store, (await locate(this.parts.store, id)).meta, options));
+  }
+
+  /**
+   * The workflows Redis holds, newest first, each with its state and how many of its tasks are in
+   * each state — read from the store, so it works whether or not workers send task events (the
+   * monitor lists these when they do not). It scans every workflow's key, so its cost grows with
+   * how many Redis holds: meant for an operator's page, not a hot path.
+   *
+   * @example
+   * ```ts
+   * const { workflows, next } = await app.workflows({ limit: 20 });
+   * workflows.map((w) => `${w.id} ${w.task} ${w.state}`);
+   * if (next !== null) await app.workflows({ limit: 20, before: next }); // the older ones
+   * ```
+   */
+  async workflows(options: WorkflowListOptions = {}): Promise<WorkflowList> {
+    this.assertOpen();
+    return listWorkflows(this.redis, this.parts.store, options);
   }
 
   /**

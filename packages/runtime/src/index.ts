@@ -23,6 +23,7 @@ export type { AppOptions, AppApplyOptions, ResultFor } from './app.js';
 export type { RedisInput } from './connection.js';
 export { AsyncResult, GroupResult } from './result.js';
 export type { QueueCounts } from './queues.js';
+export type { WorkflowSummary, WorkflowList, WorkflowListOptions } from './workflow-list.js';
 export type { WorkflowSnapshot, WorkflowNode, WorkflowEdge, WorkflowGroup, SnapshotOptions, NodeChange } from './snapshot.js';
 export type { AnyResult, GetOptions } from './result.js';
 export type { TaskState } from './envelope.js';

@@ -232,7 +232,7 @@ export async function* watchWorkflow(
 }
 
 /** A result's state from its tasks' states (as `GroupResult.state()`). */
-function aggregate(states: readonly TaskState[]): TaskState {
+export function aggregate(states: readonly TaskState[]): TaskState {
   if (states.length === 1) return states[0]!;
   if (states.includes('FAILURE')) return 'FAILURE';
   if (states.every((state) => state === 'SUCCESS')) return 'SUCCESS';

@@ -466,12 +466,15 @@ export class TaskEventWriter {
   }
 }
 
-/** `exception` and `traceback` of an error, cut to their limits. */
+/**
+ * `exception` and `traceback` of an error, cut to their limits. A worker reports the failure it
+ * recorded (a plain `{ name, message, stack }`, as stored for the result), which counts as an error.
+ */
 function failure(error: unknown): { exception: string; traceback: string } {
   let exception: string;
   let traceback = '';
   try {
-    if (error instanceof Error) {
+    if (error instanceof Error || isErrorLike(error)) {
       exception = `${String(error.name)}: ${String(error.message)}`;
       traceback = typeof error.stack === 'string' ? error.stack : '';
     } else {
@@ -481,6 +484,10 @@ function failure(error: unknown): { exception: string; traceback: string } {
     exception = 'NonErrorThrown: (a value that cannot be turned into text)';
   }
   return { exception: cut(exception, REPR_MAX_CHARS), traceback: cut(traceback, TRACEBACK_MAX_CHARS) };
+}
+
+function isErrorLike(value: unknown): value is { name: string; message: string; stack?: unknown } {
+  return typeof value === 'object' && value !== null && typeof (value as { name?: unknown }).name === 'string' && typeof (value as { message?: unknown }).message === 'string';
 }
 
 function cut(text: string, max: number): string {
