@@ -1,0 +1,69 @@
+/**
+ * Invariant 2 under crashes: worker processes are SIGKILLed at seeded random moments while mixed
+ * workflows run, and started again. Every workflow must end with its value, every successor must be
+ * released exactly once, no waiter may hang, and tasks may run again only because a kill caught
+ * them in flight (at most `concurrency` per kill).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { consoleLogger, createApp, type AnyResult, type App } from '@celeriac/runtime';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPrivateRedis, type PrivateRedis } from '../../../../scripts/private-redis.js';
+import { killProcess, startWorkerProcess } from './lib/processes.js';
+import { SIZE, seededForTest, sleep } from './lib/seed.js';
+import { verify, waitAll } from './lib/verify.js';
+import { mixedWorkflows } from './lib/workflows.js';
+
+const CONCURRENCY = 4;
+// A dead worker's jobs go elsewhere within lock + stalled check: 3 s here, 15 s with the defaults
+// (crash.int.test.ts pins those); the suite shortens it to spend its time on more kills.
+const WORKER_ENV = { CELERIAC_LOCK_MS: '2000', CELERIAC_STALLED_MS: '1000', CELERIAC_CONCURRENCY: String(CONCURRENCY), CELERIAC_PAUSE_MS: '20,150' };
+
+let redis: PrivateRedis;
+let ledger: Redis;
+let app: App;
+const workers: ChildProcess[] = [];
+
+beforeAll(async () => {
+  redis = await startPrivateRedis();
+  ledger = new Redis(redis.url, { maxRetriesPerRequest: null });
+  app = createApp({ redis: redis.url, prefix: 'faults-crash', logger: consoleLogger('silent') });
+});
+
+afterAll(async () => {
+  await Promise.all(workers.map(killProcess));
+  await app?.close();
+  ledger?.disconnect();
+  await redis?.stop();
+});
+
+describe('worker processes SIGKILLed at random moments', () => {
+  it(`finish ${SIZE} mixed workflows with the right values, every successor released exactly once`, { timeout: 60_000 + SIZE * 1_500 }, async () => {
+    const rng = seededForTest('packages/runtime/test/faults/crash.faults.test.ts');
+    const cases = mixedWorkflows(rng, SIZE);
+    workers.push(...(await Promise.all([0, 1].map(() => startWorkerProcess(redis.url, app.prefix, WORKER_ENV)))));
+
+    const results: AnyResult[] = [];
+    for (const { canvas } of cases) results.push(await app.apply(canvas));
+    let settled = false;
+    const waiting = waitAll(results, 60_000 + SIZE * 1_000).finally(() => (settled = true));
+
+    let kills = 0;
+    const maxKills = Math.max(3, Math.ceil(SIZE / 20));
+    while (!settled && kills < maxKills) {
+      await sleep(rng.int(100, 800));
+      if (settled) break;
+      const victim = rng.int(0, workers.length - 1);
+      await killProcess(workers[victim]!);
+      kills++;
+      workers[victim] = await startWorkerProcess(redis.url, app.prefix, WORKER_ENV);
+    }
+
+    const verdict = await verify(app, ledger, cases, results, await waiting);
+    console.log(`crash: seed ${rng.seed}, ${SIZE} workflows, ${verdict.nodes} tasks, ${verdict.releases} releases, ${kills} kills, ${verdict.reruns} tasks ran again`);
+    expect(verdict.problems).toEqual([]);
+    expect(kills).toBeGreaterThan(0);
+    expect(verdict.releases).toBeGreaterThan(SIZE);
+    expect(verdict.reruns).toBeLessThanOrEqual(kills * CONCURRENCY);
+  });
+});
