@@ -119,6 +119,18 @@ describe('bad handlers beside good workflows', () => {
     expect(verdict.reruns).toBe(0);
   });
 
+  it('fails a handler that blocks the event loop past its hard timeLimit with TimeLimitExceeded, though it could not be stopped', async () => {
+    const app = newApp();
+    const spin = app.task('spin', (ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until); // synchronous: no timer can interrupt it in this process
+      return 'finished';
+    }, { timeLimit: 0.3 });
+    app.worker();
+    await expect((await spin.delay(1_000)).get(T)).rejects.toMatchObject({ remoteName: 'TimeLimitExceeded' });
+    expect(await (await spin.delay(0)).get(T)).toBe('finished');
+  });
+
   it('hands back the job of a handler that never ends when close() reaches its deadline, and the process exits on its own', async () => {
     const app = newApp();
     const stuck = await app.apply(signature('hang'));
