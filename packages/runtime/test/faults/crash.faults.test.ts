@@ -15,9 +15,9 @@ import { verify, waitAll } from './lib/verify.js';
 import { mixedWorkflows } from './lib/workflows.js';
 
 const CONCURRENCY = 4;
-// A dead worker's jobs go elsewhere within lock + stalled check: 3 s here, 15 s with the defaults
+// A dead worker's jobs go elsewhere within lock + stalled check: 5 s here, 15 s with the defaults
 // (crash.int.test.ts pins those); the suite shortens it to spend its time on more kills.
-const WORKER_ENV = { CELERIAC_LOCK_MS: '2000', CELERIAC_STALLED_MS: '1000', CELERIAC_CONCURRENCY: String(CONCURRENCY), CELERIAC_PAUSE_MS: '20,150' };
+const WORKER_ENV = { CELERIAC_LOCK_MS: '4000', CELERIAC_STALLED_MS: '1000', CELERIAC_CONCURRENCY: String(CONCURRENCY), CELERIAC_PAUSE_MS: '20,150' };
 
 let redis: PrivateRedis;
 let ledger: Redis;
