@@ -38,6 +38,49 @@ afterAll(async () => {
 });
 
 describe('worker processes SIGKILLed at random moments', () => {
+  it(`finish ${SIZE} mixed workflows right, each successor released once, while Redis restarts from its AOF between the kills`, { timeout: 90_000 + SIZE * 2_000 }, async () => {
+    const rng = seededForTest('packages/runtime/test/faults/crash.faults.test.ts');
+    const server = await startPrivateRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    const own = new Redis(server.url, { maxRetriesPerRequest: null }).on('error', () => {});
+    const producer = createApp({ redis: server.url, prefix: 'faults-chaos', logger: consoleLogger('silent'), unavailableTimeout: 30_000 });
+    const children: ChildProcess[] = [];
+    try {
+      const cases = mixedWorkflows(rng, SIZE);
+      children.push(...(await Promise.all([0, 1].map(() => startWorkerProcess(server.url, producer.prefix, WORKER_ENV)))));
+      const results: AnyResult[] = [];
+      for (const { canvas } of cases) results.push(await producer.apply(canvas));
+      let settled = false;
+      const waiting = waitAll(results, 60_000 + SIZE * 1_500).finally(() => (settled = true));
+      const faults = { kills: 0, restarts: 0 };
+      const maxFaults = Math.max(4, Math.ceil(SIZE / 15));
+      while (!settled && faults.kills + faults.restarts < maxFaults) {
+        await sleep(rng.int(100, 800));
+        if (settled) break;
+        if (rng.chance(0.5)) {
+          const victim = rng.int(0, children.length - 1);
+          await killProcess(children[victim]!);
+          faults.kills++;
+          children[victim] = await startWorkerProcess(server.url, producer.prefix, WORKER_ENV);
+        } else {
+          await server.kill();
+          faults.restarts++;
+          await sleep(rng.int(100, 2_000));
+          await server.start();
+        }
+      }
+      const verdict = await verify(producer, own, cases, results, await waiting);
+      console.log(`chaos: seed ${rng.seed}, ${SIZE} workflows, ${verdict.nodes} tasks, ${verdict.releases} releases, ${faults.kills} kills, ${faults.restarts} restarts, ${verdict.reruns} tasks ran again`);
+      expect(verdict.problems).toEqual([]);
+      expect(faults.kills + faults.restarts).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(children.map(killProcess));
+      await producer.close();
+      own.disconnect();
+      await server.stop();
+    }
+  });
+
+
   it(`finish ${SIZE} mixed workflows with the right values, every successor released exactly once`, { timeout: 60_000 + SIZE * 1_500 }, async () => {
     const rng = seededForTest('packages/runtime/test/faults/crash.faults.test.ts');
     const cases = mixedWorkflows(rng, SIZE);
