@@ -24,10 +24,20 @@ import {
   type Json,
   type Kwargs,
 } from '@celeriac/canvas';
-import type { RedisOptions, Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { within } from './bounded.js';
 import { builtinTasks } from './builtins.js';
-import { addressOf, checkRedisInput, ConnectionWatch, isConnectionError, openConnection, type RedisInput } from './connection.js';
+import {
+  addressOf,
+  checkRedisInput,
+  ConnectionWatch,
+  duplicateClient,
+  isCluster,
+  isConnectionError,
+  openConnection,
+  type RedisClient,
+  type RedisInput,
+} from './connection.js';
 import { createControlPlane, type ControlPlane, type RemoteControl, type TaskEventReader } from './control-plane/index.js';
 import { queuePrefix } from './keys.js';
 import { Revoker, type RevokeOptions } from './control.js';
@@ -64,9 +74,12 @@ export interface AppOptions {
   /** App name (Celery's `-A proj`), shown by workers and the monitor. Default `"celeriac"`. */
   readonly name?: string | undefined;
   /**
-   * Redis to use: a `redis://`/`rediss://` URL, ioredis options, or an ioredis instance. An
-   * instance stays yours: the app duplicates it for workers and subscriptions and never closes it.
-   * Default `redis://127.0.0.1:6379`.
+   * Redis to use: a `redis://`/`rediss://` URL, ioredis options, or an ioredis `Redis`; or a Redis
+   * Cluster, as a `redis+cluster://host1:port1,host2:port2` (TLS: `rediss+cluster://`) URL, a
+   * description `{ cluster: ['redis://host1:port1', …], ...clusterOptions }`, or an ioredis
+   * `Cluster`. An instance stays yours: the app duplicates it for workers and subscriptions and
+   * never closes it. Anything else is refused with `InvalidArgumentError`. Default
+   * `redis://127.0.0.1:6379`.
    */
   readonly redis?: RedisInput | undefined;
   /** Prefix of every Redis key the app writes. Apps with different prefixes never see each other. Default `"celeriac"`. */
@@ -196,7 +209,7 @@ export class App {
   }
 
   /** The app's own Redis connection (opened on first use). */
-  get redis(): Redis {
+  get redis(): RedisClient {
     return this.parts.redis;
   }
 
@@ -441,7 +454,7 @@ export class App {
    * state (waiting, active, delayed, prioritized, failed, completed).
    */
   async queues(): Promise<QueueCounts[]> {
-    return this.guard(async () => queueCounts(this.parts.dispatcher, await queueNames(this.redis, this.parts.dispatcher.queuePrefix)));
+    return this.guard(async () => queueCounts(this.parts.dispatcher, await queueNames(this.redis, this.prefix)));
   }
 
   /**
@@ -451,7 +464,7 @@ export class App {
    */
   async purge(queues?: readonly string[]): Promise<number> {
     return this.guard(async () =>
-      purgeQueues(this.parts.dispatcher, this.parts.settler, queues ?? (await queueNames(this.redis, this.parts.dispatcher.queuePrefix))),
+      purgeQueues(this.parts.dispatcher, this.parts.settler, queues ?? (await queueNames(this.redis, this.prefix))),
     );
   }
 
@@ -525,7 +538,8 @@ export class App {
     const watch = new ConnectionWatch(addressOf(redis), this.prefix, this.logger);
     watch.follow(redis, ownsRedis);
     const store = new WorkflowStore(withScripts(redis), this.prefix, this.ttl, this.maxPayloadSize);
-    const dispatcher = new Dispatcher(redis, queuePrefix(this.prefix), (error) => {
+    const cluster = isCluster(redis);
+    const dispatcher = new Dispatcher(redis, (queue) => queuePrefix(this.prefix, queue, cluster), (error) => {
       // Lost connections are reported once per outage by the watch.
       if (!isConnectionError(error)) this.throttledLog.error('queue', `a queue reported: ${error.message}`, error);
     });
@@ -555,11 +569,12 @@ export class App {
       guard: (run) => this.guard(run),
       unavailable: () => this.parts.watch.unavailableFor(this.unavailableTimeout),
       log: this.throttledLog,
+      recheckMs: isCluster(this.parts.redis) ? CLUSTER_RECHECK_MS : undefined,
     };
   }
 
-  private duplicate(overrides: Partial<RedisOptions> = {}): Redis {
-    const connection = this.redis.duplicate(overrides);
+  private duplicate(overrides: Partial<RedisOptions> = {}): RedisClient {
+    const connection = duplicateClient(this.redis, overrides);
     this.parts.watch.follow(connection, true);
     return connection;
   }
@@ -569,12 +584,15 @@ export class App {
   }
 }
 
+/** On a cluster, how often a waiting `get()` reads its states again without being told (see result.ts). */
+const CLUSTER_RECHECK_MS = 2_000;
+
 /** Milliseconds each step of closing an app may take. */
 const CLOSE_STEP_MS = 2_000;
 
 /** The parts of an app that talk to Redis. */
 interface Connected {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Whether the app opened `redis` (and so closes it). */
   readonly ownsRedis: boolean;
   readonly watch: ConnectionWatch;

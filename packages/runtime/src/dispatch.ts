@@ -7,8 +7,8 @@
  * ({@link DIRECT_RELEASE_LIMIT}); the store's scripts are given the same limit so they never
  * build a reply of more nodes than this module would enqueue itself.
  */
-import { Job, Queue, type JobsOptions, type RedisClient } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Job, Queue, type JobsOptions, type RedisClient as BullClient } from 'bullmq';
+import type { RedisClient } from './connection.js';
 import { RELEASE_JOB, releaseWire, taskWire, type ReleaseWire, type TaskWire } from './job-data.js';
 import type { NodeSpec, RunOptions } from './plan.js';
 import type { Released } from './store.js';
@@ -82,9 +82,9 @@ export class Dispatcher {
   private readonly queues = new Map<string, Queue>();
 
   constructor(
-    private readonly connection: Redis,
-    /** BullMQ key prefix (see `queuePrefix` in keys.ts). */
-    readonly queuePrefix: string,
+    private readonly connection: RedisClient,
+    /** BullMQ's key prefix for a queue (see `queuePrefix` in keys.ts: on a cluster, one hash tag per queue). */
+    readonly queuePrefix: (queue: string) => string,
     /** Where the queues' errors go (BullMQ prints them to the console when nothing listens). */
     private readonly onError: (error: Error) => void,
   ) {}
@@ -93,7 +93,7 @@ export class Dispatcher {
   queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (queue === undefined) {
-      queue = new Queue(name, { connection: this.connection, prefix: this.queuePrefix });
+      queue = new Queue(name, { connection: this.connection, prefix: this.queuePrefix(name) });
       queue.on('error', this.onError);
       this.queues.set(name, queue);
     }
@@ -132,7 +132,7 @@ export class Dispatcher {
    * before this returns (BullMQ's `Job.addJob`), so whatever is sent on `client` next runs after it
    * (see handoff.ts); the promise settles with Redis's reply.
    */
-  addOn(client: RedisClient, workflowId: string, node: Released, parentId: string | null, sentAt = Date.now()): Promise<string> {
+  addOn(client: BullClient, workflowId: string, node: Released, parentId: string | null, sentAt = Date.now()): Promise<string> {
     const { spec } = node;
     const job = new Job(this.queue(queueOf(spec)), spec.task, taskWire(workflowId, node, parentId, sentAt), jobOptions(spec, sentAt), spec.id);
     return job.addJob(client);

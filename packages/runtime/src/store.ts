@@ -3,7 +3,7 @@
  * scripts), and reading states and results. Queues are BullMQ's business, not this file's.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from './connection.js';
 import { checkSize, decodeEnvelope, DEFAULT_MAX_PAYLOAD, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
 import { pointerKey, rateKey, stagingKeys, workflowKeys, type WorkflowKeys } from './keys.js';
@@ -53,7 +53,7 @@ const STAGING_TTL = 3_600;
 
 export class WorkflowStore {
   constructor(
-    private readonly redis: Redis & ScriptCommands,
+    private readonly redis: RedisClient & ScriptCommands,
     readonly prefix: string,
     /** Seconds results and workflow state live; 0 keeps them forever. */
     readonly ttl: number,
@@ -79,11 +79,15 @@ export class WorkflowStore {
     const staged = stagingKeys(keys, nonce);
     const [stagedGraph, stagedDeps, stagedOutbox] = staged;
     let pipeline = this.redis.pipeline() as ScriptPipeline;
+    // On a cluster a pointer lives in its own id's slot, which a pipeline of the workflow's slot
+    // cannot carry: those are written on their own, before the workflow is published.
+    const apart: Promise<unknown>[] = [];
     // Only ids a user chose need a pointer: the others are the workflow's id or derived from it.
     const pointer = (id: string, ref: string, derived: string): void => {
       if (id === meta.id || id === derived) return;
-      if (this.ttl > 0) pipeline.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`, 'EX', this.ttl);
-      else pipeline.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`);
+      const target = isCluster(this.redis) ? this.redis : pipeline;
+      const written = this.ttl > 0 ? target.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`, 'EX', this.ttl) : target.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`);
+      if (written instanceof Promise) apart.push(written);
     };
     const entries = new Set(plan.entries);
     for (let from = 0; from < size; from += SLICE) {
@@ -119,6 +123,7 @@ export class WorkflowStore {
       }
     }
     meta.groups.forEach((group, g) => pointer(group.id, `g${g}`, derivedGroupId(meta.id, g)));
+    await Promise.all(apart);
     pipeline.create(...this.keyList(keys), ...staged, this.ttl, JSON.stringify(meta));
     const replies = await execOrThrow(pipeline);
     return replies[replies.length - 1]![1] === 1;
