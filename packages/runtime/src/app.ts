@@ -54,7 +54,7 @@ import { Replacer } from './replace.js';
 import { WorkflowView, type AnyResult, type AsyncResult, type GroupResult, type ResultBackend } from './result.js';
 import { Settler } from './settle.js';
 import { readSnapshot, watchWorkflow, type NodeChange, type SnapshotOptions, type WorkflowSnapshot } from './snapshot.js';
-import { WorkflowStore } from './store.js';
+import { WorkflowStore, type ReplicaWait } from './store.js';
 import { listWorkflows, type WorkflowList, type WorkflowListOptions } from './workflow-list.js';
 import { ChannelSubscriber } from './subscriber.js';
 import {
@@ -98,6 +98,17 @@ export interface AppOptions {
    * task fails) with `PayloadTooLargeError`. Redis keeps both in memory for `resultTtl`. Default 16 MiB.
    */
   readonly maxPayloadSize?: number | undefined;
+  /**
+   * Durability against a master failover. Redis replicates asynchronously: a master that dies can
+   * take the writes it acknowledged in its last moments with it, and on a cluster the recorded
+   * result (the workflow's master) and its successors' jobs (their queues' masters) can be lost
+   * independently — a step back to PENDING, or a successor never released. With this set, each
+   * result or failure recorded, each workflow created and each batch of jobs enqueued is followed
+   * by Redis's `WAIT <replicas> <timeout>` on the same node, so the next step starts only once that
+   * many replicas hold it (or `timeout` ms passed: WAIT does not fail, it bounds the wait). It
+   * costs a replication round trip per step boundary. Default: off.
+   */
+  readonly waitForReplicas?: { readonly replicas: number; readonly timeout?: number | undefined } | undefined;
 }
 
 /**
@@ -173,6 +184,7 @@ export class App {
   private readonly workers = new Set<Worker>();
   private readonly ttl: number;
   private readonly maxPayloadSize: number;
+  private readonly replicaWait: ReplicaWait | undefined;
   private readonly unavailableTimeout: number;
   private readonly logger: Logger;
   /** For problems that repeat, such as malformed messages from a hostile publisher: one line a minute per kind. */
@@ -194,6 +206,7 @@ export class App {
     if (!Number.isSafeInteger(this.maxPayloadSize) || this.maxPayloadSize < 1) {
       throw new InvalidArgumentError('maxPayloadSize', `expected a whole number of bytes >= 1, got ${String(options.maxPayloadSize)}`);
     }
+    this.replicaWait = replicaWaitOf(options.waitForReplicas);
     this.unavailableTimeout = options.unavailableTimeout ?? 10_000;
     if (!(this.unavailableTimeout > 0) || !Number.isFinite(this.unavailableTimeout)) {
       throw new InvalidArgumentError('unavailableTimeout', `expected milliseconds > 0, got ${String(options.unavailableTimeout)}`);
@@ -537,12 +550,12 @@ export class App {
     const { client: redis, owned: ownsRedis } = openConnection(this.settings.redis, this.unavailableTimeout);
     const watch = new ConnectionWatch(addressOf(redis), this.prefix, this.logger);
     watch.follow(redis, ownsRedis);
-    const store = new WorkflowStore(withScripts(redis), this.prefix, this.ttl, this.maxPayloadSize);
+    const store = new WorkflowStore(withScripts(redis), this.prefix, this.ttl, this.maxPayloadSize, this.replicaWait);
     const cluster = isCluster(redis);
     const dispatcher = new Dispatcher(redis, (queue) => queuePrefix(this.prefix, queue, cluster), (error) => {
       // Lost connections are reported once per outage by the watch.
       if (!isConnectionError(error)) this.throttledLog.error('queue', `a queue reported: ${error.message}`, error);
-    });
+    }, this.replicaWait);
     const settler = new Settler(store, dispatcher);
     const subscriber = new ChannelSubscriber(redis, new RateLimitedLog(this.logger), watch);
     const plane = createControlPlane({ redis, subscriber, prefix: this.prefix, logger: this.logger });
@@ -603,6 +616,19 @@ interface Connected {
   readonly plane: ControlPlane;
   readonly revoker: Revoker;
   readonly replacer: Replacer;
+}
+
+/** Checks `waitForReplicas`; its timeout defaults to one second. */
+function replicaWaitOf(given: AppOptions['waitForReplicas']): ReplicaWait | undefined {
+  if (given === undefined) return undefined;
+  const { replicas, timeout = 1_000 } = given;
+  if (!Number.isSafeInteger(replicas) || replicas < 1) {
+    throw new InvalidArgumentError('waitForReplicas.replicas', `expected a whole number >= 1, got ${String(replicas)}`);
+  }
+  if (!Number.isSafeInteger(timeout) || timeout < 1) {
+    throw new InvalidArgumentError('waitForReplicas.timeout', `expected a whole number of milliseconds >= 1, got ${String(timeout)}`);
+  }
+  return { replicas, timeout };
 }
 
 /** A key prefix: non-empty, no spaces or braces (braces are Redis Cluster hash tags). */

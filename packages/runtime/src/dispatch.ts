@@ -8,10 +8,10 @@
  * build a reply of more nodes than this module would enqueue itself.
  */
 import { Job, Queue, type JobsOptions, type RedisClient as BullClient } from 'bullmq';
-import type { RedisClient } from './connection.js';
+import { isCluster, type RedisClient } from './connection.js';
 import { RELEASE_JOB, releaseWire, taskWire, type ReleaseWire, type TaskWire } from './job-data.js';
 import type { NodeSpec, RunOptions } from './plan.js';
-import type { Released } from './store.js';
+import type { Released, ReplicaWait } from './store.js';
 
 /** Name of the queue a task goes to when nothing routes it elsewhere. */
 export const DEFAULT_QUEUE = 'default';
@@ -87,6 +87,8 @@ export class Dispatcher {
     readonly queuePrefix: (queue: string) => string,
     /** Where the queues' errors go (BullMQ prints them to the console when nothing listens). */
     private readonly onError: (error: Error) => void,
+    /** When set, the jobs a send added are followed by `WAIT` on each queue's node (the app's `waitForReplicas`). */
+    private readonly replicaWait?: ReplicaWait,
   ) {}
 
   /** The BullMQ queue behind a Celeriac queue name. */
@@ -124,7 +126,21 @@ export class Dispatcher {
           jobs.length === 1 ? this.queue(queue).add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : this.queue(queue).addBulk(jobs),
         ),
       );
+      await this.replicated([...byQueue.keys()]);
     }
+  }
+
+  /**
+   * With `replicaWait`, waits until replicas hold what this connection wrote to `queues`: a WAIT
+   * sent after a key of each queue goes to that queue's node (one WAIT on one server).
+   */
+  private async replicated(queues: readonly string[]): Promise<void> {
+    const wait = this.replicaWait;
+    if (wait === undefined || queues.length === 0) return;
+    const targets = isCluster(this.connection) ? queues : queues.slice(0, 1);
+    await Promise.all(
+      targets.map((queue) => this.connection.pipeline().exists(`${this.queuePrefix(queue)}:${queue}:meta`).call('WAIT', wait.replicas, wait.timeout).exec()),
+    );
   }
 
   /**
@@ -172,6 +188,7 @@ export class Dispatcher {
         return this.queue(queue).addBulk(jobs);
       }),
     );
+    await this.replicated([...byQueue.keys()]);
   }
 }
 

@@ -26,6 +26,8 @@ export interface ScriptCommands {
 /** The scripts as queued in a pipeline (ioredis adds defined commands to pipelines too). */
 export interface ScriptPipeline extends ChainableCommander {
   create(...keysAndArgs: (string | number)[]): ScriptPipeline;
+  advance(...keysAndArgs: (string | number)[]): ScriptPipeline;
+  fail(...keysAndArgs: (string | number)[]): ScriptPipeline;
 }
 
 const loaded = new WeakSet<RedisClient>();

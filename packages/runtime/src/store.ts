@@ -59,6 +59,8 @@ export class WorkflowStore {
     readonly ttl: number,
     /** Bytes of JSON one node's arguments, or one result, may take (the app's `maxPayloadSize`). */
     readonly maxPayloadSize = DEFAULT_MAX_PAYLOAD,
+    /** When set, each script that records an outcome is followed by `WAIT` (the app's `waitForReplicas`). */
+    readonly replicaWait?: ReplicaWait,
   ) {}
 
   keys(workflowId: string): WorkflowKeys {
@@ -125,8 +127,22 @@ export class WorkflowStore {
     meta.groups.forEach((group, g) => pointer(group.id, `g${g}`, derivedGroupId(meta.id, g)));
     await Promise.all(apart);
     pipeline.create(...this.keyList(keys), ...staged, this.ttl, JSON.stringify(meta));
+    const created = this.replicaWait === undefined ? 1 : 2;
+    if (this.replicaWait !== undefined) pipeline.call('WAIT', this.replicaWait.replicas, this.replicaWait.timeout);
     const replies = await execOrThrow(pipeline);
-    return replies[replies.length - 1]![1] === 1;
+    return replies[replies.length - created]![1] === 1;
+  }
+
+  /**
+   * Runs a script; with `replicaWait`, pipelined with WAIT on the same node (a cluster sends a
+   * pipeline to the node of its keys), so the reply comes once replicas hold the write.
+   */
+  private async durably<T>(script: 'advance' | 'fail', args: (string | number)[]): Promise<T> {
+    if (this.replicaWait === undefined) return (await this.redis[script](...args)) as T;
+    const pipeline = this.redis.pipeline() as ScriptPipeline;
+    pipeline[script](...args).call('WAIT', this.replicaWait.replicas, this.replicaWait.timeout);
+    const replies = await execOrThrow(pipeline);
+    return replies[0]![1] as T;
   }
 
   /**
@@ -135,14 +151,14 @@ export class WorkflowStore {
    */
   async advance(workflowId: string, index: number, envelope: string, inlineLimit = 0): Promise<Recorded> {
     const keys = this.keys(workflowId);
-    const reply = await this.redis.advance(...this.keyList(keys), index, envelope, this.ttl, keys.events, inlineLimit);
+    const reply = await this.durably<ReleaseReply>('advance', [...this.keyList(keys), index, envelope, this.ttl, keys.events, inlineLimit]);
     return parseRelease(reply, workflowId, 'record a result');
   }
 
   /** Records a final failure, fails everything downstream, and returns the error callbacks released. */
   async fail(workflowId: string, index: number, envelope: string, joinEnvelope: string): Promise<Recorded> {
     const keys = this.keys(workflowId);
-    const reply = await this.redis.fail(...this.keyList(keys), index, envelope, joinEnvelope, this.ttl, keys.events);
+    const reply = await this.durably<ReleaseReply>('fail', [...this.keyList(keys), index, envelope, joinEnvelope, this.ttl, keys.events]);
     return parseRelease(reply, workflowId, 'record a failure');
   }
 
@@ -256,6 +272,13 @@ export class WorkflowStore {
 
 function csv(text: string | null | undefined): number[] {
   return text === null || text === undefined || text === '' ? [] : text.split(',').map(Number);
+}
+
+/** `WAIT <replicas> <timeout>` after each write that records an outcome (see `waitForReplicas` in app.ts). */
+export interface ReplicaWait {
+  readonly replicas: number;
+  /** Milliseconds WAIT may block; then the write stands, acknowledged by fewer replicas. */
+  readonly timeout: number;
 }
 
 async function execOrThrow(pipeline: ScriptPipeline): Promise<[Error | null, unknown][]> {

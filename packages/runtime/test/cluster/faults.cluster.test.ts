@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chain, chord, group, signature, type Canvas } from '@celeriac/canvas';
 import type { AnyResult, App } from '@celeriac/runtime';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { PrivateCluster } from '../../../../scripts/private-cluster.js';
 import { clusterApp, clusterClient, useCluster } from './helpers.js';
@@ -158,5 +159,34 @@ describe('faults on a Redis Cluster', () => {
     await failover;
     expect(await verify(app, results, expected)).toBeGreaterThan(100);
     expect((await running.masterOf(`${app.prefix}:q:{default}:default:id`)).port).toBe(promoted);
+  });
+
+  it('with waitForReplicas, follows recorded results and enqueued jobs with WAIT on their masters', { timeout: 120_000 }, async () => {
+    const running = cluster();
+    const waits = async (): Promise<number> => {
+      let total = 0;
+      for (const master of await running.masters()) {
+        const probe = new Redis(master.port, '127.0.0.1');
+        const stats = await probe.info('commandstats');
+        probe.disconnect();
+        total += Number(/cmdstat_wait:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+      }
+      return total;
+    };
+    const plain = clusterApp(running);
+    register(plain);
+    plain.worker();
+    const before = await waits();
+    expect(await (await plain.apply(chain(step(1, 1), next(1), next(1)))).get({ timeout: 30_000 })).toBe(4);
+    expect(await waits()).toBe(before);
+
+    const durable = clusterApp(running, { waitForReplicas: { replicas: 1, timeout: 2_000 } });
+    register(durable);
+    durable.worker();
+    const res = await durable.apply(chain(step(1, 1), next(1), next(1)));
+    expect(await res.get({ timeout: 30_000 })).toBe(4);
+    // Created (1), three results recorded (3), and the first job plus two successors enqueued (3).
+    expect(await waits()).toBeGreaterThanOrEqual(before + 7);
+    expect(() => clusterApp(running, { waitForReplicas: { replicas: 0 } })).toThrow(/waitForReplicas.replicas/);
   });
 });
