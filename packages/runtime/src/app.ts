@@ -35,6 +35,7 @@ import {
   isCluster,
   isConnectionError,
   openConnection,
+  retryRedirected,
   type RedisClient,
   type RedisInput,
 } from './connection.js';
@@ -366,7 +367,8 @@ export class App {
   private async launch(graph: CompiledGraph): Promise<AnyResult> {
     const plan = freeze(graph, (task) => this.registry.get(task)?.defaults);
     if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
-    const created = await this.parts.store.create(plan);
+    // A creation cut by a cluster failover never ran its last step, `create`: sending it again is safe.
+    const created = await retryRedirected(() => this.parts.store.create(plan));
     const { id } = plan.meta;
     await this.parts.dispatcher.send(id, created ? entriesOf(plan) : releaseOf(await this.parts.store.outbox(id)), null);
     const view = new WorkflowView(this.backend(), created ? plan.meta : ((await this.parts.store.meta(id)) ?? plan.meta));

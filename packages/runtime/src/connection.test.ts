@@ -1,6 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { checkRedisInput, duplicateClient, isCluster, isRedisClient, openConnection, parseClusterUrl } from './connection.js';
+import { checkRedisInput, duplicateClient, isCluster, isRedisClient, openConnection, parseClusterUrl, retryRedirected } from './connection.js';
 import { InvalidArgumentError } from './errors.js';
 
 describe('what createApp({ redis }) accepts', () => {
@@ -91,5 +91,24 @@ describe('what createApp({ redis }) accepts', () => {
     const single = openConnection({ host: '127.0.0.1', port: 1, lazyConnect: true }, 1_000);
     expect(single.client).toBeInstanceOf(Redis);
     single.client.disconnect();
+  });
+
+  it('sends idempotent work again after a cluster redirection, and nothing else', async () => {
+    let calls = 0;
+    const moved = await retryRedirected(async () => {
+      calls++;
+      if (calls === 1) throw new Error('MOVED 5718 127.0.0.1:7001');
+      if (calls === 2) throw new Error('Too many Cluster redirections. Last error: TRYAGAIN Multiple keys request during rehashing of slot');
+      return 'added';
+    });
+    expect([moved, calls]).toEqual(['added', 3]);
+    let other = 0;
+    await expect(
+      retryRedirected(async () => {
+        other++;
+        throw new Error('NOPERM this user has no permissions');
+      }),
+    ).rejects.toThrow(/NOPERM/);
+    expect(other).toBe(1);
   });
 });

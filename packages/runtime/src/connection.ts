@@ -138,6 +138,34 @@ export function subscriberConnection(client: RedisClient, overrides: Partial<Red
   return new Redis({ ...options, ...(seed as { host?: string; port?: number } | undefined) });
 }
 
+/**
+ * Redis's answers for a command sent to a node that no longer serves its slot, or while the slot
+ * or its master is changing. ioredis follows them for single commands, but not for a pipeline cut
+ * in two by a failover or a migration (its first commands ran on the old node, the rest were
+ * redirected): that pipeline fails with the raw redirection.
+ */
+const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b|Too many Cluster redirections/;
+
+/** Attempts, and ms between them, of {@link retryRedirected}: about 6 s, longer than a failover with the defaults. */
+const REDIRECT_ATTEMPTS = 30;
+const REDIRECT_DELAY = 200;
+
+/**
+ * Runs `run` again while it fails with a cluster redirection (see {@link REDIRECTED}). Only for
+ * idempotent work — adding jobs under their ids, creating a workflow — which a half-run pipeline
+ * leaves half done.
+ */
+export async function retryRedirected<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (attempt >= REDIRECT_ATTEMPTS || !(error instanceof Error) || !REDIRECTED.test(error.message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, REDIRECT_DELAY));
+    }
+  }
+}
+
 /** `redis+cluster://` or `rediss+cluster://`. */
 const CLUSTER_URL = /^rediss?\+cluster:\/\//;
 

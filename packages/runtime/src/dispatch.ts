@@ -8,7 +8,7 @@
  * build a reply of more nodes than this module would enqueue itself.
  */
 import { Job, Queue, type JobsOptions, type RedisClient as BullClient } from 'bullmq';
-import { isCluster, type RedisClient } from './connection.js';
+import { isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { RELEASE_JOB, releaseWire, taskWire, type ReleaseWire, type TaskWire } from './job-data.js';
 import type { NodeSpec, RunOptions } from './plan.js';
 import type { Released, ReplicaWait } from './store.js';
@@ -121,9 +121,12 @@ export class Dispatcher {
         jobs.push({ name: node.spec.task, data: taskWire(workflowId, node, parentId, sentAt), opts: jobOptions(node.spec, sentAt) });
       }
       // A lone job goes without addBulk's MULTI/EXEC wrapper: the common case of a chain step.
+      // Adds are idempotent (job ids), so a bulk add cut by a failover or a migration is sent again.
       await Promise.all(
         [...byQueue].map(([queue, jobs]) =>
-          jobs.length === 1 ? this.queue(queue).add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : this.queue(queue).addBulk(jobs),
+          retryRedirected<unknown>(() =>
+            jobs.length === 1 ? this.queue(queue).add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : this.queue(queue).addBulk(jobs),
+          ),
         ),
       );
       await this.replicated([...byQueue.keys()]);
@@ -185,7 +188,7 @@ export class Dispatcher {
             opts: { jobId: `${workflowId}.r${batch[0]!}`, removeOnComplete: true, removeOnFail: KEEP_FAILED, ...INFRASTRUCTURE_RETRIES },
           });
         }
-        return this.queue(queue).addBulk(jobs);
+        return retryRedirected(() => this.queue(queue).addBulk(jobs));
       }),
     );
     await this.replicated([...byQueue.keys()]);
