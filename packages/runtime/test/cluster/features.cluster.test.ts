@@ -6,6 +6,7 @@
  */
 import { chain, group, withOptions } from '@celeriac/canvas';
 import { RevokedError, type TaskContext } from '@celeriac/runtime';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { clusterApp, useCluster } from './helpers.js';
 
@@ -120,5 +121,26 @@ describe('the runtime on a Redis Cluster', () => {
     );
     expect(await app.purge()).toBe(5);
     for (const res of waiting) await expect(res.get(T)).rejects.toBeInstanceOf(RevokedError);
+  });
+
+  it('runs everything as the least-privilege ACL user of the README, on every node', async () => {
+    const running = cluster();
+    for (const { port } of running.servers) {
+      const admin = new Redis(port, '127.0.0.1');
+      await admin.call('ACL', 'SETUSER', 'celeriac', 'on', '>s3cret', '~celeriac:*', '&celeriac:*', '+@all', '-@dangerous', '+info');
+      admin.disconnect();
+    }
+    const seeds = running.seeds.map(({ host, port }) => `${host}:${port}`).join(',');
+    const app = clusterApp(running, { redis: `redis+cluster://celeriac:s3cret@${seeds}`, prefix: 'celeriac' });
+    const add = app.task('add', (x: number, y: number) => x + y);
+    const tsum = app.task('tsum', (nums: number[]) => nums.reduce((a, b) => a + b, 0));
+    const worker = app.worker({ name: 'acl@cluster', taskEvents: true, queues: ['default', 'math'] });
+    await worker.waitUntilReady();
+    const res = await app.apply(chain(group(add.si(1, 1), withOptions(add.si(2, 2), { queue: 'math' })), tsum.s(), add.s(1)));
+    expect(await res.get(T)).toBe(7);
+    expect(await app.control.inspect({ timeout: 5_000 }).registered()).toEqual({ 'acl@cluster': ['add', 'tsum'] });
+    expect((await app.queues()).map(({ name }) => name)).toEqual(['default', 'math']);
+    expect((await app.workflows()).workflows.length).toBe(1);
+    await expect.poll(async () => (await app.events.history({ limit: 5 })).events.length, T).toBeGreaterThan(0);
   });
 });
