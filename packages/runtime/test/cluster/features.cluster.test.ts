@@ -6,11 +6,17 @@
  */
 import { chain, group, withOptions } from '@celeriac/canvas';
 import { RevokedError, type TaskContext } from '@celeriac/runtime';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { clusterApp, useCluster } from './helpers.js';
 
 const T = { timeout: 30_000 };
+const run = promisify(execFile);
+const reader = fileURLToPath(new URL('../fixtures/read-result.ts', import.meta.url));
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const cluster = useCluster();
 
 describe('the runtime on a Redis Cluster', () => {
@@ -31,6 +37,18 @@ describe('the runtime on a Redis Cluster', () => {
       expect(await inner.get(T)).toBe(k + 2);
       expect(await (await other.result(`first-${k}`)).get(T)).toBe(k + 1);
     }
+  });
+
+  it('lets another process rebuild a result and walk its .parent chain from the cluster alone', async () => {
+    const running = cluster();
+    const app = clusterApp(running);
+    const add = app.task('add', (x: number, y: number) => x + y);
+    app.worker();
+    const res = await app.apply(chain(add.si(2, 2), add.s(4), add.s(8)));
+    expect(await res.get(T)).toBe(16);
+    const url = `redis+cluster://${running.seeds.map(({ host, port }) => `${host}:${port}`).join(',')}`;
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--conditions=@celeriac/source', reader, url, app.prefix, res.id], { cwd: root });
+    expect(JSON.parse(stdout)).toEqual([16, 8, 4]);
   });
 
   it('revokes a running task with terminate', async () => {
