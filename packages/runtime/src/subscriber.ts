@@ -146,14 +146,15 @@ export class ChannelSubscriber {
     connection.on('close', () => {
       for (const state of this.channels.values()) state.confirmed = false;
     });
-    // On a cluster the connection gives up on a node that stays down: take another node.
+    // On a cluster the connection gives up on a node that stays down: take another node (after a
+    // pause, so a refused password does not spin).
     if (isCluster(this.base)) {
       connection.on('end', () => {
         if (this.closed || this.connection !== connection) return;
         this.connection = undefined;
         setTimeout(() => {
           if (!this.closed && this.connection === undefined) this.open();
-        }, 100).unref();
+        }, 500).unref();
       });
     }
     if (this.watch !== undefined) this.watch.follow(connection, true);
