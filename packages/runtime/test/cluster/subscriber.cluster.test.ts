@@ -40,5 +40,8 @@ describe('a waiter on a Redis Cluster', () => {
     );
     process.kill(running.servers.find((server) => server.port === port)!.pid, 'SIGKILL');
     expect(await waiting).toBe('done');
+    // The subscriber moved: the worker's control channel is subscribed on another node.
+    const others = running.servers.map((server) => server.port).filter((other) => other !== port);
+    expect(await subscribedNode(others, `${app.prefix}:control`)).not.toBe(port);
   });
 });
