@@ -535,10 +535,24 @@ export class App {
    */
   private async guard<T>(run: () => Promise<T>): Promise<T> {
     const { watch } = this.parts;
+    if (!watch.bounds) {
+      try {
+        return await run();
+      } catch (error) {
+        throw watch.translate(error);
+      }
+    }
+    // On a cluster a call may wait for as long as every node is down: the watch ends it (see boundCalls).
+    let stop = (): void => {};
+    const tooLong = new Promise<never>((_, reject) => {
+      stop = watch.whenTooLong(reject);
+    });
     try {
-      return await run();
+      return await Promise.race([run(), tooLong]);
     } catch (error) {
       throw watch.translate(error);
+    } finally {
+      stop();
     }
   }
 
@@ -551,6 +565,7 @@ export class App {
   private connect(): Connected {
     const { client: redis, owned: ownsRedis } = openConnection(this.settings.redis, this.unavailableTimeout);
     const watch = new ConnectionWatch(addressOf(redis), this.prefix, this.logger);
+    if (isCluster(redis)) watch.boundCalls(this.unavailableTimeout);
     watch.follow(redis, ownsRedis);
     const store = new WorkflowStore(withScripts(redis), this.prefix, this.ttl, this.maxPayloadSize, this.replicaWait);
     const cluster = isCluster(redis);

@@ -142,9 +142,11 @@ export function subscriberConnection(client: RedisClient, overrides: Partial<Red
  * Redis's answers for a command sent to a node that no longer serves its slot, or while the slot
  * or its master is changing. ioredis follows them for single commands, but not for a pipeline cut
  * in two by a failover or a migration (its first commands ran on the old node, the rest were
- * redirected): that pipeline fails with the raw redirection.
+ * redirected): that pipeline fails with the raw redirection. A pipeline's scripts are loaded on
+ * the node its slot map names, so one redirected (ASK) to the node importing the slot can fail
+ * with NOSCRIPT there instead.
  */
-const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b|Too many Cluster redirections/;
+const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|NOSCRIPT)\b|Too many Cluster redirections/;
 
 /** Attempts, and ms between them, of {@link retryRedirected}: about 6 s, longer than a failover with the defaults. */
 const REDIRECT_ATTEMPTS = 30;
@@ -299,6 +301,12 @@ export class ConnectionWatch {
   private fatal: ConnectionError | undefined;
   /** Epoch ms the current outage began; undefined while Redis answers. */
   private downSince: number | undefined;
+  /** Set once the current outage has lasted {@link boundCalls}'s limit; cleared when Redis is back. */
+  private tooLong: ConnectionError | undefined;
+  private tooLongTimer: NodeJS.Timeout | undefined;
+  private readonly tooLongListeners = new Set<(error: ConnectionError) => void>();
+  /** See {@link boundCalls}. */
+  private callLimit: number | undefined;
 
   constructor(
     private readonly address: string,
@@ -307,6 +315,52 @@ export class ConnectionWatch {
     /** Where an outage is reported: once when it begins, once when it ends. */
     private readonly logger: Logger,
   ) {}
+
+  /**
+   * For a Redis Cluster, whose commands wait in its offline queue for as long as every node is
+   * down (ioredis bounds no such wait): from now on {@link whenTooLong} tells calls once an outage
+   * has lasted `ms`, so they fail with a `ConnectionError` as they do on one Redis.
+   */
+  boundCalls(ms: number): void {
+    this.callLimit = ms;
+  }
+
+  /** Whether {@link boundCalls} was called: only then do calls need {@link whenTooLong}. */
+  get bounds(): boolean {
+    return this.callLimit !== undefined;
+  }
+
+  /**
+   * Calls `fail` once the current (or next) outage has lasted the limit of {@link boundCalls} —
+   * at once if it already has; the returned function stops listening. Never calls it without
+   * {@link boundCalls}.
+   */
+  whenTooLong(fail: (error: ConnectionError) => void): () => void {
+    if (this.tooLong !== undefined) {
+      fail(this.tooLong);
+      return () => {};
+    }
+    this.tooLongListeners.add(fail);
+    return () => this.tooLongListeners.delete(fail);
+  }
+
+  private outageBegan(): void {
+    const limit = this.callLimit;
+    if (limit === undefined) return;
+    clearTimeout(this.tooLongTimer);
+    this.tooLongTimer = setTimeout(() => {
+      const cause = this.lastError === undefined ? 'no answer' : describeCause(this.lastError);
+      this.tooLong = this.fatal ?? new ConnectionError(this.address, `Redis has not answered for ${limit} ms (${cause}); check that it runs and is reachable from here`);
+      for (const fail of this.tooLongListeners) fail(this.tooLong);
+      this.tooLongListeners.clear();
+    }, limit);
+    this.tooLongTimer.unref();
+  }
+
+  private outageEnded(): void {
+    clearTimeout(this.tooLongTimer);
+    this.tooLong = undefined;
+  }
 
   /**
    * Resolves to a `ConnectionError` once Redis has been unreachable for `ms` (checked a few
@@ -342,10 +396,12 @@ export class ConnectionWatch {
       }
       if (this.downSince !== undefined) return;
       this.downSince = Date.now();
+      this.outageBegan();
       this.logger.warn(`lost the connection to Redis at ${this.address} (${describeCause(error)}); retrying until it is back`);
     });
     client.on('ready', () => {
       if (this.downSince === undefined) return;
+      this.outageEnded();
       const seconds = ((Date.now() - this.downSince) / 1000).toFixed(1);
       this.downSince = undefined;
       this.logger.warn(`the connection to Redis at ${this.address} is back, after ${seconds} s`);
@@ -357,6 +413,11 @@ export class ConnectionWatch {
     if (this.fatal !== undefined && isConnectionFailure(error)) return this.fatal;
     const denied = permissionOf(error, this.prefix);
     if (denied !== undefined) return denied;
+    // A cluster fails a call at once with the closed connection of the node it was sent to.
+    if (this.callLimit !== undefined && isConnectionError(error)) {
+      const cause = this.lastError === undefined ? (error as Error).message : describeCause(this.lastError);
+      return new ConnectionError(this.address, `Redis did not answer (${cause}); check that it runs and is reachable from here`, error);
+    }
     if (error instanceof Error && error.name === 'MaxRetriesPerRequestError') {
       const cause = this.lastError === undefined ? 'no answer' : describeCause(this.lastError);
       return new ConnectionError(this.address, `Redis did not answer (${cause}); check that it runs and is reachable from here`, error);
@@ -383,7 +444,7 @@ export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return (
     (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED'].includes(code)) ||
-    /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|read ECONNRESET/.test(error.message)
+    /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|read ECONNRESET|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/.test(error.message)
   );
 }
 

@@ -3,7 +3,7 @@
  * scripts), and reading states and results. Queues are BullMQ's business, not this file's.
  */
 import { randomUUID } from 'node:crypto';
-import { isCluster, type RedisClient } from './connection.js';
+import { isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { checkSize, decodeEnvelope, DEFAULT_MAX_PAYLOAD, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
 import { pointerKey, rateKey, stagingKeys, workflowKeys, type WorkflowKeys } from './keys.js';
@@ -138,11 +138,15 @@ export class WorkflowStore {
    * pipeline to the node of its keys), so the reply comes once replicas hold the write.
    */
   private async durably<T>(script: 'advance' | 'fail', args: (string | number)[]): Promise<T> {
-    if (this.replicaWait === undefined) return (await this.redis[script](...args)) as T;
-    const pipeline = this.redis.pipeline() as ScriptPipeline;
-    pipeline[script](...args).call('WAIT', this.replicaWait.replicas, this.replicaWait.timeout);
-    const replies = await execOrThrow(pipeline);
-    return replies[0]![1] as T;
+    const wait = this.replicaWait;
+    if (wait === undefined) return (await this.redis[script](...args)) as T;
+    // A pipeline's redirections are not all followed by ioredis; the scripts are idempotent.
+    return retryRedirected(async () => {
+      const pipeline = this.redis.pipeline() as ScriptPipeline;
+      pipeline[script](...args).call('WAIT', wait.replicas, wait.timeout);
+      const replies = await execOrThrow(pipeline);
+      return replies[0]![1] as T;
+    });
   }
 
   /**

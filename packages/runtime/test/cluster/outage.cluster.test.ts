@@ -1,9 +1,13 @@
 /**
- * Waiting on a Redis Cluster when a node dies: the app's subscriber holds a connection to one node
- * (every node delivers every PUBLISH); when that node is SIGKILLed, the subscriber moves to another
- * node and the waiter re-reads what it may have missed, so `get()` still resolves.
+ * Nodes of a Redis Cluster dying. The app's subscriber holds a connection to one node (every node
+ * delivers every PUBLISH); when that node is SIGKILLed, the subscriber moves to another node and
+ * the waiter re-reads what it may have missed, so `get()` still resolves. When every node is down,
+ * calls fail with a `ConnectionError` after `unavailableTimeout`, as on one Redis, instead of
+ * waiting in the cluster client's offline queue for ever.
  */
 import { Redis } from 'ioredis';
+import { signature } from '@celeriac/canvas';
+import { ConnectionError } from '@celeriac/runtime';
 import { describe, expect, it } from 'vitest';
 import { clusterApp, useCluster } from './helpers.js';
 
@@ -23,7 +27,7 @@ async function subscribedNode(ports: readonly number[], channel: string): Promis
   }
 }
 
-describe('a waiter on a Redis Cluster', () => {
+describe('nodes of a Redis Cluster dying', () => {
   it('still gets its result when the node its subscriber listens on is SIGKILLed', { timeout: 90_000 }, async () => {
     const running = cluster();
     const app = clusterApp(running);
@@ -43,5 +47,24 @@ describe('a waiter on a Redis Cluster', () => {
     // The subscriber moved: the worker's control channel is subscribed on another node.
     const others = running.servers.map((server) => server.port).filter((other) => other !== port);
     expect(await subscribedNode(others, `${app.prefix}:control`)).not.toBe(port);
+  });
+
+  // Last: it leaves the cluster dead.
+  it('fails calls with a ConnectionError after unavailableTimeout when every node is down', { timeout: 60_000 }, async () => {
+    const running = cluster();
+    const app = clusterApp(running, { unavailableTimeout: 2_000 });
+    app.task('add', (x: number, y: number) => x + y);
+    await app.apply(signature('add', [1, 1]));
+    for (const pid of running.pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // killed by the test before
+      }
+    }
+    const began = Date.now();
+    await expect(app.apply(signature('add', [2, 2]))).rejects.toBeInstanceOf(ConnectionError);
+    await expect(app.apply(signature('add', [3, 3]))).rejects.toThrow(/cannot use Redis at the cluster of 127\.0\.0\.1:/);
+    expect(Date.now() - began).toBeLessThan(15_000);
   });
 });
