@@ -66,9 +66,9 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // Private Redis Clusters (scripts/private-cluster.ts); each test starts and stops its own.
+          // Private Redis Clusters (scripts/private-cluster.ts); each test file starts and stops its own.
           name: 'cluster',
-          include: ['scripts/**/*.int.test.ts'],
+          include: ['scripts/**/*.int.test.ts', 'packages/*/test/**/*.cluster.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: false,

@@ -6,6 +6,7 @@
  *   npm run bench -- --quick           about 90 s: fewer rounds
  *   npm run bench -- --only chain-100,group-1k --rounds 5
  *   npm run bench -- --profile         Redis round trips per chain hop, group member, chord join
+ *   npm run bench -- --cluster         Celeriac on one Redis beside a private 3-master Redis Cluster
  *
  * Each trial flushes the private Redis, starts a fresh worker process and a fresh producer process
  * (so peak RSS is per role), runs a small warm-up, then the measured workload. Results go to stdout
@@ -19,7 +20,9 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { startPrivateCluster } from '../scripts/private-cluster.js';
 import { startPrivateRedis } from '../scripts/private-redis.js';
+import { CLUSTER_SCENARIOS, clusterAdmin, compareLayouts, layoutTable } from './lib/cluster.js';
 import { SYSTEMS, type SystemName } from './lib/driver.js';
 import { profileEntry, profileMarkdown, type ProfileEntry } from './lib/profile.js';
 import { markdownTable, summarizeSystem, targetList, targetsFor, type ScenarioSummary } from './lib/report.js';
@@ -30,6 +33,7 @@ const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    cluster: { type: 'boolean', default: false },
     only: { type: 'string' },
     rounds: { type: 'string' },
     out: { type: 'string' },
@@ -38,7 +42,7 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.help) {
-  console.log('usage: npm run bench -- [--quick] [--profile] [--only id,id] [--rounds n] [--out file.json]');
+  console.log('usage: npm run bench -- [--quick] [--profile | --cluster] [--only id,id] [--rounds n] [--out file.json]');
   console.log(`scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}`);
   process.exit(0);
 }
@@ -54,7 +58,7 @@ if (roundsOverride !== undefined && !(Number.isInteger(roundsOverride) && rounds
   console.error(`--rounds must be a positive whole number, got ${flags.rounds}`);
   process.exit(2);
 }
-const outFile = flags.out ?? fileURLToPath(new URL(flags.profile ? './results/profile.json' : './results/latest.json', import.meta.url));
+const outFile = flags.out ?? fileURLToPath(new URL(flags.profile ? './results/profile.json' : flags.cluster ? './results/cluster.json' : './results/latest.json', import.meta.url));
 
 function machine(redisVersion: string): Record<string, string | number> {
   return {
@@ -203,7 +207,33 @@ async function main(): Promise<void> {
     log(`private redis-server ${redisVersion} at ${redis.url} (pid ${redis.pid})`);
     const startedAt = new Date().toISOString();
     mkdirSync(dirname(outFile), { recursive: true });
-    if (flags.profile) {
+    if (flags.cluster) {
+      const cluster = await startPrivateCluster({ masters: 3 });
+      const admin3 = clusterAdmin(cluster);
+      try {
+        log(`private cluster of 3 masters at ${cluster.urls.join(', ')}`);
+        const scenarios = SCENARIOS.filter((s) => (only === undefined ? CLUSTER_SCENARIOS.includes(s.id) : only.includes(s.id)));
+        const clusterUrl = `redis+cluster://${cluster.seeds.map(({ host, port }) => `${host}:${port}`).join(',')}`;
+        const rows = await compareLayouts(
+          scenarios,
+          [
+            { name: 'single', url: redis.url, admin },
+            { name: 'cluster', url: clusterUrl, admin: admin3 },
+          ],
+          (scenario) => roundsOverride ?? (flags.quick ? scenario.rounds.quick : scenario.rounds.full),
+          log,
+        );
+        console.log(`\nCeleriac on one Redis vs a 3-master Redis Cluster — ${flags.quick ? 'quick' : 'full'} run, ${startedAt}`);
+        console.log(`machine: ${env['cpus']} × ${env['cpuModel']}, Node ${env['node']}, Redis ${redisVersion}; commit ${env['commit']}\n`);
+        console.log(layoutTable(rows));
+        const failures = rows.flatMap((row) => row.failures.map((failure) => `${row.id} ${failure}`));
+        if (failures.length > 0) console.log(`\nFailed trials:\n${failures.map((f) => `- ${f}`).join('\n')}`);
+        writeFileSync(outFile, `${JSON.stringify({ startedAt, machine: env, layouts: rows }, null, 2)}\n`);
+      } finally {
+        admin3.close();
+        await cluster.stop();
+      }
+    } else if (flags.profile) {
       const entries = await profile(redis.url, admin);
       console.log(profileMarkdown(entries));
       writeFileSync(outFile, `${JSON.stringify({ startedAt, machine: env, profile: entries }, null, 2)}\n`);

@@ -3,7 +3,12 @@
  * commands executed (`INFO commandstats`, which counts the commands Lua scripts call too),
  * Redis CPU time (`INFO cpu`) and memory in use (`INFO memory`).
  */
-import type { Redis } from 'ioredis';
+
+/** What a trial asks of the Redis it runs on, besides the URL: empty it, and read its counters. */
+export interface Admin {
+  flushall(): Promise<unknown>;
+  info(section: string): Promise<string>;
+}
 
 export interface RedisSnapshot {
   /** calls per command name, e.g. `{ evalsha: 120, hset: 240 }`. */
@@ -25,7 +30,7 @@ function fields(text: string): Map<string, string> {
   return out;
 }
 
-export async function snapshot(redis: Redis): Promise<RedisSnapshot> {
+export async function snapshot(redis: Admin): Promise<RedisSnapshot> {
   const [commandstats, cpu, memory] = await Promise.all([redis.info('commandstats'), redis.info('cpu'), redis.info('memory')]);
   const calls: Record<string, number> = {};
   for (const [key, value] of fields(commandstats)) {

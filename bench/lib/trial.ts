@@ -5,10 +5,11 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
 import type { SystemName } from './driver.js';
 import type { ChildConfig, ChildStats, FromChild, Role, ToChild } from './protocol.js';
-import { delta, snapshot, type RedisDelta } from './redis-stats.js';
+import { delta, snapshot, type Admin, type RedisDelta } from './redis-stats.js';
+
+export type { Admin };
 import type { Workload } from './workload.js';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -19,8 +20,8 @@ export interface TrialOptions {
   readonly system: SystemName;
   readonly workload: Workload;
   readonly redisUrl: string;
-  /** The orchestrator's own connection to the private Redis (FLUSHALL, INFO). */
-  readonly admin: Redis;
+  /** The orchestrator's own connection to the private Redis (FLUSHALL, INFO); for a cluster, every master's. */
+  readonly admin: Admin;
   readonly timeoutMs: number;
   readonly countRoundTrips: boolean;
 }

@@ -25,6 +25,10 @@ if redis.call('EXISTS', KEYS[9]) == 1 then redis.call('RENAME', KEYS[9], KEYS[5]
 -- scripts need not re-apply the TTL each time they write one (see refreshTtl).
 redis.call('HSET', KEYS[2], '_', '')
 redis.call('HSET', KEYS[3], '_', '')
+-- On a Redis Cluster a script naming a key that does not exist is refused (TRYAGAIN) for as long
+-- as its slot migrates; with deps always there too, a workflow's scripts wait only while its own
+-- keys are split between two nodes.
+redis.call('HSET', KEYS[4], '_', 0)
 redis.call('SADD', KEYS[5], '_')
 redis.call('HSET', KEYS[6], '_', 0)
 local ttl = tonumber(ARGV[1])

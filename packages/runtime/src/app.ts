@@ -24,10 +24,21 @@ import {
   type Json,
   type Kwargs,
 } from '@celeriac/canvas';
-import type { RedisOptions, Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { within } from './bounded.js';
 import { builtinTasks } from './builtins.js';
-import { addressOf, checkRedisInput, ConnectionWatch, isConnectionError, openConnection, type RedisInput } from './connection.js';
+import {
+  addressOf,
+  checkRedisInput,
+  ConnectionWatch,
+  duplicateClient,
+  isCluster,
+  isConnectionError,
+  openConnection,
+  retryRedirected,
+  type RedisClient,
+  type RedisInput,
+} from './connection.js';
 import { createControlPlane, type ControlPlane, type RemoteControl, type TaskEventReader } from './control-plane/index.js';
 import { queuePrefix } from './keys.js';
 import { Revoker, type RevokeOptions } from './control.js';
@@ -44,7 +55,7 @@ import { Replacer } from './replace.js';
 import { WorkflowView, type AnyResult, type AsyncResult, type GroupResult, type ResultBackend } from './result.js';
 import { Settler } from './settle.js';
 import { readSnapshot, watchWorkflow, type NodeChange, type SnapshotOptions, type WorkflowSnapshot } from './snapshot.js';
-import { WorkflowStore } from './store.js';
+import { WorkflowStore, type ReplicaWait } from './store.js';
 import { listWorkflows, type WorkflowList, type WorkflowListOptions } from './workflow-list.js';
 import { ChannelSubscriber } from './subscriber.js';
 import {
@@ -64,9 +75,12 @@ export interface AppOptions {
   /** App name (Celery's `-A proj`), shown by workers and the monitor. Default `"celeriac"`. */
   readonly name?: string | undefined;
   /**
-   * Redis to use: a `redis://`/`rediss://` URL, ioredis options, or an ioredis instance. An
-   * instance stays yours: the app duplicates it for workers and subscriptions and never closes it.
-   * Default `redis://127.0.0.1:6379`.
+   * Redis to use: a `redis://`/`rediss://` URL, ioredis options, or an ioredis `Redis`; or a Redis
+   * Cluster, as a `redis+cluster://host1:port1,host2:port2` (TLS: `rediss+cluster://`) URL, a
+   * description `{ cluster: ['redis://host1:port1', …], ...clusterOptions }`, or an ioredis
+   * `Cluster`. An instance stays yours: the app duplicates it for workers and subscriptions and
+   * never closes it. Anything else is refused with `InvalidArgumentError`. Default
+   * `redis://127.0.0.1:6379`.
    */
   readonly redis?: RedisInput | undefined;
   /** Prefix of every Redis key the app writes. Apps with different prefixes never see each other. Default `"celeriac"`. */
@@ -85,6 +99,17 @@ export interface AppOptions {
    * task fails) with `PayloadTooLargeError`. Redis keeps both in memory for `resultTtl`. Default 16 MiB.
    */
   readonly maxPayloadSize?: number | undefined;
+  /**
+   * Durability against a master failover. Redis replicates asynchronously: a master that dies can
+   * take the writes it acknowledged in its last moments with it, and on a cluster the recorded
+   * result (the workflow's master) and its successors' jobs (their queues' masters) can be lost
+   * independently — a step back to PENDING, or a successor never released. With this set, each
+   * result or failure recorded, each workflow created and each batch of jobs enqueued is followed
+   * by Redis's `WAIT <replicas> <timeout>` on the same node, so the next step starts only once that
+   * many replicas hold it (or `timeout` ms passed: WAIT does not fail, it bounds the wait). It
+   * costs a replication round trip per step boundary. Default: off.
+   */
+  readonly waitForReplicas?: { readonly replicas: number; readonly timeout?: number | undefined } | undefined;
 }
 
 /**
@@ -160,6 +185,7 @@ export class App {
   private readonly workers = new Set<Worker>();
   private readonly ttl: number;
   private readonly maxPayloadSize: number;
+  private readonly replicaWait: ReplicaWait | undefined;
   private readonly unavailableTimeout: number;
   private readonly logger: Logger;
   /** For problems that repeat, such as malformed messages from a hostile publisher: one line a minute per kind. */
@@ -181,6 +207,7 @@ export class App {
     if (!Number.isSafeInteger(this.maxPayloadSize) || this.maxPayloadSize < 1) {
       throw new InvalidArgumentError('maxPayloadSize', `expected a whole number of bytes >= 1, got ${String(options.maxPayloadSize)}`);
     }
+    this.replicaWait = replicaWaitOf(options.waitForReplicas);
     this.unavailableTimeout = options.unavailableTimeout ?? 10_000;
     if (!(this.unavailableTimeout > 0) || !Number.isFinite(this.unavailableTimeout)) {
       throw new InvalidArgumentError('unavailableTimeout', `expected milliseconds > 0, got ${String(options.unavailableTimeout)}`);
@@ -196,7 +223,7 @@ export class App {
   }
 
   /** The app's own Redis connection (opened on first use). */
-  get redis(): Redis {
+  get redis(): RedisClient {
     return this.parts.redis;
   }
 
@@ -340,7 +367,8 @@ export class App {
   private async launch(graph: CompiledGraph): Promise<AnyResult> {
     const plan = freeze(graph, (task) => this.registry.get(task)?.defaults);
     if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
-    const created = await this.parts.store.create(plan);
+    // A creation cut by a cluster failover never ran its last step, `create`: sending it again is safe.
+    const created = await retryRedirected(() => this.parts.store.create(plan));
     const { id } = plan.meta;
     await this.parts.dispatcher.send(id, created ? entriesOf(plan) : releaseOf(await this.parts.store.outbox(id)), null);
     const view = new WorkflowView(this.backend(), created ? plan.meta : ((await this.parts.store.meta(id)) ?? plan.meta));
@@ -441,7 +469,7 @@ export class App {
    * state (waiting, active, delayed, prioritized, failed, completed).
    */
   async queues(): Promise<QueueCounts[]> {
-    return this.guard(async () => queueCounts(this.parts.dispatcher, await queueNames(this.redis, this.parts.dispatcher.queuePrefix)));
+    return this.guard(async () => queueCounts(this.parts.dispatcher, await queueNames(this.redis, this.prefix)));
   }
 
   /**
@@ -451,7 +479,7 @@ export class App {
    */
   async purge(queues?: readonly string[]): Promise<number> {
     return this.guard(async () =>
-      purgeQueues(this.parts.dispatcher, this.parts.settler, queues ?? (await queueNames(this.redis, this.parts.dispatcher.queuePrefix))),
+      purgeQueues(this.parts.dispatcher, this.parts.settler, queues ?? (await queueNames(this.redis, this.prefix))),
     );
   }
 
@@ -507,10 +535,24 @@ export class App {
    */
   private async guard<T>(run: () => Promise<T>): Promise<T> {
     const { watch } = this.parts;
+    if (!watch.bounds) {
+      try {
+        return await run();
+      } catch (error) {
+        throw watch.translate(error);
+      }
+    }
+    // On a cluster a call may wait for as long as every node is down: the watch ends it (see boundCalls).
+    let stop = (): void => {};
+    const tooLong = new Promise<never>((_, reject) => {
+      stop = watch.whenTooLong(reject);
+    });
     try {
-      return await run();
+      return await Promise.race([run(), tooLong]);
     } catch (error) {
       throw watch.translate(error);
+    } finally {
+      stop();
     }
   }
 
@@ -523,12 +565,14 @@ export class App {
   private connect(): Connected {
     const { client: redis, owned: ownsRedis } = openConnection(this.settings.redis, this.unavailableTimeout);
     const watch = new ConnectionWatch(addressOf(redis), this.prefix, this.logger);
+    if (isCluster(redis)) watch.boundCalls(this.unavailableTimeout);
     watch.follow(redis, ownsRedis);
-    const store = new WorkflowStore(withScripts(redis), this.prefix, this.ttl, this.maxPayloadSize);
-    const dispatcher = new Dispatcher(redis, queuePrefix(this.prefix), (error) => {
+    const store = new WorkflowStore(withScripts(redis), this.prefix, this.ttl, this.maxPayloadSize, this.replicaWait);
+    const cluster = isCluster(redis);
+    const dispatcher = new Dispatcher(redis, (queue) => queuePrefix(this.prefix, queue, cluster), (error) => {
       // Lost connections are reported once per outage by the watch.
       if (!isConnectionError(error)) this.throttledLog.error('queue', `a queue reported: ${error.message}`, error);
-    });
+    }, this.replicaWait);
     const settler = new Settler(store, dispatcher);
     const subscriber = new ChannelSubscriber(redis, new RateLimitedLog(this.logger), watch);
     const plane = createControlPlane({ redis, subscriber, prefix: this.prefix, logger: this.logger });
@@ -555,11 +599,12 @@ export class App {
       guard: (run) => this.guard(run),
       unavailable: () => this.parts.watch.unavailableFor(this.unavailableTimeout),
       log: this.throttledLog,
+      recheckMs: isCluster(this.parts.redis) ? CLUSTER_RECHECK_MS : undefined,
     };
   }
 
-  private duplicate(overrides: Partial<RedisOptions> = {}): Redis {
-    const connection = this.redis.duplicate(overrides);
+  private duplicate(overrides: Partial<RedisOptions> = {}): RedisClient {
+    const connection = duplicateClient(this.redis, overrides);
     this.parts.watch.follow(connection, true);
     return connection;
   }
@@ -569,12 +614,15 @@ export class App {
   }
 }
 
+/** On a cluster, how often a waiting `get()` reads its states again without being told (see result.ts). */
+const CLUSTER_RECHECK_MS = 2_000;
+
 /** Milliseconds each step of closing an app may take. */
 const CLOSE_STEP_MS = 2_000;
 
 /** The parts of an app that talk to Redis. */
 interface Connected {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Whether the app opened `redis` (and so closes it). */
   readonly ownsRedis: boolean;
   readonly watch: ConnectionWatch;
@@ -585,6 +633,19 @@ interface Connected {
   readonly plane: ControlPlane;
   readonly revoker: Revoker;
   readonly replacer: Replacer;
+}
+
+/** Checks `waitForReplicas`; its timeout defaults to one second. */
+function replicaWaitOf(given: AppOptions['waitForReplicas']): ReplicaWait | undefined {
+  if (given === undefined) return undefined;
+  const { replicas, timeout = 1_000 } = given;
+  if (!Number.isSafeInteger(replicas) || replicas < 1) {
+    throw new InvalidArgumentError('waitForReplicas.replicas', `expected a whole number >= 1, got ${String(replicas)}`);
+  }
+  if (!Number.isSafeInteger(timeout) || timeout < 1) {
+    throw new InvalidArgumentError('waitForReplicas.timeout', `expected a whole number of milliseconds >= 1, got ${String(timeout)}`);
+  }
+  return { replicas, timeout };
 }
 
 /** A key prefix: non-empty, no spaces or braces (braces are Redis Cluster hash tags). */

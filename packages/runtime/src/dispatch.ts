@@ -7,11 +7,11 @@
  * ({@link DIRECT_RELEASE_LIMIT}); the store's scripts are given the same limit so they never
  * build a reply of more nodes than this module would enqueue itself.
  */
-import { Job, Queue, type JobsOptions, type RedisClient } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Job, Queue, type JobsOptions, type RedisClient as BullClient } from 'bullmq';
+import { isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { RELEASE_JOB, releaseWire, taskWire, type ReleaseWire, type TaskWire } from './job-data.js';
 import type { NodeSpec, RunOptions } from './plan.js';
-import type { Released } from './store.js';
+import type { Released, ReplicaWait } from './store.js';
 
 /** Name of the queue a task goes to when nothing routes it elsewhere. */
 export const DEFAULT_QUEUE = 'default';
@@ -82,18 +82,20 @@ export class Dispatcher {
   private readonly queues = new Map<string, Queue>();
 
   constructor(
-    private readonly connection: Redis,
-    /** BullMQ key prefix (see `queuePrefix` in keys.ts). */
-    readonly queuePrefix: string,
+    private readonly connection: RedisClient,
+    /** BullMQ's key prefix for a queue (see `queuePrefix` in keys.ts: on a cluster, one hash tag per queue). */
+    readonly queuePrefix: (queue: string) => string,
     /** Where the queues' errors go (BullMQ prints them to the console when nothing listens). */
     private readonly onError: (error: Error) => void,
+    /** When set, the jobs a send added are followed by `WAIT` on each queue's node (the app's `waitForReplicas`). */
+    private readonly replicaWait?: ReplicaWait,
   ) {}
 
   /** The BullMQ queue behind a Celeriac queue name. */
   queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (queue === undefined) {
-      queue = new Queue(name, { connection: this.connection, prefix: this.queuePrefix });
+      queue = new Queue(name, { connection: this.connection, prefix: this.queuePrefix(name) });
       queue.on('error', this.onError);
       this.queues.set(name, queue);
     }
@@ -119,12 +121,29 @@ export class Dispatcher {
         jobs.push({ name: node.spec.task, data: taskWire(workflowId, node, parentId, sentAt), opts: jobOptions(node.spec, sentAt) });
       }
       // A lone job goes without addBulk's MULTI/EXEC wrapper: the common case of a chain step.
+      // Adds are idempotent (job ids), so a bulk add cut by a failover or a migration is sent again.
       await Promise.all(
         [...byQueue].map(([queue, jobs]) =>
-          jobs.length === 1 ? this.queue(queue).add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : this.queue(queue).addBulk(jobs),
+          retryRedirected<unknown>(() =>
+            jobs.length === 1 ? this.queue(queue).add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : this.queue(queue).addBulk(jobs),
+          ),
         ),
       );
+      await this.replicated([...byQueue.keys()]);
     }
+  }
+
+  /**
+   * With `replicaWait`, waits until replicas hold what this connection wrote to `queues`: a WAIT
+   * sent after a key of each queue goes to that queue's node (one WAIT on one server).
+   */
+  private async replicated(queues: readonly string[]): Promise<void> {
+    const wait = this.replicaWait;
+    if (wait === undefined || queues.length === 0) return;
+    const targets = isCluster(this.connection) ? queues : queues.slice(0, 1);
+    await Promise.all(
+      targets.map((queue) => this.connection.pipeline().exists(`${this.queuePrefix(queue)}:${queue}:meta`).call('WAIT', wait.replicas, wait.timeout).exec()),
+    );
   }
 
   /**
@@ -132,7 +151,7 @@ export class Dispatcher {
    * before this returns (BullMQ's `Job.addJob`), so whatever is sent on `client` next runs after it
    * (see handoff.ts); the promise settles with Redis's reply.
    */
-  addOn(client: RedisClient, workflowId: string, node: Released, parentId: string | null, sentAt = Date.now()): Promise<string> {
+  addOn(client: BullClient, workflowId: string, node: Released, parentId: string | null, sentAt = Date.now()): Promise<string> {
     const { spec } = node;
     const job = new Job(this.queue(queueOf(spec)), spec.task, taskWire(workflowId, node, parentId, sentAt), jobOptions(spec, sentAt), spec.id);
     return job.addJob(client);
@@ -169,9 +188,10 @@ export class Dispatcher {
             opts: { jobId: `${workflowId}.r${batch[0]!}`, removeOnComplete: true, removeOnFail: KEEP_FAILED, ...INFRASTRUCTURE_RETRIES },
           });
         }
-        return this.queue(queue).addBulk(jobs);
+        return retryRedirected(() => this.queue(queue).addBulk(jobs));
       }),
     );
+    await this.replicated([...byQueue.keys()]);
   }
 }
 

@@ -20,7 +20,7 @@
  */
 export { App, createApp } from './app.js';
 export type { AppOptions, AppApplyOptions, ResultFor } from './app.js';
-export type { RedisInput } from './connection.js';
+export type { ClusterDescription, RedisClient, RedisInput } from './connection.js';
 export { AsyncResult, GroupResult } from './result.js';
 export type { QueueCounts } from './queues.js';
 export type { WorkflowSummary, WorkflowList, WorkflowListOptions } from './workflow-list.js';

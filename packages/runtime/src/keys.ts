@@ -52,9 +52,34 @@ export function rateKey(prefix: string, task: string): string {
   return `${prefix}:rate:{${task}}`;
 }
 
-/** BullMQ's key prefix for the app's queues. */
-export function queuePrefix(prefix: string): string {
-  return `${prefix}:q`;
+/**
+ * BullMQ's key prefix for one of the app's queues; BullMQ's keys are `<this>:<queue>:<suffix>`.
+ *
+ * On one Redis it is `<prefix>:q` for every queue (`celeriac:q:default:wait`), as it always was:
+ * changing it would strand the jobs queued before an upgrade. On a Redis Cluster every BullMQ
+ * script takes many keys of its queue, which must share one slot, so the prefix carries the queue
+ * as a hash tag, `<prefix>:q:{<queue>}` (`celeriac:q:{default}:default:wait`): each queue lives in
+ * one slot, different queues in different slots, and every key still starts with `<prefix>:`, so
+ * the least-privilege ACL pattern `~<prefix>:*` covers them.
+ */
+export function queuePrefix(prefix: string, queue: string, cluster: boolean): string {
+  return cluster ? `${prefix}:q:{${queue}}` : `${prefix}:q`;
+}
+
+/** The SCAN pattern matching each queue's id counter (one per queue a job was ever added to). */
+export function queueIdPattern(prefix: string, cluster: boolean): string {
+  return cluster ? `${prefix}:q:{*}:*:id` : `${prefix}:q:*:id`;
+}
+
+/** The queue whose id counter `key` is (see {@link queueIdPattern}), or undefined if it is none. */
+export function queueOfIdKey(prefix: string, key: string, cluster: boolean): string | undefined {
+  const head = cluster ? `${prefix}:q:{` : `${prefix}:q:`;
+  if (!key.startsWith(head) || !key.endsWith(':id')) return undefined;
+  const rest = key.slice(head.length, -':id'.length);
+  if (!cluster) return rest;
+  // `<queue>}:<queue>`
+  const queue = rest.slice(0, (rest.length - 2) / 2);
+  return rest === `${queue}}:${queue}` ? queue : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
  * EVALSHA and falls back to EVAL, so each script crosses the network once per connection. The
  * scripts are embedded at build time (scripts/embed-lua.ts), so bundles need no `.lua` file.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { luaScripts } from './lua-scripts.generated.js';
 
 /** What each script returns; see the header of its `.lua` file. */
@@ -25,15 +26,17 @@ export interface ScriptCommands {
 /** The scripts as queued in a pipeline (ioredis adds defined commands to pipelines too). */
 export interface ScriptPipeline extends ChainableCommander {
   create(...keysAndArgs: (string | number)[]): ScriptPipeline;
+  advance(...keysAndArgs: (string | number)[]): ScriptPipeline;
+  fail(...keysAndArgs: (string | number)[]): ScriptPipeline;
 }
 
-const loaded = new WeakSet<Redis>();
+const loaded = new WeakSet<RedisClient>();
 
 /** Registers the scripts on `client` (once per client) and returns it typed with the commands. */
-export function withScripts(client: Redis): Redis & ScriptCommands {
+export function withScripts(client: RedisClient): RedisClient & ScriptCommands {
   if (!loaded.has(client)) {
     for (const [name, { numberOfKeys, lua }] of Object.entries(luaScripts)) client.defineCommand(name, { numberOfKeys, lua });
     loaded.add(client);
   }
-  return client as Redis & ScriptCommands;
+  return client as RedisClient & ScriptCommands;
 }

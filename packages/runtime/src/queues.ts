@@ -4,9 +4,11 @@
  * Celery's, made safe for waiters: every purged task is revoked, so no `get()` waits for a task
  * that will never run.
  */
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from './connection.js';
 import { InvalidArgumentError, RevokedError } from './errors.js';
 import { toRemoteError } from './failure.js';
+import { queueIdPattern, queueOfIdKey } from './keys.js';
+import { scanKeys } from './scan.js';
 import { isUnreadable, readReleaseJob, readTaskJob, RELEASE_JOB } from './job-data.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Settler } from './settle.js';
@@ -27,15 +29,16 @@ const PURGE_PAGE = 500;
 /** The BullMQ states whose jobs have not started, and so are purged. */
 const NOT_STARTED = ['wait', 'delayed', 'prioritized'] as const;
 
-/** Names of the app's queues: every queue a job was ever added to, found by BullMQ's id counters. */
-export async function queueNames(redis: Redis, queuePrefix: string): Promise<string[]> {
+/** Names of the app's queues: every queue a job was ever added to, found by BullMQ's id counters (on every master of a cluster). */
+export async function queueNames(redis: RedisClient, prefix: string): Promise<string[]> {
+  const cluster = isCluster(redis);
   const names = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}:*:id`, 'COUNT', 1_000);
-    cursor = next;
-    for (const key of keys) names.add(key.slice(queuePrefix.length + 1, -':id'.length));
-  } while (cursor !== '0');
+  for await (const keys of scanKeys(redis, queueIdPattern(prefix, cluster))) {
+    for (const key of keys) {
+      const name = queueOfIdKey(prefix, key, cluster);
+      if (name !== undefined) names.add(name);
+    }
+  }
   return [...names].sort();
 }
 

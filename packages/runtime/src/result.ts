@@ -39,6 +39,11 @@ export interface ResultBackend {
   readonly log: RateLimitedLog;
   /** Settles with a `ConnectionError` once Redis has been down for the app's `unavailableTimeout`. */
   unavailable(): { readonly promise: Promise<Error>; cancel(): void };
+  /**
+   * Milliseconds after which a waiter reads its states again though nothing was announced; set on
+   * a cluster, where a message can be lost while the subscriber moves to another node unnoticed.
+   */
+  readonly recheckMs?: number | undefined;
 }
 
 /** A workflow's meta plus memoised handles, so `.parent` objects are shared, not rebuilt. */
@@ -124,8 +129,15 @@ export class WorkflowView {
         if (toRead.size > 0) continue; // announced while the states were read
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new TimeoutError(options.what, options.timeout!);
+        const recheck = this.backend.recheckMs;
+        const sleep = recheck === undefined ? remaining : Math.min(remaining, recheck);
         const woken = new Promise<void>((resolve) => {
-          const timer = Number.isFinite(remaining) ? setTimeout(resolve, remaining) : undefined;
+          const timer = Number.isFinite(sleep)
+            ? setTimeout(() => {
+                if (sleep < remaining) toRead = new Set(pending);
+                resolve();
+              }, sleep)
+            : undefined;
           wake = () => {
             if (timer !== undefined) clearTimeout(timer);
             resolve();

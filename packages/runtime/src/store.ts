@@ -3,7 +3,7 @@
  * scripts), and reading states and results. Queues are BullMQ's business, not this file's.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { checkSize, decodeEnvelope, DEFAULT_MAX_PAYLOAD, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
 import { pointerKey, rateKey, stagingKeys, workflowKeys, type WorkflowKeys } from './keys.js';
@@ -53,12 +53,14 @@ const STAGING_TTL = 3_600;
 
 export class WorkflowStore {
   constructor(
-    private readonly redis: Redis & ScriptCommands,
+    private readonly redis: RedisClient & ScriptCommands,
     readonly prefix: string,
     /** Seconds results and workflow state live; 0 keeps them forever. */
     readonly ttl: number,
     /** Bytes of JSON one node's arguments, or one result, may take (the app's `maxPayloadSize`). */
     readonly maxPayloadSize = DEFAULT_MAX_PAYLOAD,
+    /** When set, each script that records an outcome is followed by `WAIT` (the app's `waitForReplicas`). */
+    readonly replicaWait?: ReplicaWait,
   ) {}
 
   keys(workflowId: string): WorkflowKeys {
@@ -79,11 +81,15 @@ export class WorkflowStore {
     const staged = stagingKeys(keys, nonce);
     const [stagedGraph, stagedDeps, stagedOutbox] = staged;
     let pipeline = this.redis.pipeline() as ScriptPipeline;
+    // On a cluster a pointer lives in its own id's slot, which a pipeline of the workflow's slot
+    // cannot carry: those are written on their own, before the workflow is published.
+    const apart: Promise<unknown>[] = [];
     // Only ids a user chose need a pointer: the others are the workflow's id or derived from it.
     const pointer = (id: string, ref: string, derived: string): void => {
       if (id === meta.id || id === derived) return;
-      if (this.ttl > 0) pipeline.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`, 'EX', this.ttl);
-      else pipeline.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`);
+      const target = isCluster(this.redis) ? this.redis : pipeline;
+      const written = this.ttl > 0 ? target.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`, 'EX', this.ttl) : target.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`);
+      if (written instanceof Promise) apart.push(written);
     };
     const entries = new Set(plan.entries);
     for (let from = 0; from < size; from += SLICE) {
@@ -119,9 +125,28 @@ export class WorkflowStore {
       }
     }
     meta.groups.forEach((group, g) => pointer(group.id, `g${g}`, derivedGroupId(meta.id, g)));
+    await Promise.all(apart);
     pipeline.create(...this.keyList(keys), ...staged, this.ttl, JSON.stringify(meta));
+    const created = this.replicaWait === undefined ? 1 : 2;
+    if (this.replicaWait !== undefined) pipeline.call('WAIT', this.replicaWait.replicas, this.replicaWait.timeout);
     const replies = await execOrThrow(pipeline);
-    return replies[replies.length - 1]![1] === 1;
+    return replies[replies.length - created]![1] === 1;
+  }
+
+  /**
+   * Runs a script; with `replicaWait`, pipelined with WAIT on the same node (a cluster sends a
+   * pipeline to the node of its keys), so the reply comes once replicas hold the write.
+   */
+  private async durably<T>(script: 'advance' | 'fail', args: (string | number)[]): Promise<T> {
+    const wait = this.replicaWait;
+    if (wait === undefined) return (await this.redis[script](...args)) as T;
+    // A pipeline's redirections are not all followed by ioredis; the scripts are idempotent.
+    return retryRedirected(async () => {
+      const pipeline = this.redis.pipeline() as ScriptPipeline;
+      pipeline[script](...args).call('WAIT', wait.replicas, wait.timeout);
+      const replies = await execOrThrow(pipeline);
+      return replies[0]![1] as T;
+    });
   }
 
   /**
@@ -130,14 +155,14 @@ export class WorkflowStore {
    */
   async advance(workflowId: string, index: number, envelope: string, inlineLimit = 0): Promise<Recorded> {
     const keys = this.keys(workflowId);
-    const reply = await this.redis.advance(...this.keyList(keys), index, envelope, this.ttl, keys.events, inlineLimit);
+    const reply = await this.durably<ReleaseReply>('advance', [...this.keyList(keys), index, envelope, this.ttl, keys.events, inlineLimit]);
     return parseRelease(reply, workflowId, 'record a result');
   }
 
   /** Records a final failure, fails everything downstream, and returns the error callbacks released. */
   async fail(workflowId: string, index: number, envelope: string, joinEnvelope: string): Promise<Recorded> {
     const keys = this.keys(workflowId);
-    const reply = await this.redis.fail(...this.keyList(keys), index, envelope, joinEnvelope, this.ttl, keys.events);
+    const reply = await this.durably<ReleaseReply>('fail', [...this.keyList(keys), index, envelope, joinEnvelope, this.ttl, keys.events]);
     return parseRelease(reply, workflowId, 'record a failure');
   }
 
@@ -251,6 +276,13 @@ export class WorkflowStore {
 
 function csv(text: string | null | undefined): number[] {
   return text === null || text === undefined || text === '' ? [] : text.split(',').map(Number);
+}
+
+/** `WAIT <replicas> <timeout>` after each write that records an outcome (see `waitForReplicas` in app.ts). */
+export interface ReplicaWait {
+  readonly replicas: number;
+  /** Milliseconds WAIT may block; then the write stands, acknowledged by fewer replicas. */
+  readonly timeout: number;
 }
 
 async function execOrThrow(pipeline: ScriptPipeline): Promise<[Error | null, unknown][]> {

@@ -9,6 +9,7 @@
  * Messages are hints, never state: whoever listens re-reads what a message points at, and is told
  * when its channel was subscribed again after a disconnect, since messages sent meanwhile are lost.
  */
+import { isCluster, subscriberConnection, type RedisClient } from './connection.js';
 import type { Redis } from 'ioredis';
 import { ClosedError } from './errors.js';
 import type { RateLimitedLog } from './logger.js';
@@ -62,10 +63,10 @@ export class ChannelSubscriber {
    * @param log - where connection and listener problems are reported
    */
   constructor(
-    private readonly base: Redis,
+    private readonly base: RedisClient,
     private readonly log: RateLimitedLog,
     /** Reports the connection's outages instead of the log (the app's ConnectionWatch). */
-    private readonly watch?: { follow(client: Redis, stop: boolean): void },
+    private readonly watch?: { follow(client: RedisClient, stop: boolean): void },
   ) {}
 
   /**
@@ -126,7 +127,7 @@ export class ChannelSubscriber {
 
   private open(): Redis {
     if (this.connection !== undefined) return this.connection;
-    const connection = this.base.duplicate({
+    const connection = subscriberConnection(this.base, {
       // Resubscribing is ours (see the module comment); commands are only sent when ready.
       autoResubscribe: false,
       enableOfflineQueue: false,
@@ -145,6 +146,17 @@ export class ChannelSubscriber {
     connection.on('close', () => {
       for (const state of this.channels.values()) state.confirmed = false;
     });
+    // On a cluster the connection gives up on a node that stays down: take another node (after a
+    // pause, so a refused password does not spin).
+    if (isCluster(this.base)) {
+      connection.on('end', () => {
+        if (this.closed || this.connection !== connection) return;
+        this.connection = undefined;
+        setTimeout(() => {
+          if (!this.closed && this.connection === undefined) this.open();
+        }, 500).unref();
+      });
+    }
     if (this.watch !== undefined) this.watch.follow(connection, true);
     else {
       connection.on('error', (error: Error) =>

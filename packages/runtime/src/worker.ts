@@ -6,7 +6,7 @@
  */
 import { availableParallelism, hostname } from 'node:os';
 import { Worker as BullWorker, type Job, type JobJson } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import pLimit from 'p-limit';
 import { publicNames, type TaskOverrides } from './admit.js';
 import { aborted, until, within } from './bounded.js';
@@ -109,7 +109,7 @@ export interface WorkerRuntime {
   /** The app's key prefix (the preflight checks the worker may use its keys). */
   readonly prefix: string;
   /** A new connection for BullMQ's blocking commands (closed by the worker). */
-  connect(): Redis;
+  connect(): RedisClient;
   /** The error a user can act on for what a Redis operation failed with (see ConnectionWatch). */
   translate(error: unknown): unknown;
 }
@@ -175,7 +175,7 @@ export class Worker {
   /** Where its handlers run: `"async"` or `"processes"` (see `WorkerOptions.pool`). */
   readonly pool: PoolKind;
   private concurrencyNow: number;
-  private readonly consumers = new Map<string, { consumer: Consumer; connection: Redis }>();
+  private readonly consumers = new Map<string, { consumer: Consumer; connection: RedisClient }>();
   private readonly slots: ReturnType<typeof pLimit>;
   /** Jobs fetched and waiting for a slot (Celery's reserved requests), by job id. */
   private readonly waiting = new Map<string, { bull: Job; token: string | undefined; queue: string }>();
@@ -357,7 +357,9 @@ export class Worker {
     try {
       await redis.info('server');
       await redis.eval('return 1', 0);
-      await redis.exists(...queues.map((queue) => `${this.runtime.dispatcher.queuePrefix}:${queue}:meta`), `${this.runtime.prefix}:preflight`);
+      // One key per command: on a cluster the queues' keys live in different slots.
+      const keys = [...queues.map((queue) => `${this.runtime.dispatcher.queuePrefix(queue)}:${queue}:meta`), `${this.runtime.prefix}:preflight`];
+      await Promise.all(keys.map((key) => redis.exists(key)));
     } catch (error) {
       throw this.runtime.translate(error);
     }
@@ -455,7 +457,7 @@ export class Worker {
       },
       {
         connection,
-        prefix: this.runtime.dispatcher.queuePrefix,
+        prefix: this.runtime.dispatcher.queuePrefix(queue),
         concurrency: this.concurrencyNow,
         lockDuration: this.options.lockDuration ?? DEFAULT_LOCK_DURATION,
         stalledInterval: this.options.stalledInterval ?? DEFAULT_STALLED_INTERVAL,

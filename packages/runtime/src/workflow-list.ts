@@ -6,7 +6,8 @@
  * Redis holds (about 30 ms per 1 000 small workflows here). It is meant for an operator's page,
  * not a hot path.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
+import { scanKeys } from './scan.js';
 import type { TaskState } from './envelope.js';
 import { InvalidArgumentError } from './errors.js';
 import { workflowKeys } from './keys.js';
@@ -66,7 +67,7 @@ const MAX_TASK_NAMES = 10;
  * @returns one page of summaries
  * @throws InvalidArgumentError for a bad `limit` or `before`
  */
-export async function listWorkflows(redis: Redis, store: WorkflowStore, options: WorkflowListOptions = {}): Promise<WorkflowList> {
+export async function listWorkflows(redis: RedisClient, store: WorkflowStore, options: WorkflowListOptions = {}): Promise<WorkflowList> {
   const { limit = 50, before } = options;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) {
     throw new InvalidArgumentError('limit', `expected a whole number from 1 to 1000, got ${String(limit)}`);
@@ -82,10 +83,7 @@ export async function listWorkflows(redis: Redis, store: WorkflowStore, options:
   // an older page exists.
   const newest: WorkflowMeta[] = [];
   let scanned = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
-    cursor = next;
+  for await (const keys of scanKeys(redis, pattern, SCAN_COUNT)) {
     const ids = keys.filter((key) => key.startsWith(head) && key.endsWith(tail)).map((key) => key.slice(head.length, key.length - tail.length));
     for (let from = 0; from < ids.length; from += META_BATCH) {
       const metas = await Promise.all(ids.slice(from, from + META_BATCH).map((id) => store.meta(id).catch(() => null)));
@@ -96,7 +94,7 @@ export async function listWorkflows(redis: Redis, store: WorkflowStore, options:
         keepNewest(newest, meta, limit + 1);
       }
     }
-  } while (cursor !== '0');
+  }
   const page = newest.slice(0, limit);
   const workflows = await Promise.all(page.map((meta) => summarise(store, meta)));
   const last = page[page.length - 1];

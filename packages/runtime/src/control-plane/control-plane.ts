@@ -4,7 +4,7 @@
  * connection (opened on first use). A worker attaches to it with {@link ControlPlane.attachWorker}:
  * it joins presence, serves the command table, and gets a task-event writer when events are on.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection.js';
 import { controlHandlers, type ControlTarget } from './control-target.js';
 import type { Logger } from '../logger.js';
 import type { ChannelSubscriber } from '../subscriber.js';
@@ -16,7 +16,7 @@ import { TaskEventReader, TaskEventWriter } from './task-events.js';
 /** Options of {@link createControlPlane}. */
 export interface ControlPlaneOptions {
   /** The app's command connection; stays the caller's. Tail connections copy its settings. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The app's subscriber connection; stays the caller's. */
   readonly subscriber: ChannelSubscriber;
   /** The app's key prefix. */
@@ -40,7 +40,7 @@ export interface AttachWorkerOptions {
    */
   readonly taskEvents?: boolean | { readonly maxLength?: number };
   /** The connection events are written on; default the control plane's. Pass one the worker already uses. */
-  readonly eventConnection?: Redis;
+  readonly eventConnection?: RedisClient;
 }
 
 /** A worker's attachment to the control plane. */

@@ -10,7 +10,7 @@
  * line. Nothing a message contains can throw out of a listener.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection.js';
 import * as v from 'valibot';
 import { ControlArgumentError, ControlTimeoutError } from '../errors.js';
 import { controlChannel, replyChannel } from '../keys.js';
@@ -136,7 +136,7 @@ export interface MailboxServer {
 /** Options of {@link Mailbox}. */
 export interface MailboxOptions {
   /** A connection for commands (PUBLISH). Stays the caller's. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The app's subscriber: carries the control channel and the reply channels. Stays the caller's. */
   readonly subscriber: ChannelSubscriber;
   /** The app's key prefix. */

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection.js';
 import * as v from 'valibot';
 import { ControlArgumentError } from '../errors.js';
 import { presenceKeys, type PresenceKeys } from '../keys.js';
@@ -101,7 +101,7 @@ export interface WorkerStatus extends WorkerRecord, LiveCounters {
 /** Options of {@link Presence}. */
 export interface PresenceOptions {
   /** A connection for commands; stays the caller's. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly logger?: Logger;
   /** Milliseconds an offline worker stays listed. Default {@link DEFAULT_RETENTION_MS}. */
@@ -152,20 +152,20 @@ const CountersSchema = v.object({ active: Count, processed: Count, failed: Count
 
 /** The scripts (embedded at build time, lua-scripts.generated.ts), defined once per connection. */
 const scriptNames = { beat: 'celeriacPresenceBeat', list: 'celeriacPresenceList' } as const;
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<RedisClient>();
 
 interface PresenceCommands {
   celeriacPresenceBeat(...keysAndArgs: (string | number)[]): Promise<[number, number, string]>;
   celeriacPresenceList(...keysAndArgs: (string | number)[]): Promise<(string | number | null)[]>;
 }
 
-function withPresenceScripts(redis: Redis): Redis & PresenceCommands {
+function withPresenceScripts(redis: RedisClient): RedisClient & PresenceCommands {
   if (!defined.has(redis)) {
     redis.defineCommand(scriptNames.beat, luaScripts.presenceBeat);
     redis.defineCommand(scriptNames.list, luaScripts.presenceList);
     defined.add(redis);
   }
-  return redis as Redis & PresenceCommands;
+  return redis as RedisClient & PresenceCommands;
 }
 
 /**
@@ -182,7 +182,7 @@ function withPresenceScripts(redis: Redis): Redis & PresenceCommands {
  */
 export class Presence {
   private readonly keys: PresenceKeys;
-  private readonly redis: Redis & PresenceCommands;
+  private readonly redis: RedisClient & PresenceCommands;
   /** @internal */
   readonly log: RateLimitedLog;
   /** Milliseconds an offline worker stays listed. */

@@ -12,7 +12,7 @@
  * thrown.
  */
 import { loadavg, platform, release } from 'node:os';
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../connection.js';
 import * as v from 'valibot';
 import { ControlArgumentError } from '../errors.js';
 import { taskEventsKey } from '../keys.js';
@@ -284,7 +284,7 @@ const MAX_BATCH = 500;
 /** Options of {@link TaskEventWriter}. */
 export interface TaskEventWriterOptions {
   /** A connection the worker already uses; events are sent on it without waiting. Stays the caller's. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   /** The worker's name, written into every event. */
   readonly worker: string;
@@ -302,14 +302,14 @@ interface EventCommands {
   celeriacTaskEvents(key: string, maxLength: string, ...events: string[]): Promise<number>;
 }
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<RedisClient>();
 
-function withEventScript(redis: Redis): Redis & EventCommands {
+function withEventScript(redis: RedisClient): RedisClient & EventCommands {
   if (!defined.has(redis)) {
     redis.defineCommand('celeriacTaskEvents', luaScripts.taskEvents);
     defined.add(redis);
   }
-  return redis as Redis & EventCommands;
+  return redis as RedisClient & EventCommands;
 }
 
 /**
@@ -325,7 +325,7 @@ function withEventScript(redis: Redis): Redis & EventCommands {
 export class TaskEventWriter {
   /** The stream's key. */
   readonly key: string;
-  private readonly redis: Redis & EventCommands;
+  private readonly redis: RedisClient & EventCommands;
   private readonly log: RateLimitedLog;
   private readonly maxLength: string;
   private readonly maxPending: number;
@@ -539,7 +539,7 @@ export interface TailOptions {
 /** Options of {@link TaskEventReader}. */
 export interface TaskEventReaderOptions {
   /** A connection for history reads; tails copy its settings for their own. Stays the caller's. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly logger?: Logger;
 }
@@ -630,7 +630,7 @@ export class TaskEventReader {
     // A function, so TypeScript does not narrow `aborted` across the awaits that change it.
     const aborted = (): boolean => signal?.aborted === true;
     if (aborted()) return;
-    const connection = this.options.redis.duplicate({ maxRetriesPerRequest: null, lazyConnect: false });
+    const connection = duplicateClient(this.options.redis, { maxRetriesPerRequest: null, lazyConnect: false });
     connection.on('error', (error: Error) => this.log.warn('tail connection', `task events: tail connection error (it reconnects on its own): ${error.message}`));
     const stop = (): void => connection.disconnect();
     signal?.addEventListener('abort', stop, { once: true });

@@ -3,7 +3,7 @@
  * `celery report`): what an operator checks first when two workers behave differently.
  */
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection.js';
 
 /** Versions of the pieces a worker runs on. */
 export interface SoftwareVersions {
@@ -37,7 +37,7 @@ export function localVersions(): Omit<SoftwareVersions, 'redis'> {
 }
 
 /** The Redis server's version from `INFO server`, or `unknown`. */
-export async function redisVersion(redis: Redis): Promise<string> {
+export async function redisVersion(redis: RedisClient): Promise<string> {
   try {
     const info = await redis.info('server');
     return /^redis_version:(.+?)\r?$/m.exec(info)?.[1] ?? 'unknown';

@@ -1,0 +1,70 @@
+/**
+ * Nodes of a Redis Cluster dying. The app's subscriber holds a connection to one node (every node
+ * delivers every PUBLISH); when that node is SIGKILLed, the subscriber moves to another node and
+ * the waiter re-reads what it may have missed, so `get()` still resolves. When every node is down,
+ * calls fail with a `ConnectionError` after `unavailableTimeout`, as on one Redis, instead of
+ * waiting in the cluster client's offline queue for ever.
+ */
+import { Redis } from 'ioredis';
+import { signature } from '@celeriac/canvas';
+import { ConnectionError } from '@celeriac/runtime';
+import { describe, expect, it } from 'vitest';
+import { clusterApp, useCluster } from './helpers.js';
+
+const cluster = useCluster({ replicas: 1 });
+
+/** The port of the node holding a pub/sub client subscribed to `channel`, once there is one. */
+async function subscribedNode(ports: readonly number[], channel: string): Promise<number> {
+  for (;;) {
+    for (const port of ports) {
+      const probe = new Redis(port, '127.0.0.1');
+      const [, counts] = (await probe.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
+      const clients = String(await probe.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+      probe.disconnect();
+      if (Number(counts) > 0 && clients.trim() !== '') return port;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('nodes of a Redis Cluster dying', () => {
+  it('still gets its result when the node its subscriber listens on is SIGKILLed', { timeout: 90_000 }, async () => {
+    const running = cluster();
+    const app = clusterApp(running);
+    const slow = app.task('slow', async (ms: number) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return 'done';
+    });
+    app.worker();
+    const res = await slow.delay(4_000);
+    const waiting = res.get({ timeout: 60_000 });
+    const port = await subscribedNode(
+      running.servers.map((server) => server.port),
+      app.internals.store.keys(res.id).events,
+    );
+    process.kill(running.servers.find((server) => server.port === port)!.pid, 'SIGKILL');
+    expect(await waiting).toBe('done');
+    // The subscriber moved: the worker's control channel is subscribed on another node.
+    const others = running.servers.map((server) => server.port).filter((other) => other !== port);
+    expect(await subscribedNode(others, `${app.prefix}:control`)).not.toBe(port);
+  });
+
+  // Last: it leaves the cluster dead.
+  it('fails calls with a ConnectionError after unavailableTimeout when every node is down', { timeout: 60_000 }, async () => {
+    const running = cluster();
+    const app = clusterApp(running, { unavailableTimeout: 2_000 });
+    app.task('add', (x: number, y: number) => x + y);
+    await app.apply(signature('add', [1, 1]));
+    for (const pid of running.pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // killed by the test before
+      }
+    }
+    const began = Date.now();
+    await expect(app.apply(signature('add', [2, 2]))).rejects.toBeInstanceOf(ConnectionError);
+    await expect(app.apply(signature('add', [3, 3]))).rejects.toThrow(/cannot use Redis at the cluster of 127\.0\.0\.1:/);
+    expect(Date.now() - began).toBeLessThan(15_000);
+  });
+});
