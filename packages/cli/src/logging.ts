@@ -49,7 +49,12 @@ export function parseLogFormat(value: string): LogFormat {
 
 /** A pino logger writing to stderr, adapted to the runtime's `Logger`. */
 export function createLogger(level: LogLevel, format: LogFormat, name?: string): Logger & { readonly pino: Pino } {
-  const options = { level: level === 'silent' ? 'silent' : level, base: name === undefined ? { pid: process.pid } : { pid: process.pid, name } };
+  const options = {
+    level: level === 'silent' ? 'silent' : level,
+    base: name === undefined ? { pid: process.pid } : { pid: process.pid, name },
+    // JSON lines say "info", not 30: log collectors and people read them.
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
   const destination =
     format === 'json'
       ? pino.destination({ fd: 2, sync: true })
@@ -67,7 +72,8 @@ export function createLogger(level: LogLevel, format: LogFormat, name?: string):
     (message: string, detail?: unknown): void => {
       if (detail === undefined) log[method](message);
       else if (detail instanceof Error) log[method]({ err: detail }, message);
-      else if (typeof detail === 'string') log[method]({ detail }, message);
+      // A stack (the worker logs a failed task's): pino-pretty prints an `err`'s stack on lines of its own.
+      else if (typeof detail === 'string' && /\n\s+at /.test(detail)) log[method]({ err: fromStack(detail) }, message);
       else log[method]({ detail }, message);
     };
   return {
@@ -78,4 +84,14 @@ export function createLogger(level: LogLevel, format: LogFormat, name?: string):
     warn: at('warn'),
     error: at('error'),
   };
+}
+
+/** An error rebuilt from its stack text (`Name: message` then `at …` lines), so loggers print it as one. */
+function fromStack(stack: string): Error {
+  const head = stack.split('\n')[0] ?? '';
+  const colon = head.indexOf(': ');
+  const error = new Error(colon > 0 ? head.slice(colon + 2) : head);
+  if (colon > 0) error.name = head.slice(0, colon);
+  error.stack = stack;
+  return error;
 }

@@ -40,7 +40,7 @@ export async function run(argv: readonly string[], io: RunIo = defaultIo): Promi
     command.configureOutput({
       writeErr: (text) => io.stderr(text),
       outputError: (text, write) => {
-        const message = text.trim().replace(/^error: /, '');
+        const message = text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
         write(`Error: ${message} (see: ${name} --help)\n`);
       },
     });
