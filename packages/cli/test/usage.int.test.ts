@@ -80,6 +80,12 @@ describe.concurrent('bad input: one line on stderr, a non-zero exit, no stack tr
     expectOneLine(await celeriac(['-A', noApp, 'status']), /the module exports no Celeriac app \(export it as `app` or as the default export; its exports: answer\)/);
   });
 
+  it('no worker to answer: Celery\'s "No nodes replied", exit 69', async () => {
+    const run = await celeriac(['--prefix', testPrefix(), 'inspect', 'ping', '-t', '0.5']);
+    expectOneLine(run, /^Error: No nodes replied within time constraint/);
+    expect(run.code).toBe(69);
+  });
+
   it('worker without -A', async () => {
     expectOneLine(await celeriac(['worker']), /^Error: this command needs the app: pass -A MODULE/);
   });
