@@ -3,13 +3,14 @@
  * this file: `status`, `inspect`, `control`, `call`, `result`, `graph`, `events`, `purge`, and
  * the global options before or after the command.
  */
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chord, group, signature } from '@celeriac/canvas';
 import { consoleLogger, createApp, type App } from '@celeriac/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { celeriac, eventually, lines, redisUrl, start, startWorker, testPrefix, type Running } from './helpers.js';
+import { BIN, celeriac, eventually, lines, redisUrl, start, startWorker, testPrefix, type Running } from './helpers.js';
 
 const prefix = testPrefix();
 const host = hostname();
@@ -159,6 +160,30 @@ describe('celeriac call and result', () => {
     expect(fromFile.code).toBe(0);
     expect(fromFile.stdout).toMatch(/^canvas .*canvas\.json: 3 tasks\n/);
     expect(fromFile.stdout).toContain('  group $.h\n  | add[$.h.0]\n  | add[$.h.1]\n    tsum[$.b] <- $.h.0, $.h.1\n');
+  });
+});
+
+/** util-linux's `script`, which runs a command on a pseudo-terminal, if this machine has it. */
+const hasScript = ((): boolean => {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('celeriac result on a terminal', () => {
+  it.skipIf(!hasScript)('shows a progress bar while a group runs, then the value', async () => {
+    const res = await app.apply(group(...[0.5, 1, 1.5, 2].map((s) => signature('sleep', [s]))));
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} --prefix ${prefix} result ${res.id} --timeout 30`;
+    const run = await new Promise<string>((resolve, reject) => {
+      execFile('script', ['-qec', command, '/dev/null'], { env: { ...process.env, REDIS_URL: redisUrl() }, timeout: 40_000 }, (error, stdout) =>
+        error === null ? resolve(stdout) : reject(error),
+      );
+    });
+    expect(run).toMatch(/\d\/4 \| [\d.]+\/s \| ETA/);
+    expect(run).toContain('[0.5,1,1.5,2]');
   });
 });
 

@@ -74,10 +74,14 @@ function showProgress(result: AnyResult): () => void {
   const started = Date.now();
   bar.start(total, 0, { rate: '0' });
   let stopped = false;
+  // The rate counts what completed while we watched, not what was done before.
+  let before: number | undefined;
   const tick = async (): Promise<void> => {
     while (!stopped) {
       const done = await group.completedCount().catch(() => undefined);
-      if (done !== undefined && !stopped) bar.update(done, { rate: (done / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1) });
+      before ??= done;
+      const rate = done === undefined ? 0 : (done - (before ?? 0)) / Math.max(0.001, (Date.now() - started) / 1000);
+      if (done !== undefined && !stopped) bar.update(done, { rate: rate.toFixed(1) });
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   };
