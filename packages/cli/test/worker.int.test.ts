@@ -37,13 +37,20 @@ afterAll(async () => {
 describe('worker shutdown', () => {
   it('a SIGTERM during a running task lets it finish, then the worker exits 0', async () => {
     const prefix = prefixForTest();
-    const w = await worker(prefix, ['-n', 'warm@%h', '-c', '2']);
+    const w = await worker(prefix, ['-n', 'warm@%h', '-c', '2', '--log-format', 'json']);
     const id = (await celeriac(['--prefix', prefix, 'call', 'sleep', '-a', '[2]'])).stdout.trim();
     await w.waitFor(new RegExp(`Task sleep\\[${id}\\] received`));
     w.child.kill('SIGTERM');
     expect(await w.exited).toEqual({ code: 0, signal: null });
-    expect(w.output()).toMatch(/Warm shutdown \(SIGTERM\)/);
-    expect(w.output()).toMatch(new RegExp(`Task sleep\\[${id}\\] succeeded in \\d+\\.\\d+s: 2`));
+    // --log-format json: every log line is a JSON object (the banner is text, as Celery's).
+    const logged = lines(w.output())
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: string; msg: string; pid: number });
+    const messages = logged.map((entry) => `${entry.level} ${entry.msg}`);
+    expect(messages).toContain(`info Task sleep[${id}] received`);
+    expect(messages).toContainEqual(expect.stringMatching(new RegExp(`^info Task sleep\\[${id}\\] succeeded in \\d+\\.\\d+s: 2$`)));
+    expect(messages).toContainEqual(expect.stringMatching(/^warn worker: Warm shutdown \(SIGTERM\)/));
+    expect(logged.every((entry) => entry.pid === w.pid)).toBe(true);
     expect(await celeriac(['--prefix', prefix, 'result', id, '--timeout', '5'])).toMatchObject({ code: 0, stdout: '2\n' });
   });
 
