@@ -153,7 +153,7 @@ export function buildProgram(run: Runner): Command {
     .command('events')
     .description('print task and worker events as they happen (workers send them with -E)')
     .option('--history <n>', 'first print the last N events', wholeNumber(1))
-    .action(run((session, options: EventsCommandOptions) => eventsCommand(session, options)));
+    .action(run((session, options: EventsCommandOptions) => eventsCommand(session, options), 'warn'));
 
   program
     .command('graph')
