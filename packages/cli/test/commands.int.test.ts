@@ -9,8 +9,11 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chord, group, signature } from '@celeriac/canvas';
 import { consoleLogger, createApp, type App } from '@celeriac/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BIN, celeriac, eventually, lines, redisUrl, start, startWorker, testPrefix, type Running } from './helpers.js';
+
+// Each test runs the binary several times (about a second of start-up each); on two busy cores, more.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 90_000 });
 
 const prefix = testPrefix();
 const host = hostname();
@@ -26,7 +29,7 @@ const cli = (...args: string[]) => celeriac(['--prefix', prefix, ...args]);
 beforeAll(async () => {
   app = createApp({ redis: redisUrl(), prefix, logger: consoleLogger('silent') });
   workers = await Promise.all([startWorker(prefix, ['-n', 'w1@%h', '-c', '4', '-E']), startWorker(prefix, ['-n', 'w2@%n', '-c', '4'])]);
-}, 60_000);
+});
 
 afterAll(async () => {
   await Promise.all(workers.map((worker) => worker.stop('SIGTERM')));

@@ -135,7 +135,7 @@ export function start(args: readonly string[], options: Omit<RunOptions, 'input'
 /** Starts a worker of examples/proj and waits until it is ready. */
 export async function startWorker(prefix: string, args: readonly string[]): Promise<Running> {
   const worker = start(['-A', 'examples/proj', '--prefix', prefix, 'worker', '-l', 'INFO', ...args]);
-  await worker.waitFor(/ ready\./, 30_000);
+  await worker.waitFor(/ ready\./, 60_000);
   return worker;
 }
 

@@ -4,9 +4,12 @@
  * another worker), and `-P processes` surviving a child killed mid-task and stopping a busy loop
  * at its hard time limit.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { consoleLogger, createApp } from '@celeriac/runtime';
 import { celeriac, eventually, lines, redisUrl, startWorker, testPrefix, type Running } from './helpers.js';
+
+// Each test runs the binary several times (about a second of start-up each); on two busy cores, more.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 90_000 });
 
 const prefixes: string[] = [];
 const running: Running[] = [];
@@ -69,7 +72,7 @@ describe('worker shutdown', () => {
     expect(first.output()).not.toMatch(new RegExp(`Task sleep\\[${id}\\] succeeded`));
     await second.waitFor(new RegExp(`Task sleep\\[${id}\\] succeeded in \\d+\\.\\d+s: 4`), 40_000);
     expect(await celeriac(['--prefix', prefix, 'result', id, '--timeout', '10'])).toMatchObject({ code: 0, stdout: '4\n' });
-  }, 60_000);
+  });
 });
 
 describe('worker -P processes', () => {
@@ -98,7 +101,7 @@ describe('worker -P processes', () => {
     expect(result.code).toBe(1);
     expect(lines(result.stderr)).toEqual([expect.stringMatching(new RegExp(`^Error: Task spin\\[${spin}\\] raised TimeLimitExceeded: .*hard time limit of 2 s`))]);
     expect((await celeriac(['--prefix', prefix, 'result', spin, '--state'])).stdout).toBe('FAILURE\n');
-  }, 90_000);
+  });
 
   it('--autoscale MAX,MIN shows in the banner', async () => {
     const prefix = prefixForTest();
