@@ -88,11 +88,11 @@ describe('celeriac status and inspect', () => {
   });
 
   it('inspect active shows a running task, with its worker pid', async () => {
-    const { stdout: id } = await cli('call', 'sleep', '-a', '[3]');
+    const { id } = await app.apply(signature('sleep', [3]));
     const active = await eventually(async () => {
       const { stdout } = await cli('inspect', 'active', '--json');
       const replies = JSON.parse(stdout) as Record<string, { id: string; name: string; args: unknown[]; workerPid: number }[]>;
-      return Object.values(replies).flat().find((task) => task.id === id.trim());
+      return Object.values(replies).flat().find((task) => task.id === id);
     });
     expect(active).toMatchObject({ name: 'sleep', args: [3] });
     expect(active.workerPid).toBeGreaterThan(0);
@@ -126,7 +126,7 @@ describe('celeriac call and result', () => {
   });
 
   it('a failed task: one line on stderr, exit 1, and its remote stack with --traceback', async () => {
-    const id = (await cli('call', 'fail', '-a', '["out of range"]')).stdout.trim();
+    const { id } = await app.apply(signature('fail', ['out of range']));
     const plain = await cli('result', id, '--timeout', '10');
     expect(plain.code).toBe(1);
     expect(lines(plain.stderr)).toEqual([`Error: Task fail[${id}] raised RangeError: out of range`]);
@@ -135,7 +135,7 @@ describe('celeriac call and result', () => {
   });
 
   it('result --timeout gives up with one line when the task is not done', async () => {
-    const id = (await cli('call', 'sleep', '-a', '[5]', '--queue', 'nobody-consumes')).stdout.trim();
+    const { id } = await app.apply(signature('sleep', [5], {}, { queue: 'nobody-consumes' }));
     const result = await cli('result', id, '--timeout', '0.5');
     expect(result.code).toBe(1);
     expect(lines(result.stderr)).toEqual([expect.stringMatching(/not ready within 0\.5 s \(state PENDING\)/)]);
@@ -216,14 +216,14 @@ describe('celeriac purge', () => {
   const queue = `purge-${Date.now()}`;
 
   it('asks first, removes nothing without a yes, then reports how many it removed', async () => {
-    for (let i = 0; i < 3; i++) await cli('call', 'add', '-a', '[1, 1]', '--queue', queue);
+    for (let i = 0; i < 3; i++) await app.apply(signature('add', [1, 1], {}, { queue }));
     const no = await celeriac(['--prefix', prefix, 'purge', '-Q', queue], { input: 'no\n' });
     expect(no.code).not.toBe(0);
     expect(no.stderr).toContain(`This will remove all tasks from queue: ${queue}`);
     expect(no.stderr).toContain('nothing was removed');
     const yes = await celeriac(['--prefix', prefix, 'purge', '-Q', queue], { input: 'yes\n' });
     expect(yes).toMatchObject({ code: 0, stdout: 'Purged 3 messages from 1 known task queue.\n' });
-    for (let i = 0; i < 2; i++) await cli('call', 'add', '-a', '[1, 1]', '--queue', queue);
+    for (let i = 0; i < 2; i++) await app.apply(signature('add', [1, 1], {}, { queue }));
     const forced = await cli('purge', '-Q', queue, '-f', '--json');
     expect(JSON.parse(forced.stdout)).toEqual({ purged: 2, queues: [queue] });
   });
