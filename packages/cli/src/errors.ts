@@ -3,7 +3,8 @@
  * an exit code. Anything else thrown is turned into such a line too (`describeError`); its stack is
  * shown only with `--loglevel debug`.
  */
-import { CeleriacError } from '@celeriac/runtime';
+// From the canvas package (the runtime re-exports the same class): loading it stays light.
+import { CeleriacError } from '@celeriac/canvas';
 
 /** Exit codes, as Celery's (which follows sysexits.h). */
 export const EXIT = {

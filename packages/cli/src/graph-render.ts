@@ -4,6 +4,7 @@
  */
 import type { CompiledGraph } from '@celeriac/canvas';
 import type { WorkflowSnapshot } from '@celeriac/runtime';
+import type { GraphFormat } from './command-names.js';
 
 /** One task of the graph. */
 export interface GraphNodeView {
@@ -28,9 +29,6 @@ export interface GraphView {
   readonly omitted: number;
 }
 
-/** Output formats of `celeriac graph`. */
-export const GRAPH_FORMATS = ['text', 'mermaid', 'dot'] as const;
-export type GraphFormat = (typeof GRAPH_FORMATS)[number];
 
 /** A stored workflow as a graph view. */
 export function fromSnapshot(snapshot: WorkflowSnapshot): GraphView {

@@ -1,7 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { autoscale, poolKind } from './commands/worker.js';
-import { json, names, seconds, wholeNumber } from './parse.js';
+import { autoscale, json, names, poolKind, seconds, wholeNumber } from './parse.js';
 
 describe('option parsers', () => {
   it('--autoscale takes Celery\'s MAX,MIN', () => {

@@ -2,6 +2,7 @@
  * Parsers for option values, each failing with a message commander prints as one line:
  * `option '-c, --concurrency <n>' argument 'x' is invalid. expected a whole number >= 1`.
  */
+import type { AutoscaleOptions, PoolKind } from '@celeriac/runtime';
 import { InvalidArgumentError } from 'commander';
 
 /** A whole number >= `min`. */
@@ -40,4 +41,20 @@ export function json(kind: 'array' | 'object'): (value: string) => unknown {
     if (!ok) throw new InvalidArgumentError(`expected a JSON ${kind}, e.g. ${kind === 'array' ? "'[2, 2]'" : '\'{"x": 1}\''}`);
     return parsed;
   };
+}
+
+/** `-P` values: ours, and Celery's name for the processes pool. */
+export function poolKind(value: string): PoolKind {
+  if (value === 'async' || value === 'solo' || value === 'threads') return 'async';
+  if (value === 'processes' || value === 'prefork') return 'processes';
+  throw new InvalidArgumentError('expected "async" (tasks on the event loop) or "processes" (child processes, Celery\'s prefork)');
+}
+
+/** `--autoscale MAX,MIN` (Celery's order), or `MAX`. */
+export function autoscale(value: string): AutoscaleOptions {
+  const match = /^\s*(\d+)\s*(?:,\s*(\d+)\s*)?$/.exec(value);
+  const max = Number(match?.[1]);
+  const min = match?.[2] === undefined ? 0 : Number(match[2]);
+  if (match === null || max < 1 || min > max) throw new InvalidArgumentError('expected MAX,MIN with 1 <= MAX and MIN <= MAX, e.g. 10,3');
+  return { max, min };
 }

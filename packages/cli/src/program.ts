@@ -4,21 +4,19 @@
  * `commands/<name>.ts`; this file only declares and wires.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { CommandAction } from './command.js';
-import { callCommand, type CallCommandOptions } from './commands/call.js';
-import { controlCommand, type ControlRequest } from './commands/control.js';
-import { eventsCommand, type EventsCommandOptions } from './commands/events.js';
-import { graphCommand } from './commands/graph.js';
-import { inspectCommand, INSPECT_COMMANDS, type DestinationOptions } from './commands/inspect.js';
-import { monitorCommand, type MonitorCommandOptions } from './commands/monitor.js';
-import { purgeCommand, type PurgeCommandOptions } from './commands/purge.js';
-import { resultCommand, type ResultCommandOptions } from './commands/result.js';
-import { statusCommand } from './commands/status.js';
-import { autoscale, poolKind, workerCommand, type WorkerCommandOptions } from './commands/worker.js';
-import { GRAPH_FORMATS, type GraphFormat } from './graph-render.js';
-import { json, names, seconds, wholeNumber } from './parse.js';
-import type { GlobalOptions, Session } from './session.js';
 import type { LogLevel } from '@celeriac/runtime';
+import type { CommandAction } from './command.js';
+import { GRAPH_FORMATS, INSPECT_COMMANDS, type GraphFormat } from './command-names.js';
+import type { CallCommandOptions } from './commands/call.js';
+import type { ControlRequest } from './commands/control.js';
+import type { EventsCommandOptions } from './commands/events.js';
+import type { DestinationOptions } from './commands/inspect.js';
+import type { MonitorCommandOptions } from './commands/monitor.js';
+import type { PurgeCommandOptions } from './commands/purge.js';
+import type { ResultCommandOptions } from './commands/result.js';
+import type { WorkerCommandOptions } from './commands/worker.js';
+import { autoscale, json, names, poolKind, seconds, wholeNumber } from './parse.js';
+import type { GlobalOptions, Session } from './session.js';
 import { VERSION } from './version.js';
 
 /** How the program runs a command: makes the session from the global options, runs, records the exit code. */
@@ -30,6 +28,20 @@ function withDestination(command: Command): Command {
     .option('-d, --destination <names>', 'only these workers (comma-separated names, e.g. w1@host,w2@host)', names)
     .option('-t, --timeout <seconds>', 'seconds to wait for replies (default 1)', seconds);
 }
+
+// Each command's module is imported when the command runs: `--help` and `--version` load no
+// runtime, no Redis client, no monitor.
+const workerCommand: CommandAction<[WorkerCommandOptions]> = async (session, options) => (await import('./commands/worker.js')).workerCommand(session, options);
+const inspectCommand: CommandAction<[(typeof INSPECT_COMMANDS)[number], readonly string[], DestinationOptions]> = async (session, ...args) =>
+  (await import('./commands/inspect.js')).inspectCommand(session, ...args);
+const controlCommand: CommandAction<[ControlRequest, DestinationOptions]> = async (session, ...args) => (await import('./commands/control.js')).controlCommand(session, ...args);
+const statusCommand: CommandAction<[]> = async (session) => (await import('./commands/status.js')).statusCommand(session);
+const callCommand: CommandAction<[string, CallCommandOptions]> = async (session, ...args) => (await import('./commands/call.js')).callCommand(session, ...args);
+const resultCommand: CommandAction<[string, ResultCommandOptions]> = async (session, ...args) => (await import('./commands/result.js')).resultCommand(session, ...args);
+const eventsCommand: CommandAction<[EventsCommandOptions]> = async (session, options) => (await import('./commands/events.js')).eventsCommand(session, options);
+const graphCommand: CommandAction<[string, GraphFormat]> = async (session, ...args) => (await import('./commands/graph.js')).graphCommand(session, ...args);
+const purgeCommand: CommandAction<[PurgeCommandOptions]> = async (session, options) => (await import('./commands/purge.js')).purgeCommand(session, options);
+const monitorCommand: CommandAction<[MonitorCommandOptions]> = async (session, options) => (await import('./commands/monitor.js')).monitorCommand(session, options);
 
 /** Builds the `celeriac` program; `run` wraps each command's action. */
 export function buildProgram(run: Runner): Command {

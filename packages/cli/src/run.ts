@@ -8,7 +8,7 @@ import { CommanderError, type Command } from 'commander';
 import type { CommandAction } from './command.js';
 import { describeError, EXIT, exitCodeOf } from './errors.js';
 import { buildProgram, globalOptions, type Runner } from './program.js';
-import { Session } from './session.js';
+import type { Session } from './session.js';
 
 /** Where the CLI writes what it reports. */
 export interface RunIo {
@@ -30,6 +30,7 @@ export async function run(argv: readonly string[], io: RunIo = defaultIo): Promi
     async (...received: unknown[]) => {
       // commander passes the arguments, then the options, then the command itself.
       const command = received.at(-1) as Command;
+      const { Session } = await import('./session.js');
       session = new Session(globalOptions(command), defaultLevel, defaultLevel !== undefined);
       const code = await action(session, ...(received.slice(0, -1) as TArgs));
       exitCode = typeof code === 'number' ? code : EXIT.OK;

@@ -3,9 +3,10 @@
  * result ids (each node with its state), or a canvas saved as JSON (its shape).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { compile, parseCanvas } from '@celeriac/canvas';
+import { compile, parseCanvas, type Canvas } from '@celeriac/canvas';
 import { CliError } from '../errors.js';
-import { fromCompiled, fromSnapshot, renderGraph, type GraphFormat } from '../graph-render.js';
+import type { GraphFormat } from '../command-names.js';
+import { fromCompiled, fromSnapshot, renderGraph } from '../graph-render.js';
 import type { Session } from '../session.js';
 
 /** Prints the graph in `format`. */
@@ -23,7 +24,13 @@ export async function graphCommand(session: Session, target: string, format: Gra
     } catch (error) {
       throw new CliError(`graph ${target}: not valid JSON (${(error as Error).message}); save a canvas with JSON.stringify(canvas)`);
     }
-    const graph = compile(parseCanvas(json));
+    let canvas: Canvas;
+    try {
+      canvas = parseCanvas(json);
+    } catch (error) {
+      throw new CliError(`graph ${target}: not a canvas (${(error as Error).message}); save one with JSON.stringify(canvas)`);
+    }
+    const graph = compile(canvas);
     process.stdout.write(renderGraph(fromCompiled(graph, `canvas ${target}: ${graph.nodes.length} tasks`), format));
     return 0;
   }

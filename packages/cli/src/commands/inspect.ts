@@ -4,6 +4,7 @@
  * Celery's shape (`{"w1@host": [...]}`).
  */
 import type { BroadcastOptions, Replies } from '@celeriac/runtime';
+import type { InspectCommand } from '../command-names.js';
 import { printReplies } from '../output.js';
 import type { Session } from '../session.js';
 
@@ -12,12 +13,6 @@ export interface DestinationOptions {
   readonly destination?: readonly string[];
   readonly timeout?: number;
 }
-
-/** Inspect questions by Celery's command name. */
-export const INSPECT_COMMANDS = ['registered', 'active', 'reserved', 'scheduled', 'revoked', 'stats', 'ping', 'active_queues', 'query_task'] as const;
-
-/** One of {@link INSPECT_COMMANDS}. */
-export type InspectCommand = (typeof INSPECT_COMMANDS)[number];
 
 /** The runtime's broadcast options from the command line's. */
 export function broadcastOptions(options: DestinationOptions): BroadcastOptions {

@@ -4,8 +4,7 @@
  * flight finish) and cold on the second (exit at once; unfinished tasks go back to their queues).
  */
 import { release, type } from 'node:os';
-import { type AutoscaleOptions, type PoolKind, type WorkerOptions } from '@celeriac/runtime';
-import { InvalidArgumentError } from 'commander';
+import type { AutoscaleOptions, PoolKind, WorkerOptions } from '@celeriac/runtime';
 import { EXIT } from '../errors.js';
 import type { Session } from '../session.js';
 import { VERSION } from '../version.js';
@@ -19,22 +18,6 @@ export interface WorkerCommandOptions {
   readonly pool?: PoolKind;
   readonly maxTasksPerChild?: number;
   readonly autoscale?: AutoscaleOptions;
-}
-
-/** `-P` values: ours, and Celery's name for the processes pool. */
-export function poolKind(value: string): PoolKind {
-  if (value === 'async' || value === 'solo' || value === 'threads') return 'async';
-  if (value === 'processes' || value === 'prefork') return 'processes';
-  throw new InvalidArgumentError('expected "async" (tasks on the event loop) or "processes" (child processes, Celery\'s prefork)');
-}
-
-/** `--autoscale MAX,MIN` (Celery's order), or `MAX`. */
-export function autoscale(value: string): AutoscaleOptions {
-  const match = /^\s*(\d+)\s*(?:,\s*(\d+)\s*)?$/.exec(value);
-  const max = Number(match?.[1]);
-  const min = match?.[2] === undefined ? 0 : Number(match[2]);
-  if (match === null || max < 1 || min > max) throw new InvalidArgumentError('expected MAX,MIN with 1 <= MAX and MIN <= MAX, e.g. 10,3');
-  return { max, min };
 }
 
 /** Celery's banner: who, what, where, and the task list. */
