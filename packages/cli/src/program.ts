@@ -191,7 +191,7 @@ export function buildProgram(run: Runner): Command {
     .option('--read-only', 'hide and refuse every action')
     .option('--insecure', 'allow a non-loopback address without --basic-auth')
     .option('--max-tasks <n>', 'tasks kept in memory (default 100000)', wholeNumber(1))
-    .option('--inspect-timeout <seconds>', "seconds to wait for workers' replies (default 1)", seconds)
+    .option('--inspect-timeout <ms>', "milliseconds to wait for workers' replies, as Flower's (default 1000)", wholeNumber(1))
     .action(run((session, options: MonitorCommandOptions) => monitorCommand(session, options), 'warn'));
 
   return program;

@@ -14,6 +14,7 @@ export interface MonitorCommandOptions {
   readonly readOnly?: boolean;
   readonly insecure?: boolean;
   readonly maxTasks?: number;
+  /** Milliseconds, as Flower's `--inspect_timeout`. */
   readonly inspectTimeout?: number;
 }
 
@@ -28,7 +29,7 @@ export async function monitorCommand(session: Session, options: MonitorCommandOp
     readOnly: options.readOnly,
     insecure: options.insecure,
     maxTasks: options.maxTasks,
-    inspectTimeout: options.inspectTimeout === undefined ? undefined : Math.round(options.inspectTimeout * 1000),
+    inspectTimeout: options.inspectTimeout,
     logger: session.logger,
   });
   session.onClose(() => monitor.close());
