@@ -60,29 +60,29 @@ describe('celeriac status and inspect', () => {
   });
 
   it('inspect registered --json answers in Celery\'s shape, keyed by worker', async () => {
-    const { code, stdout } = await cli('inspect', 'registered', '--json');
+    const { code, stdout } = await cli('inspect', 'registered', '-t', '5', '--json');
     expect(code).toBe(0);
     const tasks = ['add', 'fail', 'mul', 'sleep', 'spin', 'tsum'];
     expect(JSON.parse(stdout)).toEqual({ [w1]: tasks, [w2]: tasks });
   });
 
   it('inspect ping prints each worker as Celery does', async () => {
-    const { code, stdout } = await cli('inspect', 'ping');
+    const { code, stdout } = await cli('inspect', 'ping', '-t', '5');
     expect(code).toBe(0);
     expect(stdout).toBe(`->  ${w1}: OK\n        pong\n->  ${w2}: OK\n        pong\n\n2 nodes online.\n`);
   });
 
   it('-d reaches only the named worker', async () => {
-    const pinged = await cli('inspect', 'ping', '-d', w2, '--json');
+    const pinged = await cli('inspect', 'ping', '-t', '5', '-d', w2, '--json');
     expect(JSON.parse(pinged.stdout)).toEqual({ [w2]: { ok: 'pong' } });
-    const limited = await cli('control', 'rate_limit', 'mul', '100/s', '--destination', w1, '--json');
+    const limited = await cli('control', 'rate_limit', '-t', '5', 'mul', '100/s', '--destination', w1, '--json');
     expect(limited.code).toBe(0);
     expect(Object.keys(JSON.parse(limited.stdout) as object)).toEqual([w1]);
   });
 
   it('global options are accepted before or after the command', async () => {
-    const before = await celeriac(['--prefix', prefix, '--json', 'inspect', 'ping', '-t', '2']);
-    const after = await celeriac(['inspect', 'ping', '--json', '-t', '2', '--prefix', prefix]);
+    const before = await celeriac(['--prefix', prefix, '--json', 'inspect', 'ping', '-t', '5']);
+    const after = await celeriac(['inspect', 'ping', '--json', '-t', '5', '--prefix', prefix]);
     expect(JSON.parse(before.stdout)).toEqual(JSON.parse(after.stdout));
     expect(Object.keys(JSON.parse(after.stdout) as object).sort()).toEqual([w1, w2]);
   });
@@ -90,20 +90,20 @@ describe('celeriac status and inspect', () => {
   it('inspect active shows a running task, with its worker pid', async () => {
     const { id } = await app.apply(signature('sleep', [3]));
     const active = await eventually(async () => {
-      const { stdout } = await cli('inspect', 'active', '--json');
+      const { stdout } = await cli('inspect', 'active', '-t', '5', '--json');
       const replies = JSON.parse(stdout) as Record<string, { id: string; name: string; args: unknown[]; workerPid: number }[]>;
       return Object.values(replies).flat().find((task) => task.id === id);
     });
     expect(active).toMatchObject({ name: 'sleep', args: [3] });
     expect(active.workerPid).toBeGreaterThan(0);
-    const text = await cli('inspect', 'active');
+    const text = await cli('inspect', 'active', '-t', '5');
     expect(text.stdout).toMatch(/-> {2}w\d@\S+: OK\n/);
   });
 
   it('inspect stats and active_queues answer per worker', async () => {
-    const stats = JSON.parse((await cli('inspect', 'stats', '--json')).stdout) as Record<string, { pid: number }>;
+    const stats = JSON.parse((await cli('inspect', 'stats', '-t', '5', '--json')).stdout) as Record<string, { pid: number }>;
     expect(stats[w1]!.pid).toBe(workers[0]!.pid);
-    const queues = await cli('inspect', 'active_queues', '-d', w1);
+    const queues = await cli('inspect', 'active_queues', '-t', '5', '-d', w1);
     expect(queues.stdout).toContain('default');
   });
 });
@@ -193,7 +193,7 @@ describe('celeriac result on a terminal', () => {
 describe('celeriac events', () => {
   it('prints the task events of a worker started with -E, as JSON lines with --json', async () => {
     // Only w1 sends events: give it a queue of its own.
-    expect((await cli('control', 'add_consumer', 'events-q', '-d', w1)).code).toBe(0);
+    expect((await cli('control', 'add_consumer', '-t', '5', 'events-q', '-d', w1)).code).toBe(0);
     const events = start(['--prefix', prefix, 'events', '--json']);
     try {
       await events.waitFor(/Waiting for events/);
@@ -204,8 +204,13 @@ describe('celeriac events', () => {
         return lines(events.output()).find((l) => l.includes(id) && l.includes('task-succeeded'));
       }, 25_000);
       expect(JSON.parse(line)).toMatchObject({ type: 'task-succeeded', worker: w1, name: 'add', result: '42' });
-      const text = await celeriac(['--prefix', prefix, 'events', '--history', '5'], { timeoutMs: 3_000 });
-      expect(text.stdout).toMatch(/ w1@\S+ task-succeeded add\[[0-9a-f-]{36}\] result=42 runtime=/);
+      // Text lines, starting with the history.
+      const text = start(['--prefix', prefix, 'events', '--history', '5']);
+      try {
+        await text.waitFor(/ w1@\S+ task-succeeded add\[[0-9a-f-]{36}\] result=42 runtime=\d+\.\d{3}s\n/);
+      } finally {
+        await text.stop('SIGINT');
+      }
     } finally {
       await events.stop('SIGINT');
     }

@@ -83,14 +83,14 @@ describe('worker -P processes', () => {
 
     const id = (await celeriac(['--prefix', prefix, 'call', 'sleep', '-a', '[3]'])).stdout.trim();
     const child = await eventually(async () => {
-      const { stdout } = await celeriac(['--prefix', prefix, 'inspect', 'active', '--json']);
+      const { stdout } = await celeriac(['--prefix', prefix, 'inspect', 'active', '--json', '-t', '5']);
       const tasks = Object.values(JSON.parse(stdout) as Record<string, { id: string; workerPid: number }[]>).flat();
       return tasks.find((task) => task.id === id)?.workerPid;
     });
     expect(child).not.toBe(w.pid);
     process.kill(child, 'SIGKILL');
     expect(await celeriac(['--prefix', prefix, 'result', id, '--timeout', '40'])).toMatchObject({ code: 0, stdout: '3\n' });
-    const stats = JSON.parse((await celeriac(['--prefix', prefix, 'inspect', 'stats', '--json'])).stdout) as Record<string, { pool: { processes: number[] } }>;
+    const stats = JSON.parse((await celeriac(['--prefix', prefix, 'inspect', 'stats', '--json', '-t', '5'])).stdout) as Record<string, { pool: { processes: number[] } }>;
     const children = Object.values(stats)[0]!.pool.processes;
     expect(children).toHaveLength(2);
     expect(children).not.toContain(child);
