@@ -53,6 +53,19 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The fault, abuse and load suite (packages/runtime/test/faults/README.md): each file runs
+          // its own redis-server, to restart it or kill its clients. `npm test` runs it at a reduced
+          // size; `npm run test:faults` at full size (CELERIAC_FAULTS_SIZE, CELERIAC_FAULTS_SEED).
+          name: 'faults',
+          include: ['packages/*/test/faults/**/*.faults.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
           // Private Redis Clusters (scripts/private-cluster.ts); each test starts and stops its own.
           name: 'cluster',
           include: ['scripts/**/*.int.test.ts'],

@@ -15,14 +15,21 @@ export function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
 }
 
-/** Resolves once `test()` holds, checking every `everyMs`. */
-export function until(test: () => boolean, everyMs = 100): Promise<void> {
+/**
+ * Resolves once `test()` holds, checking every `everyMs`; or once `stop` aborts, since what it
+ * waits for may never happen (a handler that never returns) and its timer must not outlive the wait.
+ */
+export function until(test: () => boolean, everyMs = 100, stop?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (test()) return resolve();
-    const timer = setInterval(() => {
-      if (!test()) return;
+    if (test() || stop?.aborted === true) return resolve();
+    const done = (): void => {
       clearInterval(timer);
+      stop?.removeEventListener('abort', done);
       resolve();
+    };
+    const timer = setInterval(() => {
+      if (test()) done();
     }, everyMs);
+    stop?.addEventListener('abort', done, { once: true });
   });
 }

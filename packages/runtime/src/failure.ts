@@ -106,14 +106,15 @@ export function revokedFailure(target: FailedTask): RemoteError {
   return toRemoteError(new RevokedError(target.id, `Task was revoked (revoke of ${target.id})`), target);
 }
 
-const storedSchema: v.GenericSchema<RemoteError> = v.object({
+/** The shape of a stored failure (also what a pool child sends its parent). */
+export const remoteErrorSchema: v.GenericSchema<RemoteError> = v.object({
   name: v.string(),
   message: v.string(),
   stack: v.exactOptional(v.string()),
   code: v.exactOptional(v.string()),
   task: v.string(),
   id: v.string(),
-  cause: v.exactOptional(v.lazy(() => storedSchema)),
+  cause: v.exactOptional(v.lazy(() => remoteErrorSchema)),
 });
 
 /**
@@ -121,7 +122,7 @@ const storedSchema: v.GenericSchema<RemoteError> = v.object({
  * naming the task, rather than a crash in whoever reads it.
  */
 export function parseRemoteError(raw: unknown, task: FailedTask): RemoteError {
-  const parsed = v.safeParse(storedSchema, raw);
+  const parsed = v.safeParse(remoteErrorSchema, raw);
   if (parsed.success) return parsed.output;
   return toRemoteError(new InvalidJobError(`the stored failure of task ${task.id} is not readable by this version of Celeriac`), task);
 }

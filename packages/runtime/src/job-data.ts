@@ -188,6 +188,8 @@ export function readTaskJob(data: unknown): TaskJob | UnreadableJob {
   const parsed = v.safeParse(taskSchema, data);
   if (!parsed.success) return { problem: describeIssues('task job', parsed.issues) };
   const wire = parsed.output;
+  const hostile = prototypeKey(wire.args, 'args') ?? prototypeKey(wire.kwargs, 'kwargs');
+  if (hostile !== undefined) return { problem: `its data holds ${hostile}, a key that could reach a prototype (apply refuses it)` };
   return {
     workflowId: wire.w,
     index: wire.i,
@@ -202,6 +204,37 @@ export function readTaskJob(data: unknown): TaskJob | UnreadableJob {
     options: wire.o as JobOptions,
     retries: wire.r,
   };
+}
+
+/**
+ * The path of the first key that could reach a prototype if a handler merged the value naively —
+ * what `apply` refuses: `__proto__`, and `constructor` holding an object or array — or undefined.
+ * Job data is JSON that BullMQ parsed, so it is finite and acyclic: an explicit stack and no depth
+ * limit (a chord body's list of results is one level deeper than any result). Scalars are never
+ * pushed, so a long list of numbers costs one pass.
+ */
+function prototypeKey(value: object, root: string): string | undefined {
+  interface At {
+    readonly value: object;
+    readonly parent: At | undefined;
+    readonly segment: string;
+  }
+  const path = (at: At | undefined, last: string): string => {
+    let out = last;
+    for (let step = at; step !== undefined; step = step.parent) out = `${step.segment}${out}`;
+    return out;
+  };
+  const stack: At[] = [{ value, parent: undefined, segment: root }];
+  for (let at = stack.pop(); at !== undefined; at = stack.pop()) {
+    const isArray = Array.isArray(at.value);
+    for (const [key, item] of Object.entries(at.value)) {
+      const segment = isArray ? `[${key}]` : `.${key}`;
+      const isContainer = typeof item === 'object' && item !== null;
+      if (!isArray && (key === '__proto__' || (key === 'constructor' && isContainer))) return path(at, segment);
+      if (isContainer) stack.push({ value: item as object, parent: at, segment });
+    }
+  }
+  return undefined;
 }
 
 /** Validates a release job's data. */

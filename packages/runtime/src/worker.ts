@@ -143,6 +143,17 @@ const SCHEDULED_PER_QUEUE = 100;
  * `null`) instead of failing to build it — which BullMQ would repeat on every redelivery.
  */
 class Consumer extends BullWorker {
+  /**
+   * Lets go of the jobs this consumer took once a cold shutdown handed them back: they are not
+   * ours any more, yet BullMQ's close waits for their handlers, renewing their locks and keeping
+   * its blocking connection until then — forever behind a handler that never returns, its timer
+   * and connection keeping the process alive.
+   */
+  async abandon(): Promise<void> {
+    await this.lockManager.close();
+    await this.getBackend().disconnect();
+  }
+
   protected override createJob(data: JobJson, jobId: string): Job {
     try {
       return super.createJob(data, jobId);
@@ -185,6 +196,8 @@ export class Worker {
   private readonly log: RateLimitedLog;
   private readonly options: WorkerOptions;
   private closing: Promise<void> | undefined;
+  /** Set once closed: what BullMQ still reports then (a handler it waits for) is no one's news. */
+  private ended = false;
   private markClosed: () => void = () => {};
   /** Settles once the preflight passed and the consumers run, or with why the worker cannot start. */
   private readonly started: Promise<void>;
@@ -390,15 +403,19 @@ export class Worker {
     const drained = Promise.all(consumers.map(({ consumer }) => consumer.close())).then(() => this.handoff.settled());
     // Once no job is in flight, BullMQ's own close gets a bounded time: it may wait for a Redis
     // that is gone.
-    const idle = until(() => this.processor.running.size === 0 && this.waiting.size === 0).then(() => within(HAND_BACK_MS, drained));
+    const idle = until(() => this.processor.running.size === 0 && this.waiting.size === 0, 100, this.cold.signal).then(() => within(HAND_BACK_MS, drained));
     await Promise.race([drained, idle, aborted(this.cold.signal)]);
-    if (this.cold.signal.aborted) await within(HAND_BACK_MS, this.handBack());
+    if (this.cold.signal.aborted) {
+      await within(HAND_BACK_MS, this.handBack());
+      await within(HAND_BACK_MS, Promise.all(consumers.map(({ consumer }) => consumer.abandon())));
+    }
     if (this.processPool !== undefined) await within(POOL_CLOSE_MS, this.processPool.close());
     await within(HAND_BACK_MS, this.control.close());
     // BullMQ leaves connections it was given open; these are ours. Whatever BullMQ still waits
     // for fails with them, so a close never hangs on a Redis that is gone.
     await within(HAND_BACK_MS, Promise.all(consumers.map(({ connection }) => connection.quit().catch(() => {}))));
     for (const { connection } of consumers) connection.disconnect();
+    this.ended = true;
     this.markClosed();
   }
 
@@ -453,6 +470,7 @@ export class Worker {
     );
     consumer.on('failed', (job, error) => void this.processor.onBullFailure(job, error));
     consumer.on('error', (error) => {
+      if (this.ended) return;
       const problem = this.runtime.translate(error);
       if (problem instanceof PermissionError) {
         // BullMQ would retry at once, forever: stop instead, saying what to grant.

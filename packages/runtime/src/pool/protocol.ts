@@ -16,20 +16,10 @@
  */
 import * as v from 'valibot';
 import { RemoteTaskError } from '../errors.js';
-import type { RemoteError } from '../failure.js';
+import { remoteErrorSchema, type RemoteError } from '../failure.js';
 
 /** Version of this protocol; every message carries it, and a message of another version is refused. */
 export const PROTOCOL_VERSION = 1;
-
-const remoteErrorSchema: v.GenericSchema<RemoteError> = v.object({
-  name: v.string(),
-  message: v.string(),
-  stack: v.exactOptional(v.string()),
-  code: v.exactOptional(v.string()),
-  task: v.string(),
-  id: v.string(),
-  cause: v.exactOptional(v.lazy(() => remoteErrorSchema)),
-});
 
 const version = v.literal(PROTOCOL_VERSION);
 const seconds = v.pipe(v.number(), v.finite(), v.minValue(0));
