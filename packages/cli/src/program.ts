@@ -4,7 +4,6 @@
  * `commands/<name>.ts`; this file only declares and wires.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { LogLevel } from '@celeriac/runtime';
 import type { CommandAction } from './command.js';
 import { GRAPH_FORMATS, INSPECT_COMMANDS, type GraphFormat } from './command-names.js';
 import type { CallCommandOptions } from './commands/call.js';
@@ -16,11 +15,11 @@ import type { PurgeCommandOptions } from './commands/purge.js';
 import type { ResultCommandOptions } from './commands/result.js';
 import type { WorkerCommandOptions } from './commands/worker.js';
 import { autoscale, json, names, poolKind, seconds, wholeNumber } from './parse.js';
-import type { GlobalOptions, Session } from './session.js';
+import type { CommandKind, GlobalOptions, Session } from './session.js';
 import { VERSION } from './version.js';
 
 /** How the program runs a command: makes the session from the global options, runs, records the exit code. */
-export type Runner = <TArgs extends unknown[]>(action: CommandAction<TArgs>, defaultLevel?: LogLevel) => (...received: unknown[]) => Promise<void>;
+export type Runner = <TArgs extends unknown[]>(action: CommandAction<TArgs>, kind?: CommandKind) => (...received: unknown[]) => Promise<void>;
 
 /** Options every inspect/control command takes. */
 function withDestination(command: Command): Command {
@@ -71,7 +70,7 @@ export function buildProgram(run: Runner): Command {
     .addOption(new Option('-P, --pool <pool>', 'where tasks run: async (the event loop) or processes (child processes, Celery\'s prefork)').argParser(poolKind))
     .option('--max-tasks-per-child <n>', 'with -P processes, replace a child after this many tasks', wholeNumber(1))
     .option('--autoscale <max,min>', 'with -P processes, keep between MIN and MAX children', autoscale);
-  worker.action(run((session, options: WorkerCommandOptions) => workerCommand(session, options), 'warn'));
+  worker.action(run((session, options: WorkerCommandOptions) => workerCommand(session, options), 'long-running'));
 
   const inspect = program.command('inspect').description("ask the workers about themselves (Celery's celery inspect)");
   for (const name of INSPECT_COMMANDS) {
@@ -165,7 +164,7 @@ export function buildProgram(run: Runner): Command {
     .command('events')
     .description('print task and worker events as they happen (workers send them with -E)')
     .option('--history <n>', 'first print the last N events', wholeNumber(1))
-    .action(run((session, options: EventsCommandOptions) => eventsCommand(session, options), 'warn'));
+    .action(run((session, options: EventsCommandOptions) => eventsCommand(session, options), 'long-running'));
 
   program
     .command('graph')
@@ -192,7 +191,7 @@ export function buildProgram(run: Runner): Command {
     .option('--insecure', 'allow a non-loopback address without --basic-auth')
     .option('--max-tasks <n>', 'tasks kept in memory (default 100000)', wholeNumber(1))
     .option('--inspect-timeout <ms>', "milliseconds to wait for workers' replies, as Flower's (default 1000)", wholeNumber(1))
-    .action(run((session, options: MonitorCommandOptions) => monitorCommand(session, options), 'warn'));
+    .action(run((session, options: MonitorCommandOptions) => monitorCommand(session, options), 'long-running'));
 
   return program;
 }

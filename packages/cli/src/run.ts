@@ -3,12 +3,11 @@
  * `--help`/`--version`, 64 for a usage error, and for anything thrown one line on stderr
  * (its stack too with `--loglevel debug`).
  */
-import type { LogLevel } from '@celeriac/runtime';
 import { CommanderError, type Command } from 'commander';
 import type { CommandAction } from './command.js';
 import { describeError, EXIT, exitCodeOf } from './errors.js';
 import { buildProgram, globalOptions, type Runner } from './program.js';
-import type { Session } from './session.js';
+import type { CommandKind, Session } from './session.js';
 
 /** Where the CLI writes what it reports. */
 export interface RunIo {
@@ -26,12 +25,12 @@ export async function run(argv: readonly string[], io: RunIo = defaultIo): Promi
   let exitCode: number = EXIT.OK;
   let session: Session | undefined;
   const runner: Runner =
-    <TArgs extends unknown[]>(action: CommandAction<TArgs>, defaultLevel?: LogLevel) =>
+    <TArgs extends unknown[]>(action: CommandAction<TArgs>, kind: CommandKind = 'one-shot') =>
     async (...received: unknown[]) => {
       // commander passes the arguments, then the options, then the command itself.
       const command = received.at(-1) as Command;
       const { Session } = await import('./session.js');
-      session = new Session(globalOptions(command), defaultLevel, defaultLevel !== undefined);
+      session = new Session(globalOptions(command), kind);
       const code = await action(session, ...(received.slice(0, -1) as TArgs));
       exitCode = typeof code === 'number' ? code : EXIT.OK;
     };

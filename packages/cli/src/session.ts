@@ -26,6 +26,13 @@ export const DEFAULT_BROKER = 'redis://127.0.0.1:6379';
  */
 const COMMAND_UNAVAILABLE_TIMEOUT = 5_000;
 
+/**
+ * A command that answers and exits (`one-shot`: quiet unless asked, gives up on an unreachable
+ * Redis within seconds), or one that runs until stopped (`long-running`: worker, events, monitor;
+ * logs at Celery's default WARNING, waits out Redis outages as the app says).
+ */
+export type CommandKind = 'one-shot' | 'long-running';
+
 /** The app a command works with, and where its module is (when `-A` named one). */
 export interface SessionApp {
   readonly app: App;
@@ -47,22 +54,21 @@ export class Session {
   /** The Redis in use, as far as known (for messages about it). */
   broker: string;
 
-  /**
-   * @param options - the global options as parsed
-   * @param defaultLevel - the level when `--loglevel` is not given (the worker's is Celery's WARNING; other commands are quiet)
-   * @param long - a long-running command (the worker), which waits out Redis outages as the app says
-   */
-  /** Whether this is a long-running worker (which waits out Redis outages). */
+  /** How long Redis calls wait out an outage: the app's own setting (undefined) for long-running commands. */
   private readonly unavailableTimeout: number | undefined;
 
+  /**
+   * @param options - the global options as parsed
+   * @param kind - whether the command answers and exits, or runs until stopped
+   */
   constructor(
     readonly options: GlobalOptions,
-    defaultLevel: LogLevel = 'error',
-    long = false,
+    kind: CommandKind = 'one-shot',
   ) {
+    const long = kind === 'long-running';
     this.unavailableTimeout = long ? undefined : COMMAND_UNAVAILABLE_TIMEOUT;
     this.json = options.json === true;
-    this.level = options.loglevel === undefined ? defaultLevel : parseLogLevel(options.loglevel);
+    this.level = options.loglevel === undefined ? (long ? 'warn' : 'error') : parseLogLevel(options.loglevel);
     this.format = options.logFormat === undefined ? 'pretty' : parseLogFormat(options.logFormat);
     this.debug = this.level === 'debug';
     this.broker = options.broker ?? DEFAULT_BROKER;
