@@ -27,6 +27,8 @@ const monitorApiOnly = [
   { regex: '^@celeriac/(runtime|canvas)/', message: monitorApiOnlyMessage },
   { regex: intoSibling(['runtime', 'canvas', 'cli']), message: monitorApiOnlyMessage },
 ];
+const cliApiOnlyMessage =
+  "@celeriac/cli uses the public APIs of @celeriac/runtime and @celeriac/monitor only: no Redis client, no BullMQ, no internals (DESIGN §7).";
 const monitorNoNode = "createMonitor's handler runs in any server: Node built-ins belong in packages/monitor/src/server.ts only.";
 
 const canvasNoIo =
@@ -133,6 +135,23 @@ export default defineConfig(
               regex: intoSibling(['cli', 'monitor']),
               message: '@celeriac/runtime must not depend on cli or monitor; they depend on it (DESIGN §1).',
             },
+          ],
+        },
+      ],
+    },
+  },
+
+  // The CLI is a thin layer over @celeriac/runtime's public API (and the monitor's): never Redis (DESIGN §7).
+  {
+    files: tsIn('packages/cli'),
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(ioredis|bullmq)(/|$)', message: cliApiOnlyMessage },
+            { regex: '^@celeriac/(runtime|canvas|monitor)/', message: cliApiOnlyMessage },
+            { regex: intoSibling(['runtime', 'canvas', 'monitor']), message: cliApiOnlyMessage },
           ],
         },
       ],

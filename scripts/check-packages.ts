@@ -13,6 +13,7 @@
  *    style we support: ESM JavaScript, CommonJS `require()` (require(esm), Node ^20.19 || >=22.12),
  *    TypeScript with `nodenext`, `bundler` and legacy `node10` resolution, and an esbuild bundle;
  *    `tsc` compiles a typed chain and rejects a badly typed one with the expected error;
+ *    the installed `celeriac` binary prints its version and help and answers `status`;
  * 5. the API reference (TypeDoc, `npm run docs`) covers every package and no `@internal` name.
  *
  * Exits 1 if any check fails, after running them all. `-- --keep` keeps the temporary directory.
@@ -453,10 +454,27 @@ async function smoke(consumer: string, pkgs: readonly Pkg[], redisUrl: string, b
     );
   }
 
+  const cli = pkgs.find((pkg) => pkg.dir === 'cli');
+  if (cli !== undefined) await smokeCli(consumer, cli, redisUrl);
+
   section('Published declarations with skipLibCheck off');
   const declarations = await tsc(consumer, 'tsconfig.declarations.json');
   const errors = ownErrors(declarations.stdout);
   check(errors.length === 0, "no type error in the packages' .d.ts files", errors.join('\n'));
+}
+
+/** The installed `celeriac` binary runs from dist/ (no TypeScript sources, no repository): --version, --help, status. */
+async function smokeCli(consumer: string, cli: Pkg, redisUrl: string): Promise<void> {
+  section('The celeriac command, installed (node_modules/.bin/celeriac)');
+  const bin = join(consumer, 'node_modules', '.bin', process.platform === 'win32' ? 'celeriac.cmd' : 'celeriac');
+  const version = await run(bin, ['--version'], { cwd: consumer });
+  check(version.code === 0 && version.stdout.trim() === cli.manifest.version, `celeriac --version prints ${String(cli.manifest.version)}`, describeRun(version));
+  const help = await run(bin, ['--help'], { cwd: consumer });
+  check(help.code === 0 && /^ {2}worker \[options\]/m.test(help.stdout) && /^ {2}inspect/m.test(help.stdout), 'celeriac --help lists the commands', describeRun(help));
+  const workerHelp = await run(bin, ['worker', '--help'], { cwd: consumer });
+  check(workerHelp.code === 0 && workerHelp.stdout.includes('-c, --concurrency'), 'celeriac worker --help', describeRun(workerHelp));
+  const status = await run(bin, ['status', '-b', redisUrl, '--prefix', `smoke-cli-${process.pid}`], { cwd: consumer });
+  check(status.code === 69 && status.stdout.trim() === 'No nodes online.', 'celeriac status against Redis: "No nodes online." (exit 69)', describeRun(status));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import {
   addressOf,
   checkRedisInput,
   ConnectionWatch,
+  describeRedisInput,
   duplicateClient,
   isCluster,
   isConnectionError,
@@ -110,6 +111,18 @@ export interface AppOptions {
    * costs a replication round trip per step boundary. Default: off.
    */
   readonly waitForReplicas?: { readonly replicas: number; readonly timeout?: number | undefined } | undefined;
+  /**
+   * Further modules to import for the tasks they register (Celery's `include`): paths relative to
+   * the app's own module, file URLs, or package names. The `celeriac` CLI (`-A`) and the processes
+   * pool's children import them after the app module; a program that starts its own worker in the
+   * async pool imports its task modules itself. Default none.
+   *
+   * @example
+   * ```ts
+   * export const app = createApp({ name: 'proj', include: ['./tasks/email.ts', './tasks/reports.ts'] });
+   * ```
+   */
+  readonly include?: readonly (string | URL)[] | undefined;
 }
 
 /**
@@ -186,10 +199,12 @@ export class App {
   private readonly ttl: number;
   private readonly maxPayloadSize: number;
   private readonly replicaWait: ReplicaWait | undefined;
-  private readonly unavailableTimeout: number;
-  private readonly logger: Logger;
+  private unavailableTimeout: number;
+  private logger: Logger;
   /** For problems that repeat, such as malformed messages from a hostile publisher: one line a minute per kind. */
-  private readonly throttledLog: RateLimitedLog;
+  private throttledLog: RateLimitedLog;
+  /** Modules to import for their tasks (see `AppOptions.include`). */
+  readonly include: readonly (string | URL)[];
   private settings: { readonly redis: RedisInput | undefined; readonly prefix: string };
   private connected: Connected | undefined;
   private closed = false;
@@ -208,13 +223,19 @@ export class App {
       throw new InvalidArgumentError('maxPayloadSize', `expected a whole number of bytes >= 1, got ${String(options.maxPayloadSize)}`);
     }
     this.replicaWait = replicaWaitOf(options.waitForReplicas);
-    this.unavailableTimeout = options.unavailableTimeout ?? 10_000;
-    if (!(this.unavailableTimeout > 0) || !Number.isFinite(this.unavailableTimeout)) {
-      throw new InvalidArgumentError('unavailableTimeout', `expected milliseconds > 0, got ${String(options.unavailableTimeout)}`);
-    }
+    this.unavailableTimeout = checkUnavailableTimeout(options.unavailableTimeout ?? 10_000);
     checkRedisInput(options.redis);
+    this.include = checkInclude(options.include);
     this.settings = { redis: options.redis, prefix: checkPrefix(options.prefix ?? 'celeriac') };
     for (const builtin of builtinTasks((name) => this.registry.get(name), () => this.registered)) this.registry.set(builtin.name, builtin);
+  }
+
+  /**
+   * Where the app's Redis is, for banners and messages (`redis://host:port/db`, never a password),
+   * or `undefined` when the app was given no `redis` option and so uses `redis://127.0.0.1:6379`.
+   */
+  get broker(): string | undefined {
+    return describeRedisInput(this.settings.redis);
   }
 
   /** Prefix of every Redis key the app writes. */
@@ -243,16 +264,27 @@ export class App {
   }
 
   /**
-   * Points the app at another Redis or prefix before it is used — what the CLI's `--broker` and
-   * `--prefix` do to an app module that names its own. Throws `InvalidArgumentError` once the app
-   * has connected (it has sent work, started a worker, or been asked anything).
+   * Points the app at another Redis or prefix, or another logger or `unavailableTimeout`, before
+   * it is used — what the CLI's `--broker`, `--prefix` and `--loglevel` do to an app module that
+   * names its own. Throws `InvalidArgumentError` once the app has connected (it has sent work,
+   * started a worker, or been asked anything).
    */
-  configure(options: { readonly redis?: RedisInput | undefined; readonly prefix?: string | undefined }): void {
+  configure(options: {
+    readonly redis?: RedisInput | undefined;
+    readonly prefix?: string | undefined;
+    readonly logger?: Logger | undefined;
+    readonly unavailableTimeout?: number | undefined;
+  }): void {
     this.assertOpen();
     if (this.connected !== undefined) {
       throw new InvalidArgumentError('configure', `app "${this.name}" is already connected to Redis; configure it before using it`);
     }
     if (options.redis !== undefined) checkRedisInput(options.redis);
+    if (options.unavailableTimeout !== undefined) this.unavailableTimeout = checkUnavailableTimeout(options.unavailableTimeout);
+    if (options.logger !== undefined) {
+      this.logger = options.logger;
+      this.throttledLog = new RateLimitedLog(options.logger);
+    }
     this.settings = {
       redis: options.redis ?? this.settings.redis,
       prefix: options.prefix === undefined ? this.settings.prefix : checkPrefix(options.prefix),
@@ -646,6 +678,21 @@ function replicaWaitOf(given: AppOptions['waitForReplicas']): ReplicaWait | unde
     throw new InvalidArgumentError('waitForReplicas.timeout', `expected a whole number of milliseconds >= 1, got ${String(timeout)}`);
   }
   return { replicas, timeout };
+}
+
+/** `AppOptions.unavailableTimeout`, checked. */
+function checkUnavailableTimeout(ms: number): number {
+  if (!(ms > 0) || !Number.isFinite(ms)) throw new InvalidArgumentError('unavailableTimeout', `expected milliseconds > 0, got ${String(ms)}`);
+  return ms;
+}
+
+/** `AppOptions.include`, checked: module specifiers (strings) or URLs. */
+function checkInclude(include: unknown): readonly (string | URL)[] {
+  if (include === undefined) return [];
+  if (!Array.isArray(include) || !include.every((entry) => (typeof entry === 'string' && entry !== '') || entry instanceof URL)) {
+    throw new InvalidArgumentError('include', 'expected an array of module paths, package names or URLs');
+  }
+  return Object.freeze([...(include as (string | URL)[])]);
 }
 
 /** A key prefix: non-empty, no spaces or braces (braces are Redis Cluster hash tags). */

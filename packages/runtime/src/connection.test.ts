@@ -1,6 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { checkRedisInput, duplicateClient, isCluster, isRedisClient, openConnection, parseClusterUrl, retryRedirected } from './connection.js';
+import { checkRedisInput, describeRedisInput, duplicateClient, isCluster, isRedisClient, openConnection, parseClusterUrl, retryRedirected } from './connection.js';
 import { InvalidArgumentError } from './errors.js';
 
 describe('what createApp({ redis }) accepts', () => {
@@ -110,5 +110,30 @@ describe('what createApp({ redis }) accepts', () => {
       }),
     ).rejects.toThrow(/NOPERM/);
     expect(other).toBe(1);
+  });
+});
+
+describe('describeRedisInput (what the CLI shows as its broker)', () => {
+  it('shows each kind of setting as a URL without its password', () => {
+    expect(describeRedisInput(undefined)).toBeUndefined();
+    expect(describeRedisInput('redis://:s3cret@10.0.0.1:6380/2')).toBe('redis://10.0.0.1:6380/2');
+    expect(describeRedisInput('rediss+cluster://app:s3cret@h1:7000,h2:7001')).toBe('rediss+cluster://h1:7000,h2:7001');
+    expect(describeRedisInput({ host: 'h', port: 7000, password: 's3cret' })).toBe('redis://h:7000/0');
+    expect(describeRedisInput({ path: '/run/redis.sock' })).toBe('redis+socket:///run/redis.sock');
+    expect(describeRedisInput({ cluster: ['redis://:s3cret@h1:7000', { host: 'h2', port: 7001 }], redisOptions: { tls: {} } })).toBe(
+      'rediss+cluster://h1:7000,h2:7001',
+    );
+  });
+
+  it('shows a client by where it connects, a cluster by its seed nodes', () => {
+    const redis = new Redis({ host: 'h', port: 7000, password: 's3cret', lazyConnect: true });
+    const cluster = new Cluster([{ host: 'h1', port: 7000 }], { lazyConnect: true });
+    try {
+      expect(describeRedisInput(redis)).toBe('redis://h:7000/0');
+      expect(describeRedisInput(cluster)).toBe('redis+cluster://h1:7000');
+    } finally {
+      redis.disconnect();
+      cluster.disconnect();
+    }
   });
 });

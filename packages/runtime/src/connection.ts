@@ -279,15 +279,42 @@ const CERTIFICATE_ERRORS = new Set([
 
 /** `host:port` of a client (for a cluster, `cluster of <its seed nodes>`), without credentials. */
 export function addressOf(client: RedisClient): string {
-  if (isCluster(client)) {
-    const seeds = (client as unknown as { startupNodes?: unknown[] }).startupNodes ?? [];
-    const names = seeds.map((seed) =>
-      typeof seed === 'string' ? seed.replace(/^[a-z]+:\/\/([^@/]*@)?/, '') : typeof seed === 'object' && seed !== null ? `${String((seed as { host?: unknown }).host ?? '127.0.0.1')}:${String((seed as { port?: unknown }).port ?? 6379)}` : String(seed),
-    );
-    return `the cluster of ${names.join(',')}`;
-  }
+  if (isCluster(client)) return `the cluster of ${seedAddresses(client).join(',')}`;
   const { host, port, path } = client.options;
   return path !== undefined && path !== null && path !== '' ? path : `${host ?? '127.0.0.1'}:${port ?? 6379}`;
+}
+
+/**
+ * The connection setting as a URL to show (the CLI's banner, its error lines), never with a
+ * password: `redis://host:port/db`, `rediss://…`, `redis+socket://path`, or for a cluster
+ * `redis+cluster://host1:port1,host2:port2` (its seed nodes).
+ */
+export function describeRedisInput(given: RedisInput | undefined): string | undefined {
+  if (given === undefined) return undefined;
+  if (typeof given === 'string') return given.replace(/^([a-z+]+:\/\/)[^@/]*@/, '$1').replace(/\/$/, '');
+  if (isRedisClient(given) ? isCluster(given) : isClusterDescription(given)) {
+    const seeds = isRedisClient(given) ? seedAddresses(given as Cluster) : seedAddressesOf((given as ClusterDescription).cluster);
+    const tls = (isRedisClient(given) ? (given as Cluster).options.redisOptions : (given as ClusterDescription).redisOptions)?.tls;
+    return `${tls === undefined ? 'redis' : 'rediss'}+cluster://${seeds.join(',')}`;
+  }
+  const { host, port, path, db, tls } = isRedisClient(given) ? (given as Redis).options : (given as RedisOptions);
+  if (typeof path === 'string' && path !== '') return `redis+socket://${path}`;
+  return `${tls === undefined ? 'redis' : 'rediss'}://${host ?? '127.0.0.1'}:${port ?? 6379}/${db ?? 0}`;
+}
+
+/** `host:port` of each seed node a cluster client was given. */
+function seedAddresses(client: Cluster): string[] {
+  return seedAddressesOf((client as unknown as { startupNodes?: readonly unknown[] }).startupNodes ?? []);
+}
+
+function seedAddressesOf(seeds: readonly unknown[]): string[] {
+  return seeds.map((seed) =>
+    typeof seed === 'string'
+      ? seed.replace(/^[a-z]+:\/\/([^@/]*@)?/, '')
+      : typeof seed === 'object' && seed !== null
+        ? `${String((seed as { host?: unknown }).host ?? '127.0.0.1')}:${String((seed as { port?: unknown }).port ?? 6379)}`
+        : String(seed),
+  );
 }
 
 /**

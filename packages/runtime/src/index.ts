@@ -32,6 +32,7 @@ export { Worker, expandNodeName } from './worker.js';
 export type { WorkerOptions, WorkerCounts } from './worker.js';
 export type { PoolKind, AutoscaleOptions } from './pool/options.js';
 export { isPoolChild } from './pool/role.js';
+export { importIncludes } from './include.js';
 export { consoleLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
 export type {

@@ -12,6 +12,7 @@ import { parseCanvas, type Canvas } from '@celeriac/canvas';
 import { publicNames } from '../admit.js';
 import { encodeSuccess } from '../envelope.js';
 import { InvalidJobError, NotRegisteredError } from '../errors.js';
+import { importIncludes } from '../include.js';
 import { runInline, type Outcome } from '../execute.js';
 import { toRemoteError, type FailedTask } from '../failure.js';
 import { isUnreadable, readTaskJob, type JobOptions } from '../job-data.js';
@@ -97,7 +98,10 @@ async function loadRegistry(href: string): Promise<ReadonlyMap<string, Registere
   const exports = (await import(href)) as Record<string, unknown>;
   for (const name of ['app', 'default']) {
     const registry = registryOf(exports[name]);
-    if (registry !== undefined) return registry;
+    if (registry === undefined) continue;
+    // The app's `include` modules register more tasks into the same (live) registry.
+    await importIncludes(exports[name] as { include?: readonly (string | URL)[] }, href);
+    return registry;
   }
   const names = Object.keys(exports);
   throw new Error(
