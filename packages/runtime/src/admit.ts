@@ -5,7 +5,7 @@
  */
 import { type TaskState } from './envelope.js';
 import { ExpiredError, NotRegisteredError } from './errors.js';
-import { toRemoteError } from './failure.js';
+import { revokedFailure, toRemoteError } from './failure.js';
 import { jobOptionsOf, type JobOptions, type TaskJob } from './job-data.js';
 import type { NodeRef, Settler } from './settle.js';
 import type { WorkflowStore } from './store.js';
@@ -46,7 +46,10 @@ export interface AdmitContext {
   readonly registry: ReadonlyMap<string, RegisteredTask>;
   /** This worker's overrides of tasks' limits, by task name. */
   readonly overrides: ReadonlyMap<string, TaskOverrides>;
-  /** Ids this worker was told are revoked (their state in Redis already is REVOKED). */
+  /**
+   * Ids this worker was told are revoked: by `app.revoke` (their state in Redis already is
+   * REVOKED) or by `app.control.revoke` alone (admitting one records it, as a Celery worker does).
+   */
   isRevoked(id: string): boolean;
   /** Record STARTED on every first delivery too (Celery's `task_track_started`). */
   readonly trackStarted: boolean;
@@ -62,7 +65,10 @@ export interface Delivery {
 
 /** Decides what to do with `job`; see {@link Admission}. */
 export async function admit(job: TaskJob, node: NodeRef, delivery: Delivery, context: AdmitContext): Promise<Admission> {
-  if (context.isRevoked(job.id)) return { kind: 'revoked', expired: false };
+  if (context.isRevoked(job.id)) {
+    await context.settler.revoke(node.workflowId, [node.index], revokedFailure(node));
+    return { kind: 'revoked', expired: false };
+  }
   const task = context.registry.get(job.task);
   const overrides = context.overrides.get(job.task);
   // The task's defaults fill what the producer did not set (it may not know the task); this

@@ -5,7 +5,7 @@
  * can run handlers instead of this process.
  */
 import type { Canvas } from '@celeriac/canvas';
-import { InvalidArgumentError, SoftTimeLimitExceeded, TimeLimitExceeded } from './errors.js';
+import { InvalidArgumentError, RevokedError, SoftTimeLimitExceeded, TimeLimitExceeded } from './errors.js';
 import type { JobOptions, TaskJob } from './job-data.js';
 import { ReplacedSignal, RetrySignal } from './signals.js';
 import type { RegisteredTask, RetryOptions, TaskContext } from './task.js';
@@ -61,7 +61,9 @@ export async function runInline(invocation: Invocation): Promise<Outcome> {
     task.bind ? handler(contextOf(invocation), ...job.args) : handler(...job.args),
   );
   try {
-    const value = options.timeLimit === undefined ? await run : await Promise.race([run, hardLimit(options.timeLimit, abort, timers)]);
+    const stops = [run, revocation(abort.signal)];
+    if (options.timeLimit !== undefined) stops.push(hardLimit(options.timeLimit, abort, timers));
+    const value = await Promise.race(stops);
     if (options.timeLimit !== undefined && Date.now() - startedAt > options.timeLimit * 1000) {
       // The handler held the event loop past its limit, so the timer could not fire in time.
       return { kind: 'failure', error: new TimeLimitExceeded(options.timeLimit) };
@@ -75,6 +77,20 @@ export async function runInline(invocation: Invocation): Promise<Outcome> {
     timers.forEach(clearTimeout);
     run.catch(() => {}); // a handler that rejects after its hard limit must not crash the process
   }
+}
+
+/**
+ * Rejects when the task is revoked with `terminate`: the worker stops waiting for the handler (it
+ * cannot stop it; its outcome is discarded) and records the task REVOKED, as Celery's terminate does.
+ */
+function revocation(signal: AbortSignal): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    const onAbort = (): void => {
+      if (signal.reason instanceof RevokedError) reject(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function hardLimit(seconds: number, abort: AbortController, timers: NodeJS.Timeout[]): Promise<never> {

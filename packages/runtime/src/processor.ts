@@ -17,7 +17,7 @@ import { releaseOf, type Dispatcher } from './dispatch.js';
 import { encodeSuccess } from './envelope.js';
 import { InvalidJobError, MaxRetriesExceededError, RevokedError, WorkerLostError } from './errors.js';
 import type { Executor, Outcome } from './execute.js';
-import { toRemoteError, type RemoteError } from './failure.js';
+import { revokedFailure, toRemoteError, type RemoteError } from './failure.js';
 import type { Handoff } from './handoff.js';
 import { isUnreadable, readReleaseJob, readTaskJob, retryWire, RELEASE_JOB, type JobOptions, type TaskJob } from './job-data.js';
 import type { Logger } from './logger.js';
@@ -158,8 +158,11 @@ export class JobProcessor {
     if (abort.signal.reason instanceof ShutdownSignal) return postpone(bull, token, 0);
     const state = await ended;
     if (state !== null) return context.settler.finishEnded(node, state, bull.queueName);
-    // Terminated: its node is already REVOKED.
-    if (abort.signal.reason instanceof RevokedError) return context.observer.revoked(job, { expired: false, terminated: true });
+    // Terminated: record it (a no-op when `app.revoke` did already; not when `app.control.revoke` alone did).
+    if (abort.signal.reason instanceof RevokedError) {
+      await context.settler.revoke(node.workflowId, [node.index], revokedFailure(node));
+      return context.observer.revoked(job, { expired: false, terminated: true });
+    }
     switch (outcome.kind) {
       case 'replaced':
         return;
