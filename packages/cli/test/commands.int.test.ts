@@ -108,6 +108,48 @@ describe('celeriac status and inspect', () => {
   });
 });
 
+describe('celeriac control', () => {
+  it('revoke --terminate reaches the running task: the worker answers OK and the result ends REVOKED', async () => {
+    const { id } = await app.apply(signature('sleep', [30]));
+    await eventually(async () => {
+      const replies = JSON.parse((await cli('inspect', 'active', '-t', '5', '--json')).stdout) as Record<string, { id: string }[]>;
+      return Object.values(replies).flat().some((task) => task.id === id) ? true : undefined;
+    });
+    const revoke = await cli('control', 'revoke', id, '--terminate', '-t', '5');
+    expect(revoke.code).toBe(0);
+    expect(revoke.stdout).toMatch(/-> {2}w\d@\S+: OK\n +tasks .* flagged as revoked \(and terminated if running\)/);
+    await eventually(async () => ((await cli('result', id, '--state')).stdout.trim() === 'REVOKED' ? true : undefined));
+    const revoked = JSON.parse((await cli('inspect', 'revoked', '-t', '5', '--json')).stdout) as Record<string, string[]>;
+    expect(Object.values(revoked).flat()).toContain(id);
+  });
+
+  it('add_consumer and cancel_consumer change the named worker\'s queues, and only its', async () => {
+    const queues = async (worker: string) =>
+      (JSON.parse((await cli('inspect', 'active_queues', '-t', '5', '--json')).stdout) as Record<string, { name: string }[]>)[worker]!.map((q) => q.name);
+    expect((await cli('control', 'add_consumer', 'extra', '-d', w1, '-t', '5')).code).toBe(0);
+    expect(await queues(w1)).toEqual(['default', 'extra']);
+    expect(await queues(w2)).toEqual(['default']);
+    const applied = await app.apply(signature('add', [20, 22], {}, { queue: 'extra' }));
+    expect(await applied.get({ timeout: 20_000 })).toBe(42);
+    expect((await cli('control', 'cancel_consumer', 'extra', '-d', w1, '-t', '5')).code).toBe(0);
+    expect(await queues(w1)).toEqual(['default']);
+  });
+
+  it('pool_grow and pool_shrink change the concurrency stats report; rate_limit and time_limit answer OK', async () => {
+    const concurrency = async () =>
+      (JSON.parse((await cli('inspect', 'stats', '-t', '5', '--json', '-d', w2)).stdout) as Record<string, { pool: { maxConcurrency: number } }>)[w2]!.pool.maxConcurrency;
+    expect(await concurrency()).toBe(4);
+    expect((await cli('control', 'pool_grow', '2', '-d', w2, '-t', '5')).code).toBe(0);
+    expect(await concurrency()).toBe(6);
+    expect((await cli('control', 'pool_shrink', '2', '-d', w2, '-t', '5')).code).toBe(0);
+    expect(await concurrency()).toBe(4);
+    const rate = await cli('control', 'rate_limit', 'mul', '100/m', '-d', w2, '-t', '5', '--json');
+    expect(Object.keys(JSON.parse(rate.stdout) as object)).toEqual([w2]);
+    const limit = await cli('control', 'time_limit', 'mul', '5', '10', '-d', w2, '-t', '5');
+    expect(limit.stdout).toMatch(new RegExp(`-> {2}${w2.replace(/[.]/g, '\\.')}: OK`));
+  });
+});
+
 describe('celeriac call and result', () => {
   it('call prints the task id and result prints its value', async () => {
     const call = await cli('call', 'add', '-a', '[2, 2]');
