@@ -131,8 +131,10 @@ export class RemoteControl {
 
   /**
    * Tells the workers these task ids are revoked (Celery's `control.revoke`): they skip them, and
-   * with `terminate` abort them if running. This only reaches workers' memory; `app.revoke(id)`
-   * also records the revocation in Redis and revokes what follows the task.
+   * with `terminate` abort them if running (an async handler that ignores its signal is no longer
+   * waited for). It reaches the workers online now; the worker that skips or terminates a task
+   * records it REVOKED in Redis, with what follows it, as a Celery worker does. `app.revoke(id)`
+   * records the revocation first, so it holds even for a task no live worker has heard of.
    *
    * @param ids - one task id or several
    */
