@@ -340,9 +340,25 @@ export class App {
   private async launch(graph: CompiledGraph): Promise<AnyResult> {
     const plan = freeze(graph, (task) => this.registry.get(task)?.defaults);
     if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
-    const created = await this.parts.store.create(plan);
+    const { store, dispatcher, ordered } = this.parts;
     const { id } = plan.meta;
-    await this.parts.dispatcher.send(id, created ? entriesOf(plan) : releaseOf(await this.parts.store.outbox(id)), null);
+    // A small plan with a generated id is written in one request, and its entry jobs are added
+    // right behind it on the same connection without waiting for its reply: Redis runs one
+    // connection's commands in order, so a worker can only fetch an entry once the plan is in
+    // place, and the apply costs one round trip, as a bare BullMQ `add` does. A generated id is
+    // new, so the write cannot find an existing workflow whose entries must not be added again.
+    // A crash in between leaves what a crash after `create` always left: the entries in the
+    // outbox. A user's own `taskId` (a retried apply) waits for the write to know which case it is.
+    const whole = ordered && !plan.idChosen ? store.createWhole(plan) : null;
+    if (whole !== null) {
+      const created = whole.then((fresh) => {
+        if (!fresh) throw new InvalidArgumentError('taskId', `a workflow with the generated id ${id} already exists`);
+      });
+      await Promise.all([created, dispatcher.send(id, entriesOf(plan), null)]);
+      return new WorkflowView(this.backend(), plan.meta).resolve(plan.meta.result);
+    }
+    const created = await store.create(plan);
+    await dispatcher.send(id, created ? entriesOf(plan) : releaseOf(await store.outbox(id)), null);
     const view = new WorkflowView(this.backend(), created ? plan.meta : ((await this.parts.store.meta(id)) ?? plan.meta));
     return view.resolve(view.meta.result);
   }
@@ -535,6 +551,8 @@ export class App {
     return {
       redis,
       ownsRedis,
+      // One Redis server runs the connection's commands in the order sent; a cluster spreads them over nodes.
+      ordered: (redis as { isCluster?: boolean }).isCluster !== true,
       watch,
       store,
       dispatcher,
@@ -582,6 +600,11 @@ interface Connected {
   readonly dispatcher: Dispatcher;
   readonly settler: Settler;
   readonly subscriber: ChannelSubscriber;
+  /**
+   * Whether commands sent on `redis` run in the order sent — true for one Redis server (the store
+   * and the dispatcher share the connection), false for a cluster, whose nodes each keep their own.
+   */
+  readonly ordered: boolean;
   readonly plane: ControlPlane;
   readonly revoker: Revoker;
   readonly replacer: Replacer;

@@ -14,6 +14,7 @@ export type MarkReply = [status: number, state?: string];
 /** The typed calls the scripts add to a client. */
 export interface ScriptCommands {
   create(...keysAndArgs: (string | number)[]): Promise<number>;
+  createWhole(...keysAndArgs: (string | number)[]): Promise<number>;
   advance(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
   fail(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
   mark(...keysAndArgs: (string | number)[]): Promise<MarkReply>;
@@ -25,6 +26,7 @@ export interface ScriptCommands {
 /** The scripts as queued in a pipeline (ioredis adds defined commands to pipelines too). */
 export interface ScriptPipeline extends ChainableCommander {
   create(...keysAndArgs: (string | number)[]): ScriptPipeline;
+  createWhole(...keysAndArgs: (string | number)[]): ScriptPipeline;
 }
 
 const loaded = new WeakSet<Redis>();

@@ -46,6 +46,12 @@ const SENTINEL = '_';
 
 /** Nodes written per pipeline when creating a workflow. */
 const SLICE = 1_000;
+/**
+ * Plans of up to this many nodes are written by one script call (`create-whole-6.lua`): a lone
+ * task, a chain, a small group or chord. Larger ones go through staging keys, so no request and
+ * no reply grows with the workflow.
+ */
+const WHOLE_LIMIT = 100;
 /** Fields read per HMGET (results, states), so no reply grows with the workflow. */
 export const READ_SLICE = 10_000;
 /** Seconds the staging keys of an apply that died half-way live. */
@@ -66,12 +72,39 @@ export class WorkflowStore {
   }
 
   /**
-   * Writes a plan once. Returns false when a workflow with this id already exists. The plan is
+   * Writes a plan once. Returns false when a workflow with this id already exists. A plan of up to
+   * {@link WHOLE_LIMIT} nodes is written by one script call ({@link createWhole}). A larger one is
    * written in slices of {@link SLICE} nodes under staging keys — one pipeline each, so memory and
    * argument lists stay bounded for any size — and then published atomically by `create-9.lua`.
-   * A plan of up to one slice costs one round trip.
    */
   async create(plan: WorkflowPlan): Promise<boolean> {
+    return this.createWhole(plan) ?? this.createStaged(plan);
+  }
+
+  /**
+   * Writes a plan of up to {@link WHOLE_LIMIT} nodes in one request (`create-whole-6.lua`, after
+   * the pointers of ids a user chose, in one pipeline), or returns null for a larger plan. The
+   * request is written to the connection before this returns, so whatever is sent next on it runs
+   * after the plan is in place; a plan too large for `maxPayloadSize` throws here, with nothing
+   * sent. Resolves to false when a workflow with this id already exists.
+   */
+  createWhole(plan: WorkflowPlan): Promise<boolean> | null {
+    const { meta } = plan;
+    const size = meta.nodes.length;
+    if (size > WHOLE_LIMIT) return null;
+    const pointers: [key: string, value: string][] = [];
+    const { graph, deps, outbox } = this.encodeSlice(plan, 0, size, new Set(plan.entries), pointers);
+    this.groupPointers(meta, pointers);
+    const keys = this.keyList(this.keys(meta.id));
+    const args = [...keys, this.ttl, JSON.stringify(meta), graph.length, ...graph, deps.length, ...deps, ...outbox];
+    if (pointers.length === 0) return this.redis.createWhole(...args).then((created) => created === 1);
+    const pipeline = this.redis.pipeline() as ScriptPipeline;
+    for (const [key, value] of pointers) this.setPointer(pipeline, key, value);
+    pipeline.createWhole(...args);
+    return execOrThrow(pipeline).then((replies) => replies[replies.length - 1]![1] === 1);
+  }
+
+  private async createStaged(plan: WorkflowPlan): Promise<boolean> {
     const { meta } = plan;
     const size = meta.nodes.length;
     const keys = this.keys(meta.id);
@@ -79,35 +112,12 @@ export class WorkflowStore {
     const staged = stagingKeys(keys, nonce);
     const [stagedGraph, stagedDeps, stagedOutbox] = staged;
     let pipeline = this.redis.pipeline() as ScriptPipeline;
-    // Only ids a user chose need a pointer: the others are the workflow's id or derived from it.
-    const pointer = (id: string, ref: string, derived: string): void => {
-      if (id === meta.id || id === derived) return;
-      if (this.ttl > 0) pipeline.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`, 'EX', this.ttl);
-      else pipeline.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`);
-    };
     const entries = new Set(plan.entries);
     for (let from = 0; from < size; from += SLICE) {
       const to = Math.min(size, from + SLICE);
-      const graph: (string | number)[] = [];
-      const deps: number[] = [];
-      const outbox: number[] = [];
-      for (let i = from; i < to; i++) {
-        const spec = plan.spec(i);
-        const text = encodeSpec(spec);
-        checkSize(text, this.maxPayloadSize, `the arguments of task ${spec.task}[${spec.id}]`);
-        graph.push(`n:${i}`, text);
-        const next = plan.successors[i]!;
-        if (next.length > 0) graph.push(`s:${i}`, next.join(','));
-        const errbacks = plan.errbacks[i]!;
-        if (errbacks.length > 0) graph.push(`e:${i}`, errbacks.join(','));
-        const inputs = inputIndices(spec.input);
-        if (inputs.length > 0) graph.push(`a:${i}`, inputs.join(','));
-        if (spec.input !== null && 'l' in spec.input) graph.push(`j:${i}`, 1);
-        if (plan.waitsFor[i]! > 0) deps.push(i, plan.waitsFor[i]!);
-        if (entries.has(i)) outbox.push(i);
-        const id = meta.nodes[i]!.id;
-        if (id !== undefined) pointer(id, `n${i}`, derivedNodeId(meta.id, i));
-      }
+      const pointers: [key: string, value: string][] = [];
+      const { graph, deps, outbox } = this.encodeSlice(plan, from, to, entries, pointers);
+      for (const [key, value] of pointers) this.setPointer(pipeline, key, value);
       pipeline.hset(stagedGraph, ...graph);
       if (deps.length > 0) pipeline.hset(stagedDeps, ...deps);
       if (outbox.length > 0) pipeline.sadd(stagedOutbox, ...outbox);
@@ -118,10 +128,60 @@ export class WorkflowStore {
         pipeline = this.redis.pipeline() as ScriptPipeline;
       }
     }
-    meta.groups.forEach((group, g) => pointer(group.id, `g${g}`, derivedGroupId(meta.id, g)));
+    const pointers: [key: string, value: string][] = [];
+    this.groupPointers(meta, pointers);
+    for (const [key, value] of pointers) this.setPointer(pipeline, key, value);
     pipeline.create(...this.keyList(keys), ...staged, this.ttl, JSON.stringify(meta));
     const replies = await execOrThrow(pipeline);
     return replies[replies.length - 1]![1] === 1;
+  }
+
+  /**
+   * The stored form of nodes `from` to `to` (excluded): graph fields and values, deps (index,
+   * count) and outbox members. Pointers of ids a user chose go to `pointers`.
+   */
+  private encodeSlice(
+    plan: WorkflowPlan,
+    from: number,
+    to: number,
+    entries: ReadonlySet<number>,
+    pointers: [key: string, value: string][],
+  ): { graph: (string | number)[]; deps: number[]; outbox: number[] } {
+    const { meta } = plan;
+    const graph: (string | number)[] = [];
+    const deps: number[] = [];
+    const outbox: number[] = [];
+    for (let i = from; i < to; i++) {
+      const spec = plan.spec(i);
+      const text = encodeSpec(spec);
+      checkSize(text, this.maxPayloadSize, `the arguments of task ${spec.task}[${spec.id}]`);
+      graph.push(`n:${i}`, text);
+      const next = plan.successors[i]!;
+      if (next.length > 0) graph.push(`s:${i}`, next.join(','));
+      const errbacks = plan.errbacks[i]!;
+      if (errbacks.length > 0) graph.push(`e:${i}`, errbacks.join(','));
+      const inputs = inputIndices(spec.input);
+      if (inputs.length > 0) graph.push(`a:${i}`, inputs.join(','));
+      if (spec.input !== null && 'l' in spec.input) graph.push(`j:${i}`, 1);
+      if (plan.waitsFor[i]! > 0) deps.push(i, plan.waitsFor[i]!);
+      if (entries.has(i)) outbox.push(i);
+      // Only ids a user chose need a pointer: the others are the workflow's id or derived from it.
+      const id = meta.nodes[i]!.id;
+      if (id !== undefined && id !== meta.id && id !== derivedNodeId(meta.id, i)) pointers.push([id, `${meta.id} n${i}`]);
+    }
+    return { graph, deps, outbox };
+  }
+
+  /** The pointers of group ids a user chose. */
+  private groupPointers(meta: WorkflowMeta, pointers: [key: string, value: string][]): void {
+    meta.groups.forEach((group, g) => {
+      if (group.id !== meta.id && group.id !== derivedGroupId(meta.id, g)) pointers.push([group.id, `${meta.id} g${g}`]);
+    });
+  }
+
+  private setPointer(pipeline: ScriptPipeline, id: string, value: string): void {
+    if (this.ttl > 0) pipeline.set(pointerKey(this.prefix, id), value, 'EX', this.ttl);
+    else pipeline.set(pointerKey(this.prefix, id), value);
   }
 
   /**

@@ -46,6 +46,25 @@ async function measure(app: App, canvas: Canvas) {
 }
 
 describe('requests per step', () => {
+  it('a lone task: its plan is one script call, and its add follows it on the same connection without waiting', async () => {
+    const { app, add } = await setUp(1);
+    const monitored = await monitor();
+    const res = await add.delay(2, 3);
+    expect(await res.get(T)).toBe(5);
+    await monitored.caughtUp();
+    const workflow = `${app.prefix}:wf:{${res.id}}:`;
+    const writes = monitored.executed.filter((c) => c.args.some((a) => a.startsWith(workflow)) && c.args.some((a) => a.startsWith('{"v":1')));
+    const addAt = monitored.executed.findIndex((c) => c.args.includes(`${app.prefix}:q:default:wait`) && c.args.some((a) => a.includes(`"w":"${res.id}"`)));
+    // One request writes the whole plan (no staging keys, no rename), then the entry's add.
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.args[0]).toMatch(/^eval/);
+    const writeAt = monitored.executed.indexOf(writes[0]!);
+    expect(addAt).toBeGreaterThan(writeAt);
+    expect(monitored.executed[addAt]!.source).toBe(writes[0]!.source);
+    const before = monitored.executed.slice(0, addAt).filter((c) => c.source === writes[0]!.source && c.args.some((a) => a.startsWith(workflow)));
+    expect(before).toEqual([writes[0]]);
+  });
+
   it('a chain hop: one advance and one add, no STARTED mark', async () => {
     const { app, add } = await setUp(1);
     const { value, requests } = await measure(app, chain([add.s(0, 1), ...Array.from({ length: 9 }, () => add.s(1))]));
