@@ -78,7 +78,16 @@ export class WorkflowView {
    * workflow's channel are only hints: each names a node whose state is then read from Redis, so a
    * message forged by anyone who can publish changes nothing but a read.
    */
-  async wait(leaves: readonly number[], options: { timeout?: number | undefined; stopOnFailure: boolean; what: string }): Promise<void> {
+  async wait(
+    leaves: readonly number[],
+    options: {
+      timeout?: number | undefined;
+      stopOnFailure: boolean;
+      what: string;
+      /** How the states are read (default: {@link states}); a single node's `get()` reads its envelope along. */
+      read?: (indices: readonly number[]) => Promise<TaskState[]>;
+    },
+  ): Promise<void> {
     const { store, subscriber } = this.backend;
     const pending = new Set(leaves);
     if (pending.size === 0) return;
@@ -86,6 +95,8 @@ export class WorkflowView {
     let failed = false;
     // Start by reading every state: messages published before the subscription are not delivered.
     let toRead = new Set(pending);
+    const read = options.read ?? ((indices: readonly number[]) => this.states(indices));
+    // Through the app's one pattern subscription: no SUBSCRIBE round trip per wait.
     const subscription = subscriber.listen(
       store.keys(this.meta.id).events,
       (message) => {
@@ -100,6 +111,7 @@ export class WorkflowView {
         toRead = new Set(pending);
         wake();
       },
+      store.eventsPattern,
     );
     const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
     // A wait outlives a short outage (the states are read again when Redis is back), but fails
@@ -113,7 +125,7 @@ export class WorkflowView {
         if (toRead.size > 0) {
           const ids = [...toRead];
           toRead = new Set();
-          const states = await this.states(ids);
+          const states = await read(ids);
           states.forEach((state, k) => {
             if (!READY_STATES.has(state)) return;
             pending.delete(ids[k]!);
@@ -143,6 +155,11 @@ export class WorkflowView {
   /** States of some of the workflow's nodes. */
   states(indices: readonly number[]): Promise<TaskState[]> {
     return this.backend.guard(() => this.backend.store.states(this.meta.id, indices));
+  }
+
+  /** One node's state and stored outcome, in one round trip. */
+  outcome(index: number): Promise<[TaskState, Envelope | null]> {
+    return this.backend.guard(() => this.backend.store.outcome(this.meta.id, index));
   }
 
   /** Stored outcomes of some of the workflow's nodes (null: none yet). */
@@ -267,12 +284,25 @@ export class AsyncResult<T = unknown, TParent = AnyResult | null> {
    */
   async get(options: GetOptions = {}): Promise<T> {
     const { propagate = true, followParents = true } = options;
+    // The first read, usually before the task has ended, takes the state alone; a read after an
+    // announcement takes the envelope along with the state, so the value needs no read of its own.
+    let envelope: Envelope | null | undefined;
+    let announced = false;
     await this.view.wait([this.index], {
       ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
       stopOnFailure: true,
       what: `Task ${this.task}[${this.id}]`,
+      read: async (indices) => {
+        if (!announced) {
+          announced = true;
+          return this.view.states(indices);
+        }
+        const [state, stored] = await this.view.outcome(this.index);
+        envelope = stored;
+        return [state];
+      },
     });
-    const [envelope] = await this.view.envelopes([this.index]);
+    if (envelope === undefined) [envelope] = await this.view.envelopes([this.index]);
     if (envelope === null || envelope === undefined) return null as T;
     if (envelope.state === 'SUCCESS') return envelope.value as T;
     const own = errorOf(envelope);

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { checkSize, decodeEnvelope, DEFAULT_MAX_PAYLOAD, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
-import { pointerKey, rateKey, stagingKeys, workflowKeys, type WorkflowKeys } from './keys.js';
+import { appChannelsPattern, pointerKey, rateKey, stagingKeys, workflowKeys, type WorkflowKeys } from './keys.js';
 import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
 import { checkStatus, ScriptStatus, type ScriptAnswer } from './script-status.js';
 import { decodeSpec, derivedGroupId, derivedLocation, derivedNodeId, encodeSpec, inputIndices, type NodeSpec, type ResultIndex, type WorkflowMeta, type WorkflowPlan } from './plan.js';
@@ -69,6 +69,11 @@ export class WorkflowStore {
 
   keys(workflowId: string): WorkflowKeys {
     return workflowKeys(this.prefix, workflowId);
+  }
+
+  /** A pattern every workflow's events channel matches (one subscription for all waiters). */
+  get eventsPattern(): string {
+    return appChannelsPattern(this.prefix);
   }
 
   /**
@@ -286,6 +291,20 @@ export class WorkflowStore {
   /** Stored envelopes of the given nodes (null when nothing is stored). */
   async envelopes(workflowId: string, indices: readonly number[]): Promise<(Envelope | null)[]> {
     return this.fieldsOf(this.keys(workflowId).result, indices, (value) => (value === null ? null : decodeEnvelope(value)));
+  }
+
+  /**
+   * One node's state and stored envelope in one round trip (a waiter's read after an
+   * announcement: the value comes with the state that says it is final). One script writes both,
+   * so a final state always comes with its envelope.
+   */
+  async outcome(workflowId: string, index: number): Promise<[TaskState, Envelope | null]> {
+    const keys = this.keys(workflowId);
+    const field = String(index);
+    const replies = await execOrThrow(this.redis.pipeline().hget(keys.state, field).hget(keys.result, field) as ScriptPipeline);
+    const state = (replies[0]![1] as string | null) ?? 'PENDING';
+    const envelope = replies[1]![1] as string | null;
+    return [state as TaskState, envelope === null ? null : decodeEnvelope(envelope)];
   }
 
   /** How many times each node was released (the crash tests check every count is 1). */

@@ -65,6 +65,25 @@ describe('requests per step', () => {
     expect(before).toEqual([writes[0]]);
   });
 
+  it('waiting: one pattern subscription for every get(), and a read after the announcement brings the value along', async () => {
+    const { app, add } = await setUp(1);
+    await (await add.delay(0, 0)).get(T); // the app's pattern subscription is made once, here
+    const monitored = await monitor();
+    const results = [];
+    for (let i = 1; i <= 3; i++) {
+      const res = await add.delay(i, i);
+      expect(await res.get(T)).toBe(2 * i);
+      results.push(res);
+    }
+    await monitored.caughtUp();
+    const subscriptions = monitored.executed.filter((c) => /^p?(un)?subscribe$/.test(c.args[0]!));
+    expect(subscriptions).toEqual([]);
+    for (const res of results) {
+      // At most one read of the results hash per get(): with the state, after the announcement.
+      expect(costs(monitored.executed, app.prefix, res.id).resultReads).toBeLessThanOrEqual(1);
+    }
+  });
+
   it('a chain hop: one advance and one add, no STARTED mark', async () => {
     const { app, add } = await setUp(1);
     const { value, requests } = await measure(app, chain([add.s(0, 1), ...Array.from({ length: 9 }, () => add.s(1))]));
