@@ -294,17 +294,13 @@ export class WorkflowStore {
   }
 
   /**
-   * One node's state and stored envelope in one round trip (a waiter's read after an
-   * announcement: the value comes with the state that says it is final). One script writes both,
-   * so a final state always comes with its envelope.
+   * One node's state and stored envelope in one round trip and atomically (`outcome-2.lua`): a
+   * waiter's read after an announcement, so the value comes with the state that says it is final.
    */
   async outcome(workflowId: string, index: number): Promise<[TaskState, Envelope | null]> {
     const keys = this.keys(workflowId);
-    const field = String(index);
-    const replies = await execOrThrow(this.redis.pipeline().hget(keys.state, field).hget(keys.result, field) as ScriptPipeline);
-    const state = (replies[0]![1] as string | null) ?? 'PENDING';
-    const envelope = replies[1]![1] as string | null;
-    return [state as TaskState, envelope === null ? null : decodeEnvelope(envelope)];
+    const [state, envelope] = await this.redis.outcome(keys.state, keys.result, index);
+    return [(state ?? 'PENDING') as TaskState, envelope === null ? null : decodeEnvelope(envelope)];
   }
 
   /** How many times each node was released (the crash tests check every count is 1). */

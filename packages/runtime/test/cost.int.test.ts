@@ -22,8 +22,15 @@ function costs(executed: readonly Executed[], prefix: string, workflowId: string
     marks: count((c) => script(c) && c.args.includes('STARTED')),
     /** BullMQ's add script, whose data is a Celeriac job of this workflow. */
     adds: count((c) => script(c) && c.args.includes(`${prefix}:q:default:wait`) && c.args.some((a) => a.includes(`"w":"${workflowId}"`))),
-    /** Reads of the results hash by a client (scripts read it too, but MONITOR lists those apart). */
-    resultReads: count((c) => (c.args[0] === 'hmget' || c.args[0] === 'hget') && c.args[1] === workflowKey('result')),
+    /**
+     * Reads of the results hash by a client: HMGET/HGET, or outcome.lua (state and envelope of one
+     * node, KEYS = state, result). The other scripts read it too, but MONITOR lists those apart.
+     */
+    resultReads: count(
+      (c) =>
+        ((c.args[0] === 'hmget' || c.args[0] === 'hget') && c.args[1] === workflowKey('result')) ||
+        (script(c) && c.args[2] === '2' && c.args[3] === workflowKey('state') && c.args[4] === workflowKey('result')),
+    ),
   };
 }
 
