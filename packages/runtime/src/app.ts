@@ -47,6 +47,7 @@ import { readSnapshot, watchWorkflow, type NodeChange, type SnapshotOptions, typ
 import { WorkflowStore } from './store.js';
 import { listWorkflows, type WorkflowList, type WorkflowListOptions } from './workflow-list.js';
 import { ChannelSubscriber } from './subscriber.js';
+import { HeardSinceApply } from './heard.js';
 import {
   rateInterval,
   toTaskOptions,
@@ -340,8 +341,12 @@ export class App {
   private async launch(graph: CompiledGraph): Promise<AnyResult> {
     const plan = freeze(graph, (task) => this.registry.get(task)?.defaults);
     if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
-    const { store, dispatcher, ordered } = this.parts;
+    const { store, dispatcher, ordered, heard } = this.parts;
     const { id } = plan.meta;
+    // Before anything is written, so that every announcement of the workflow is heard (heard.ts);
+    // only for a generated id, which no workflow can have yet: one with a user's taskId may exist,
+    // and may have ended, already.
+    if (!plan.idChosen) heard.follow(id, store.keys(id).events);
     // A small plan with a generated id is written in one request, and its entry jobs are added
     // right behind it on the same connection without waiting for its reply: Redis runs one
     // connection's commands in order, so a worker can only fetch an entry once the plan is in
@@ -494,6 +499,7 @@ export class App {
     if (parts === undefined) return;
     // Each step is bounded: Redis may be gone, and then nothing would ever answer.
     await within(CLOSE_STEP_MS, parts.dispatcher.close());
+    parts.heard.close();
     await within(CLOSE_STEP_MS, parts.subscriber.close());
     if (parts.ownsRedis) {
       await within(CLOSE_STEP_MS, parts.redis.quit());
@@ -548,7 +554,9 @@ export class App {
     const settler = new Settler(store, dispatcher);
     const subscriber = new ChannelSubscriber(redis, new RateLimitedLog(this.logger), watch);
     const plane = createControlPlane({ redis, subscriber, prefix: this.prefix, logger: this.logger });
+    const heard = new HeardSinceApply(subscriber, store.eventsPattern);
     return {
+      heard,
       redis,
       ownsRedis,
       // One Redis server runs the connection's commands in the order sent; a cluster spreads them over nodes.
@@ -566,9 +574,11 @@ export class App {
 
   private backend(): ResultBackend {
     const { store, subscriber, revoker } = this.parts;
+    const { heard } = this.parts;
     return {
       store,
       subscriber,
+      heard: (workflowId) => heard.heard(workflowId),
       revoke: (meta, ref, options) => revoker.revoke(meta, ref, options),
       guard: (run) => this.guard(run),
       unavailable: () => this.parts.watch.unavailableFor(this.unavailableTimeout),
@@ -600,6 +610,8 @@ interface Connected {
   readonly dispatcher: Dispatcher;
   readonly settler: Settler;
   readonly subscriber: ChannelSubscriber;
+  /** What was heard about the workflows this app applied moments ago. */
+  readonly heard: HeardSinceApply;
   /**
    * Whether commands sent on `redis` run in the order sent — true for one Redis server (the store
    * and the dispatcher share the connection), false for a cluster, whose nodes each keep their own.

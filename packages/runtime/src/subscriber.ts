@@ -136,6 +136,11 @@ export class ChannelSubscriber {
     };
   }
 
+  /** Whether Redis has confirmed `pattern` on the current connection (messages on it are delivered). */
+  confirmed(pattern: string): boolean {
+    return this.patterns.get(pattern)?.confirmed === true && this.connection?.status === 'ready';
+  }
+
   /** Closes the connection; pending `ready` promises reject with `ClosedError`. */
   async close(): Promise<void> {
     if (this.closed) return;
