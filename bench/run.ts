@@ -3,7 +3,7 @@
  * plain BullMQ, on one private redis-server, alternating A/B over several rounds, with producer
  * and worker in separate processes and then in one process.
  *
- *   npm run bench                      full run, both modes (about 12 minutes on 2 cores)
+ *   npm run bench                      full run, both modes (about 25 minutes on 2 cores)
  *   npm run bench -- --quick           fewer rounds
  *   npm run bench -- --in-process      producer and worker in one process only (--processes: apart only)
  *   npm run bench -- --only chain-100,group-1k --rounds 5
