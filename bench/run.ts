@@ -1,15 +1,18 @@
 /**
- * `npm run bench`: every scenario of issue 5 through Celeriac and through hand-written plain
- * BullMQ, on one private redis-server, alternating A/B over several rounds.
+ * `npm run bench`: every scenario of issues 5 and 17 through Celeriac and through hand-written
+ * plain BullMQ, on one private redis-server, alternating A/B over several rounds, with producer
+ * and worker in separate processes and then in one process.
  *
- *   npm run bench                      full run (about 10 minutes on 2 cores)
- *   npm run bench -- --quick           about 90 s: fewer rounds
+ *   npm run bench                      full run, both modes (about 25 minutes on 2 cores)
+ *   npm run bench -- --quick           fewer rounds
+ *   npm run bench -- --in-process      producer and worker in one process only (--processes: apart only)
  *   npm run bench -- --only chain-100,group-1k --rounds 5
- *   npm run bench -- --profile         Redis round trips per chain hop, group member, chord join
+ *   npm run bench -- --profile         Redis round trips per chain hop, group member, chord join, lone task
+ *   npm run bench -- --only lone-1k --cpu-prof    V8 CPU profiles of every child, in bench/results/cpu/
  *   npm run bench -- --cluster         Celeriac on one Redis beside a private 3-master Redis Cluster
  *
  * Each trial flushes the private Redis, starts a fresh worker process and a fresh producer process
- * (so peak RSS is per role), runs a small warm-up, then the measured workload. Results go to stdout
+ * (so peak RSS is per role) or one process for both, runs a small warm-up, then the measured workload. Results go to stdout
  * as Markdown and to bench/results/latest.json (or --out). The benchmark never touches a Redis it
  * did not start, and it is not part of `npm test`.
  */
@@ -23,7 +26,7 @@ import { Redis } from 'ioredis';
 import { startPrivateCluster } from '../scripts/private-cluster.js';
 import { startPrivateRedis } from '../scripts/private-redis.js';
 import { CLUSTER_SCENARIOS, clusterAdmin, compareLayouts, layoutTable } from './lib/cluster.js';
-import { SYSTEMS, type SystemName } from './lib/driver.js';
+import { MODES, SYSTEMS, type Mode, type SystemName } from './lib/driver.js';
 import { profileEntry, profileMarkdown, type ProfileEntry } from './lib/profile.js';
 import { markdownTable, summarizeSystem, targetList, targetsFor, type ScenarioSummary } from './lib/report.js';
 import { PROFILE_UNITS, SCENARIOS, type Scenario } from './lib/scenarios.js';
@@ -34,6 +37,9 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     cluster: { type: 'boolean', default: false },
+    'in-process': { type: 'boolean', default: false },
+    processes: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
     only: { type: 'string' },
     rounds: { type: 'string' },
     out: { type: 'string' },
@@ -42,15 +48,17 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.help) {
-  console.log('usage: npm run bench -- [--quick] [--profile | --cluster] [--only id,id] [--rounds n] [--out file.json]');
+  console.log('usage: npm run bench -- [--quick] [--profile | --cluster] [--in-process | --processes] [--only id,id] [--rounds n] [--cpu-prof] [--out file.json]');
   console.log(`scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  console.log(`profile units (--profile --only): ${PROFILE_UNITS.map((u) => u.id).join(', ')}`);
   process.exit(0);
 }
 
 const only = flags.only?.split(',').map((id) => id.trim()).filter(Boolean);
-const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
+const known: readonly string[] = flags.profile ? PROFILE_UNITS.map((u) => u.id) : SCENARIOS.map((s) => s.id);
+const unknown = only?.filter((id) => !known.includes(id)) ?? [];
 if (unknown.length > 0) {
-  console.error(`unknown scenario(s): ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  console.error(`unknown ${flags.profile ? 'profile unit' : 'scenario'}(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
   process.exit(2);
 }
 const roundsOverride = flags.rounds === undefined ? undefined : Number(flags.rounds);
@@ -58,6 +66,10 @@ if (roundsOverride !== undefined && !(Number.isInteger(roundsOverride) && rounds
   console.error(`--rounds must be a positive whole number, got ${flags.rounds}`);
   process.exit(2);
 }
+/** The modes to run: both unless one is asked for. */
+const modes: readonly Mode[] = flags['in-process'] && !flags.processes ? ['in-process'] : flags.processes && !flags['in-process'] ? ['processes'] : MODES;
+const cpuProfileDir = fileURLToPath(new URL('./results/cpu/', import.meta.url));
+const execArgv = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
 const outFile = flags.out ?? fileURLToPath(new URL(flags.profile ? './results/profile.json' : flags.cluster ? './results/cluster.json' : './results/latest.json', import.meta.url));
 
 function machine(redisVersion: string): Record<string, string | number> {
@@ -118,38 +130,46 @@ interface BenchmarkRun {
 
 async function benchmark(url: string, admin: Redis): Promise<BenchmarkRun> {
   const scenarios = SCENARIOS.filter((s) => only === undefined || only.includes(s.id));
-  const summaries = new Map<string, ScenarioSummary>();
+  const summaries: ScenarioSummary[] = [];
   const failed: string[] = [];
   const raw: unknown[] = [];
-  for (const scenario of scenarios) {
-    const rounds = roundsOverride ?? (flags.quick ? scenario.rounds.quick : scenario.rounds.full);
-    log(`${scenario.title} (${scenario.tasks.toLocaleString('en-US')} tasks, ${rounds} round${rounds > 1 ? 's' : ''})`);
-    const trials: Record<SystemName, TrialResult[]> = { celeriac: [], bullmq: [] };
-    const failures: Record<SystemName, string[]> = { celeriac: [], bullmq: [] };
-    for (let round = 0; round < rounds; round++) {
-      // A/B then B/A: neither system always runs on the warmer (or noisier) half of a round.
-      const order = round % 2 === 0 ? SYSTEMS : [...SYSTEMS].reverse();
-      for (const system of order) {
-        const outcome = await trialOrError(
-          () => runTrial({ system, workload: scenario.workload, redisUrl: url, admin, timeoutMs: scenario.timeoutMs, countRoundTrips: false }),
-          `round ${round + 1} ${system}`,
-        );
-        if (outcome.result !== undefined) trials[system].push(outcome.result);
-        if (outcome.error !== undefined) {
-          failures[system].push(outcome.error);
-          failed.push(`${scenario.id} round ${round + 1} ${system}: ${outcome.error.split('\n')[0]}`);
+  for (const mode of modes) {
+    const ofMode = new Map<string, ScenarioSummary>();
+    for (const scenario of scenarios) {
+      const rounds = roundsOverride ?? (flags.quick ? scenario.rounds.quick : scenario.rounds.full);
+      const where = mode === 'in-process' ? 'in one process' : 'producer and worker apart';
+      log(`${scenario.title}, ${where} (${scenario.tasks.toLocaleString('en-US')} tasks, ${rounds} round${rounds > 1 ? 's' : ''})`);
+      const trials: Record<SystemName, TrialResult[]> = { celeriac: [], bullmq: [] };
+      const failures: Record<SystemName, string[]> = { celeriac: [], bullmq: [] };
+      for (let round = 0; round < rounds; round++) {
+        // A/B then B/A: neither system always runs on the warmer (or noisier) half of a round.
+        const order = round % 2 === 0 ? SYSTEMS : [...SYSTEMS].reverse();
+        for (const system of order) {
+          const outcome = await trialOrError(
+            () =>
+              runTrial({ system, workload: scenario.workload, redisUrl: url, admin, timeoutMs: scenario.timeoutMs, countRoundTrips: false, mode, execArgv }),
+            `round ${round + 1} ${system}`,
+          );
+          if (outcome.result !== undefined) trials[system].push(outcome.result);
+          if (outcome.error !== undefined) {
+            failures[system].push(outcome.error);
+            failed.push(`${scenario.id} (${mode}) round ${round + 1} ${system}: ${outcome.error.split('\n')[0]}`);
+          }
+          raw.push({ scenario: scenario.id, mode, round: round + 1, system, ...outcome });
         }
-        raw.push({ scenario: scenario.id, round: round + 1, system, ...outcome });
       }
+      const summary = summarize(scenario, mode, trials, failures, ofMode);
+      ofMode.set(scenario.id, summary);
+      summaries.push(summary);
     }
-    summaries.set(scenario.id, summarize(scenario, trials, failures, summaries));
   }
   await admin.flushall();
-  return { summaries: [...summaries.values()], failed, raw };
+  return { summaries, failed, raw };
 }
 
 function summarize(
   scenario: Scenario,
+  mode: Mode,
   trials: Record<SystemName, TrialResult[]>,
   failures: Record<SystemName, string[]>,
   all: ReadonlyMap<string, ScenarioSummary>,
@@ -163,6 +183,7 @@ function summarize(
   const b = systems.bullmq;
   return {
     id: scenario.id,
+    mode,
     title: scenario.title,
     tasks: scenario.tasks,
     systems,
@@ -171,20 +192,23 @@ function summarize(
     targets:
       c === undefined && failures.celeriac.length > 0
         ? [{ goal: 'Celeriac completes the scenario', measured: `failed: ${failures.celeriac[0]!.split('\n')[0]}`, met: false }]
-        : targetsFor(scenario.id, systems, all),
+        : targetsFor(scenario.id, mode, systems, all),
   };
 }
 
 async function profile(url: string, admin: Redis): Promise<ProfileEntry[]> {
   const entries: ProfileEntry[] = [];
-  for (const unit of PROFILE_UNITS) {
-    for (const system of SYSTEMS) {
-      log(`profile ${unit.title}: ${system}`);
-      const run = (workload: typeof unit.small): Promise<TrialResult> =>
-        runTrial({ system, workload, redisUrl: url, admin, timeoutMs: 120_000, countRoundTrips: true });
-      const small = await run(unit.small);
-      const large = await run(unit.large);
-      entries.push(profileEntry(unit, system, small, large));
+  const units = PROFILE_UNITS.filter((unit) => only === undefined || only.includes(unit.id));
+  for (const mode of modes) {
+    for (const unit of units) {
+      for (const system of SYSTEMS) {
+        log(`profile ${unit.title} (${mode}): ${system}`);
+        const run = (workload: typeof unit.small): Promise<TrialResult> =>
+          runTrial({ system, workload, redisUrl: url, admin, timeoutMs: 120_000, countRoundTrips: true, mode, execArgv });
+        const small = await run(unit.small);
+        const large = await run(unit.large);
+        entries.push(profileEntry(unit, system, mode, small, large));
+      }
     }
   }
   await admin.flushall();
@@ -246,7 +270,7 @@ async function main(): Promise<void> {
       );
       console.log(markdownTable(summaries));
       const targets = targetList(summaries);
-      if (targets !== '') console.log(`\nTargets (issue 5):\n${targets}`);
+      if (targets !== '') console.log(`\nTargets (issues 5 and 17):\n${targets}`);
       if (failed.length > 0) console.log(`\nFailed trials:\n${failed.map((f) => `- ${f}`).join('\n')}`);
       const mode = flags.quick ? 'quick' : 'full';
       writeFileSync(outFile, `${JSON.stringify({ startedAt, mode, machine: env, summaries, trials: raw }, null, 2)}\n`);

@@ -6,7 +6,10 @@
  * - a group is one `addBulk` (in slices of 10 000) consumed with concurrency 50;
  * - a chord is a FlowProducer flow: one parent `sum` job with the header as its children;
  * - the producer learns about completions from `QueueEvents` ('completed' carries the return value),
- *   which is BullMQ's way to wait for results from another process.
+ *   which is BullMQ's way to wait for results from another process;
+ * - a lone task is `queue.add` with BullMQ's defaults (its own auto-increment id), and waiting for
+ *   it is `job.waitUntilFinished(queueEvents)`, as BullMQ's docs show;
+ * - in one process, the producer and the worker share one connection and one `Queue`.
  */
 import { randomBytes } from 'node:crypto';
 import { FlowProducer, Queue, QueueEvents, Worker, type Job } from 'bullmq';
@@ -92,6 +95,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 interface Clients {
   readonly queue: Queue;
   readonly flows: FlowProducer;
+  readonly events: QueueEvents;
   readonly completions: Completions;
 }
 
@@ -144,9 +148,18 @@ async function startTask(clients: Clients, run: string, i: number): Promise<void
   checkValue(await done, memberValue(i), 'task');
 }
 
+async function startLone(clients: Clients, i: number, get: boolean): Promise<void> {
+  const job = await clients.queue.add('add', { x: i, y: i } satisfies AddData);
+  if (get) checkValue(await job.waitUntilFinished(clients.events), memberValue(i), 'lone task');
+}
+
 async function runWorkload(clients: Clients, workload: Workload): Promise<void> {
   const run = randomBytes(6).toString('hex');
   switch (workload.kind) {
+    case 'lone':
+      if (workload.sequential === true) for (let i = 0; i < workload.count; i++) await startLone(clients, i, workload.get);
+      else await Promise.all(Array.from({ length: workload.count }, (_, i) => startLone(clients, i, workload.get)));
+      return;
     case 'chains':
       await Promise.all(Array.from({ length: workload.count }, (_, c) => startChain(clients, run, c, workload.steps)));
       return;
@@ -175,22 +188,68 @@ async function runWorkload(clients: Clients, workload: Workload): Promise<void> 
   }
 }
 
+/** The producer's clients on `connection` (QueueEvents blocks, so it gets a connection of its own). */
+async function producerClients(connection: Redis, queue: Queue, redisUrl: string): Promise<{ clients: Clients; close(): Promise<void> }> {
+  const eventsConnection = connect(redisUrl);
+  const flows = new FlowProducer({ connection, prefix: PREFIX });
+  const events = new QueueEvents(QUEUE, { connection: eventsConnection, prefix: PREFIX });
+  await Promise.all([queue.waitUntilReady(), flows.waitUntilReady(), events.waitUntilReady()]);
+  const completions = new Completions(events);
+  return {
+    clients: { queue, flows, events, completions },
+    async close() {
+      completions.clear();
+      await Promise.all([events.close(), flows.close()]);
+      await eventsConnection.quit();
+    },
+  };
+}
+
+/** The worker: `queue` is where a chain step adds the next one. */
+async function startWorker(connection: Redis, queue: Queue): Promise<Worker> {
+  const process = async (job: Job): Promise<number> => {
+    switch (job.name) {
+      case 'add': {
+        const { x, y } = job.data as AddData;
+        return x + y;
+      }
+      case 'chain': {
+        const data = job.data as ChainData;
+        const value = data.value + 1;
+        if (data.step + 1 < data.steps) {
+          const next: ChainData = { ...data, step: data.step + 1, value };
+          await queue.add('chain', next, { jobId: chainJobId(next) });
+        }
+        return value;
+      }
+      case 'sum': {
+        const values = Object.values(await job.getChildrenValues<number>());
+        return values.reduce((total, v) => total + v, 0);
+      }
+      default:
+        throw new Error(`unknown job name ${job.name}`);
+    }
+  };
+  const worker = new Worker(QUEUE, process, {
+    connection,
+    prefix: PREFIX,
+    concurrency: WORKER_CONCURRENCY,
+  });
+  await worker.waitUntilReady();
+  return worker;
+}
+
 export const bullmq: System = {
   async producer(redisUrl: string): Promise<Producer> {
     const connection = connect(redisUrl);
-    const eventsConnection = connect(redisUrl);
     const queue = new Queue(QUEUE, { connection, prefix: PREFIX, streams: STREAM_OPTIONS });
-    const flows = new FlowProducer({ connection, prefix: PREFIX });
-    const events = new QueueEvents(QUEUE, { connection: eventsConnection, prefix: PREFIX });
-    await Promise.all([queue.waitUntilReady(), flows.waitUntilReady(), events.waitUntilReady()]);
-    const completions = new Completions(events);
-    const clients: Clients = { queue, flows, completions };
+    const { clients, close } = await producerClients(connection, queue, redisUrl);
     return {
       run: (workload, timeoutMs) => withTimeout(runWorkload(clients, workload), timeoutMs, `plain BullMQ ${workload.kind}`),
       async close() {
-        completions.clear();
-        await Promise.all([events.close(), flows.close(), queue.close()]);
-        await Promise.all([connection.quit(), eventsConnection.quit()]);
+        await close();
+        await queue.close();
+        await connection.quit();
       },
     };
   },
@@ -198,38 +257,26 @@ export const bullmq: System = {
   async consumer(redisUrl: string): Promise<Consumer> {
     const connection = connect(redisUrl);
     const queue = new Queue(QUEUE, { connection, prefix: PREFIX, streams: STREAM_OPTIONS });
-    const process = async (job: Job): Promise<number> => {
-      switch (job.name) {
-        case 'add': {
-          const { x, y } = job.data as AddData;
-          return x + y;
-        }
-        case 'chain': {
-          const data = job.data as ChainData;
-          const value = data.value + 1;
-          if (data.step + 1 < data.steps) {
-            const next: ChainData = { ...data, step: data.step + 1, value };
-            await queue.add('chain', next, { jobId: chainJobId(next) });
-          }
-          return value;
-        }
-        case 'sum': {
-          const values = Object.values(await job.getChildrenValues<number>());
-          return values.reduce((total, v) => total + v, 0);
-        }
-        default:
-          throw new Error(`unknown job name ${job.name}`);
-      }
-    };
-    const worker = new Worker(QUEUE, process, {
-      connection,
-      prefix: PREFIX,
-      concurrency: WORKER_CONCURRENCY,
-    });
-    await worker.waitUntilReady();
+    const worker = await startWorker(connection, queue);
     return {
       async close() {
         await worker.close();
+        await queue.close();
+        await connection.quit();
+      },
+    };
+  },
+
+  async inProcess(redisUrl: string): Promise<Producer> {
+    const connection = connect(redisUrl);
+    const queue = new Queue(QUEUE, { connection, prefix: PREFIX, streams: STREAM_OPTIONS });
+    const worker = await startWorker(connection, queue);
+    const { clients, close } = await producerClients(connection, queue, redisUrl);
+    return {
+      run: (workload, timeoutMs) => withTimeout(runWorkload(clients, workload), timeoutMs, `plain BullMQ ${workload.kind}`),
+      async close() {
+        await worker.close();
+        await close();
         await queue.close();
         await connection.quit();
       },

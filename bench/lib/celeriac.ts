@@ -64,6 +64,15 @@ async function runWorkload(tasks: Tasks, workload: Workload, timeout: number): P
       await runOne(tasks, canvas, (v) => checkValue(v, headerSum(size), 'chord'), timeout);
       return;
     }
+    case 'lone': {
+      const one = async (i: number): Promise<void> => {
+        const result = await tasks.add.delay(i, i);
+        if (workload.get) checkValue(await result.get({ timeout }), memberValue(i), 'lone task');
+      };
+      if (workload.sequential === true) for (let i = 0; i < workload.count; i++) await one(i);
+      else await Promise.all(Array.from({ length: workload.count }, (_, i) => one(i)));
+      return;
+    }
     case 'mixed': {
       const runs = Array.from({ length: workload.count }, (_, i) => {
         const shape = MIXED_SHAPES[i % MIXED_SHAPES.length]!.shape;
@@ -104,5 +113,16 @@ export const celeriac: System = {
     const worker = app.worker({ concurrency: WORKER_CONCURRENCY, name: 'bench@%h' });
     await worker.waitUntilReady();
     return { close: () => app.close() };
+  },
+
+  /** One app that applies work and runs its own worker: the common Node set-up. */
+  async inProcess(redisUrl: string): Promise<Producer> {
+    const tasks = benchApp(redisUrl);
+    const worker = tasks.app.worker({ concurrency: WORKER_CONCURRENCY, name: 'bench@%h' });
+    await worker.waitUntilReady();
+    return {
+      run: (workload, timeoutMs) => runWorkload(tasks, workload, timeoutMs),
+      close: () => tasks.app.close(),
+    };
   },
 };

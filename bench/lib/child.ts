@@ -1,5 +1,6 @@
 /**
- * A benchmark child process: the producer or the worker of one system for one trial. It is
+ * A benchmark child process: the producer or the worker of one system for one trial, or both
+ * (`role: 'both'`, the in-process mode). It is
  * started by bench/run.ts with its {@link ChildConfig} as JSON in argv[2] and an IPC channel, and
  * obeys the orchestrator's messages (see protocol.ts). Only the system under test is imported, so
  * its memory is the system's own.
@@ -37,7 +38,11 @@ async function main(): Promise<void> {
   };
 
   const half: Producer | Consumer =
-    config.role === 'producer' ? await system.producer(config.redisUrl) : await system.consumer(config.redisUrl);
+    config.role === 'producer'
+      ? await system.producer(config.redisUrl)
+      : config.role === 'both'
+        ? await system.inProcess(config.redisUrl)
+        : await system.consumer(config.redisUrl);
 
   process.on('message', (message: ToChild) => {
     void (async () => {

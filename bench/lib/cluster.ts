@@ -86,6 +86,7 @@ export async function compareLayouts(
             admin: layout.admin,
             timeoutMs: scenario.timeoutMs,
             countRoundTrips: false,
+            mode: 'processes',
           });
           trials[layout.name].push(result);
           log(`  round ${round + 1} ${layout.name}: ${result.ms.toFixed(1)} ms`);

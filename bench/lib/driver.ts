@@ -1,7 +1,8 @@
 /**
  * The two halves every benchmarked system implements: a producer that starts a workload and waits
  * for its results, and a worker that executes its tasks. Each half runs in its own process
- * (bench/lib/child.ts), so peak memory is measured per role.
+ * (bench/lib/child.ts), so peak memory is measured per role — or both run in one process, as an
+ * app that applies work and runs its own workers does (`--in-process`).
  */
 import type { Workload } from './workload.js';
 
@@ -29,4 +30,11 @@ export interface Consumer {
 export interface System {
   producer(redisUrl: string): Promise<Producer>;
   consumer(redisUrl: string): Promise<Consumer>;
+  /** Both halves in one process, sharing what an app would share; `close` closes both. */
+  inProcess(redisUrl: string): Promise<Producer>;
 }
+
+/** Where the producer and the worker run: in two processes, or together in one. */
+export type Mode = 'processes' | 'in-process';
+
+export const MODES: readonly Mode[] = ['processes', 'in-process'];

@@ -5,7 +5,7 @@
  * (what a chord costs once, beyond its header members) is the chord's fixed cost minus the
  * group's: intercept(chord) − intercept(group), where intercept = cost(small) − units × marginal.
  */
-import type { SystemName } from './driver.js';
+import type { Mode, SystemName } from './driver.js';
 import type { ProfileUnit } from './scenarios.js';
 import type { TrialResult } from './trial.js';
 
@@ -34,6 +34,7 @@ export interface ProfileEntry {
   readonly unit: ProfileUnit['id'];
   readonly title: string;
   readonly system: SystemName;
+  readonly mode: Mode;
   readonly marginal: UnitCost;
   readonly intercept: UnitCost;
 }
@@ -87,19 +88,19 @@ function combine(a: UnitCost, b: UnitCost, f: (a: number, b: number) => number):
 }
 
 /** Marginal cost per unit and the fixed cost, from one small and one large trial. */
-export function profileEntry(unit: ProfileUnit, system: SystemName, small: TrialResult, large: TrialResult): ProfileEntry {
+export function profileEntry(unit: ProfileUnit, system: SystemName, mode: Mode, small: TrialResult, large: TrialResult): ProfileEntry {
   const s = measure(small);
   const l = measure(large);
   const du = unit.units(unit.large) - unit.units(unit.small);
   const marginal = combine(l, s, (lv, sv) => (lv - sv) / du);
   const intercept = combine(s, marginal, (sv, mv) => sv - mv * unit.units(unit.small));
-  return { unit: unit.id, title: unit.title, system, marginal, intercept };
+  return { unit: unit.id, title: mode === 'in-process' ? `${unit.title}, in one process` : unit.title, system, mode, marginal, intercept };
 }
 
 /** The chord join: intercept(chord) − intercept(group). */
-export function joinCost(entries: readonly ProfileEntry[], system: SystemName): UnitCost | undefined {
-  const chord = entries.find((e) => e.unit === 'chord-member' && e.system === system);
-  const group = entries.find((e) => e.unit === 'group-member' && e.system === system);
+export function joinCost(entries: readonly ProfileEntry[], system: SystemName, mode: Mode): UnitCost | undefined {
+  const chord = entries.find((e) => e.unit === 'chord-member' && e.system === system && e.mode === mode);
+  const group = entries.find((e) => e.unit === 'group-member' && e.system === system && e.mode === mode);
   if (chord === undefined || group === undefined) return undefined;
   return combine(chord.intercept, group.intercept, (c, g) => c - g);
 }
@@ -114,7 +115,7 @@ const top = (byName: Record<string, number>, n = 8): string =>
 
 /** The profile as a Markdown table plus per-command breakdowns. */
 export function profileMarkdown(entries: readonly ProfileEntry[]): string {
-  const header = ['unit', 'system', 'round trips (worker + producer)', 'client cmds', 'Redis cmds (incl. Lua)', 'Lua calls', 'Redis CPU', 'worker CPU'];
+  const header = ['unit', 'system', 'round trips (worker + producer)', 'client cmds', 'Redis cmds (incl. Lua)', 'Lua calls', 'Redis CPU', 'worker CPU', 'producer CPU'];
   const row = (title: string, system: SystemName, c: UnitCost, withCpu = true): string =>
     `| ${[
       title,
@@ -125,6 +126,7 @@ export function profileMarkdown(entries: readonly ProfileEntry[]): string {
       c.scripts.toFixed(2),
       withCpu ? `${c.redisCpuMicros.toFixed(0)} µs` : '—',
       withCpu ? `${c.workerCpuMicros.toFixed(0)} µs` : '—',
+      withCpu ? `${c.producerCpuMicros.toFixed(0)} µs` : '—',
     ].join(' | ')} |`;
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
   const details: string[] = [];
@@ -132,12 +134,15 @@ export function profileMarkdown(entries: readonly ProfileEntry[]): string {
     lines.push(row(`${entry.title} (marginal)`, entry.system, entry.marginal));
     details.push(`- ${entry.title}, ${entry.system}: client [${top(entry.marginal.clientByName)}]; Redis [${top(entry.marginal.serverByName, 12)}]`);
   }
-  for (const system of ['celeriac', 'bullmq'] as const) {
-    const join = joinCost(entries, system);
-    if (join === undefined) continue;
-    // A fixed cost derived from two intercepts: its counts are exact, its CPU time is noise.
-    lines.push(row('chord join (once per chord)', system, join, false));
-    details.push(`- chord join, ${system}: client [${top(join.clientByName)}]; Redis [${top(join.serverByName, 12)}]`);
+  for (const mode of ['processes', 'in-process'] as const) {
+    for (const system of ['celeriac', 'bullmq'] as const) {
+      const join = joinCost(entries, system, mode);
+      if (join === undefined) continue;
+      const title = mode === 'in-process' ? 'chord join (once per chord), in one process' : 'chord join (once per chord)';
+      // A fixed cost derived from two intercepts: its counts are exact, its CPU time is noise.
+      lines.push(row(title, system, join, false));
+      details.push(`- ${title}, ${system}: client [${top(join.clientByName)}]; Redis [${top(join.serverByName, 12)}]`);
+    }
   }
   return [...lines, '', ...details].join('\n');
 }

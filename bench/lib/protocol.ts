@@ -8,7 +8,8 @@ import type { SystemName } from './driver.js';
 import type { RoundTripCounts } from './roundtrips.js';
 import type { Workload } from './workload.js';
 
-export type Role = 'producer' | 'worker';
+/** `both`: the producer and the worker in one process (`--in-process`). */
+export type Role = 'producer' | 'worker' | 'both';
 
 /** Passed to a child as JSON in its only argument. */
 export interface ChildConfig {
@@ -20,6 +21,9 @@ export interface ChildConfig {
   /** Count client round trips (profile mode). */
   readonly countRoundTrips: boolean;
 }
+
+/** Node flags a child is started with, besides tsx's (e.g. `--cpu-prof`). */
+export type ExecArgv = readonly string[];
 
 export type ToChild =
   | { readonly type: 'warmup' }

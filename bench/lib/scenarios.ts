@@ -42,6 +42,27 @@ export const SCENARIOS: readonly Scenario[] = [
     timeoutMs: 60_000,
   }),
   scenario({ id: 'mixed-1k', title: '1 000 workflows of mixed shape', workload: { kind: 'mixed', count: 1_000 }, rounds: { quick: 2, full: 5 }, timeoutMs: 120_000 }),
+  scenario({
+    id: 'lone-1k',
+    title: '1 000 lone tasks, delay + get',
+    workload: { kind: 'lone', count: 1_000, get: true },
+    rounds: { quick: 3, full: 9 },
+    timeoutMs: 60_000,
+  }),
+  scenario({
+    id: 'lone-seq',
+    title: '200 lone tasks one after another, delay + get',
+    workload: { kind: 'lone', count: 200, get: true, sequential: true },
+    rounds: { quick: 3, full: 7 },
+    timeoutMs: 60_000,
+  }),
+  scenario({
+    id: 'delay-1k',
+    title: '1 000 lone delays (no get)',
+    workload: { kind: 'lone', count: 1_000, get: false },
+    rounds: { quick: 3, full: 9 },
+    timeoutMs: 60_000,
+  }),
   scenario({ id: 'group-100k', title: 'group of 100 000 (memory)', workload: { kind: 'group', size: 100_000 }, rounds: { quick: 1, full: 3 }, timeoutMs: 300_000 }),
 ];
 
@@ -50,7 +71,7 @@ export const SCENARIOS: readonly Scenario[] = [
  * units is the marginal cost of one unit (fixed costs such as connecting and applying cancel out).
  */
 export interface ProfileUnit {
-  readonly id: 'chain-hop' | 'group-member' | 'chord-member' | 'mixed-workflow';
+  readonly id: 'chain-hop' | 'group-member' | 'chord-member' | 'mixed-workflow' | 'lone-task' | 'lone-delay';
   readonly title: string;
   readonly small: Workload;
   readonly large: Workload;
@@ -59,6 +80,7 @@ export interface ProfileUnit {
 }
 
 const size = (workload: Workload): number => ('size' in workload ? workload.size : 0);
+const count = (workload: Workload): number => (workload.kind === 'lone' ? workload.count : 0);
 
 export const PROFILE_UNITS: readonly ProfileUnit[] = [
   {
@@ -76,5 +98,19 @@ export const PROFILE_UNITS: readonly ProfileUnit[] = [
     small: { kind: 'mixed', count: 200 },
     large: { kind: 'mixed', count: 600 },
     units: (workload) => (workload.kind === 'mixed' ? workload.count : 0),
+  },
+  {
+    id: 'lone-task',
+    title: 'lone task, delay + get',
+    small: { kind: 'lone', count: 200, get: true, sequential: true },
+    large: { kind: 'lone', count: 600, get: true, sequential: true },
+    units: count,
+  },
+  {
+    id: 'lone-delay',
+    title: 'lone delay (no get)',
+    small: { kind: 'lone', count: 200, get: false, sequential: true },
+    large: { kind: 'lone', count: 600, get: false, sequential: true },
+    units: count,
   },
 ];

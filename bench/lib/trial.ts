@@ -1,12 +1,12 @@
 /**
- * One trial: a fresh producer process and a fresh worker process for one system and one workload
- * against a just-flushed private Redis. Every wait is bounded, and the children are killed (by
+ * One trial: a fresh producer process and a fresh worker process (or one process for both, in the
+ * in-process mode) for one system and one workload against a just-flushed private Redis. Every wait is bounded, and the children are killed (by
  * their pid, and only they) when a trial goes wrong, so a benchmark run always ends.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { SystemName } from './driver.js';
-import type { ChildConfig, ChildStats, FromChild, Role, ToChild } from './protocol.js';
+import type { Mode, SystemName } from './driver.js';
+import type { ChildConfig, ChildStats, ExecArgv, FromChild, Role, ToChild } from './protocol.js';
 import { delta, snapshot, type Admin, type RedisDelta } from './redis-stats.js';
 
 export type { Admin };
@@ -24,10 +24,18 @@ export interface TrialOptions {
   readonly admin: Admin;
   readonly timeoutMs: number;
   readonly countRoundTrips: boolean;
+  /** Separate producer and worker processes, or both in one. */
+  readonly mode: Mode;
+  /** Extra Node flags for the children (`--cpu-prof`, ...). */
+  readonly execArgv?: ExecArgv;
 }
 
 export interface TrialResult {
   readonly ms: number;
+  /**
+   * In one process (`in-process`), `producer` holds that process's stats, and `worker` only its
+   * peak RSS (its CPU and requests are the producer's).
+   */
   readonly producer: ChildStats;
   readonly worker: ChildStats;
   readonly redis: RedisDelta;
@@ -98,9 +106,9 @@ class Child {
   }
 }
 
-function start(config: ChildConfig): Child {
+function start(config: ChildConfig, execArgv: ExecArgv = []): Child {
   const child = fork(CHILD, [JSON.stringify(config)], {
-    execArgv: ['--import', 'tsx', '--conditions=@celeriac/source'],
+    execArgv: ['--import', 'tsx', '--conditions=@celeriac/source', ...execArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Child(config.role, child);
@@ -116,29 +124,30 @@ export async function runTrial(options: TrialOptions): Promise<TrialResult> {
     timeoutMs: options.timeoutMs,
     countRoundTrips: options.countRoundTrips,
   };
-  const worker = start({ ...base, role: 'worker' });
-  const producer = start({ ...base, role: 'producer' });
+  const inProcess = options.mode === 'in-process';
+  // In one process, the one child plays both parts; `worker` only stands for it.
+  const producer = start({ ...base, role: inProcess ? 'both' : 'producer' }, options.execArgv);
+  const worker = inProcess ? producer : start({ ...base, role: 'worker' }, options.execArgv);
+  const children = inProcess ? [producer] : [worker, producer];
   try {
-    await Promise.all([worker.expect('ready', STEP_TIMEOUT_MS), producer.expect('ready', STEP_TIMEOUT_MS)]);
+    await Promise.all(children.map((child) => child.expect('ready', STEP_TIMEOUT_MS)));
     producer.send({ type: 'warmup' });
     await producer.expect('warmed', STEP_TIMEOUT_MS);
     // Let the last warm-up jobs finish moving to `completed` before counters are reset.
     await new Promise((resolve) => setTimeout(resolve, 100));
-    worker.send({ type: 'reset' });
-    producer.send({ type: 'reset' });
-    await Promise.all([worker.expect('reset-done', STEP_TIMEOUT_MS), producer.expect('reset-done', STEP_TIMEOUT_MS)]);
+    for (const child of children) child.send({ type: 'reset' });
+    await Promise.all(children.map((child) => child.expect('reset-done', STEP_TIMEOUT_MS)));
     const before = await snapshot(admin);
     producer.send({ type: 'run' });
     const { ms } = await producer.expect('done', options.timeoutMs + 5_000);
     const after = await snapshot(admin);
-    producer.send({ type: 'stop' });
-    worker.send({ type: 'stop' });
-    const [producerStats, workerStats] = await Promise.all([
-      producer.expect('stats', STEP_TIMEOUT_MS),
-      worker.expect('stats', STEP_TIMEOUT_MS),
-    ]);
-    await Promise.all([producer.end(5_000), worker.end(5_000)]);
-    return { ms, producer: producerStats.stats, worker: workerStats.stats, redis: delta(before, after) };
+    for (const child of children) child.send({ type: 'stop' });
+    const stats = await Promise.all(children.map((child) => child.expect('stats', STEP_TIMEOUT_MS)));
+    await Promise.all(children.map((child) => child.end(5_000)));
+    const producerStats = stats[stats.length - 1]!.stats;
+    // One process: its CPU and requests are counted once, as the producer's.
+    const workerStats = inProcess ? { peakRssBytes: producerStats.peakRssBytes, cpuMicros: 0, roundTrips: null } : stats[0]!.stats;
+    return { ms, producer: producerStats, worker: workerStats, redis: delta(before, after) };
   } finally {
     producer.kill();
     worker.kill();

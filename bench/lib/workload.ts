@@ -14,7 +14,14 @@ export type Workload =
   /** One chord: a header of `size` tasks, then one body task summing their results. */
   | { readonly kind: 'chord'; readonly size: number }
   /** `count` workflows started at once, cycling through {@link MIXED_SHAPES}. */
-  | { readonly kind: 'mixed'; readonly count: number };
+  | { readonly kind: 'mixed'; readonly count: number }
+  /**
+   * `count` lone tasks `add(i, i)` (`task.delay(...)`; plain BullMQ: `queue.add`). With `get`, each
+   * one's value is awaited (`res.get()`; plain BullMQ: `job.waitUntilFinished`) and checked;
+   * without it, the run ends when every task has been sent. `sequential`: one after another
+   * instead of all at once.
+   */
+  | { readonly kind: 'lone'; readonly count: number; readonly get: boolean; readonly sequential?: boolean };
 
 /** The shapes of the mixed workload, in order: workflow `i` has shape `MIXED_SHAPES[i % 4]`. */
 export const MIXED_SHAPES = [
@@ -37,6 +44,8 @@ export function taskCount(workload: Workload): number {
       return workload.size;
     case 'chord':
       return workload.size + 1;
+    case 'lone':
+      return workload.count;
     case 'mixed': {
       let total = 0;
       for (let i = 0; i < workload.count; i++) total += MIXED_SHAPES[i % MIXED_SHAPES.length]!.tasks;
@@ -67,6 +76,9 @@ export function warmupOf(workload: Workload): Workload {
       return { kind: 'group', size: Math.min(workload.size, WARMUP_TASKS) };
     case 'chord':
       return { kind: 'chord', size: Math.min(workload.size, WARMUP_TASKS) };
+    case 'lone':
+      // Always with `get`, so that the warm-up's tasks have run before the measured run starts.
+      return { kind: 'lone', count: Math.min(workload.count * 2, WARMUP_TASKS), get: true };
     case 'mixed': {
       const tasksPerWorkflow = taskCount({ kind: 'mixed', count: MIXED_SHAPES.length }) / MIXED_SHAPES.length;
       return { kind: 'mixed', count: Math.min(workload.count, Math.round(WARMUP_TASKS / tasksPerWorkflow)) };

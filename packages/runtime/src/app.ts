@@ -59,6 +59,7 @@ import { readSnapshot, watchWorkflow, type NodeChange, type SnapshotOptions, typ
 import { WorkflowStore, type ReplicaWait } from './store.js';
 import { listWorkflows, type WorkflowList, type WorkflowListOptions } from './workflow-list.js';
 import { ChannelSubscriber } from './subscriber.js';
+import { HeardSinceApply } from './heard.js';
 import {
   rateInterval,
   toTaskOptions,
@@ -399,10 +400,30 @@ export class App {
   private async launch(graph: CompiledGraph): Promise<AnyResult> {
     const plan = freeze(graph, (task) => this.registry.get(task)?.defaults);
     if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
-    // A creation cut by a cluster failover never ran its last step, `create`: sending it again is safe.
-    const created = await retryRedirected(() => this.parts.store.create(plan));
+    const { store, dispatcher, ordered, heard } = this.parts;
     const { id } = plan.meta;
-    await this.parts.dispatcher.send(id, created ? entriesOf(plan) : releaseOf(await this.parts.store.outbox(id)), null);
+    // Before anything is written, so that every announcement of the workflow is heard (heard.ts);
+    // only for a generated id, which no workflow can have yet: one with a user's taskId may exist,
+    // and may have ended, already.
+    if (!plan.idChosen) heard.follow(id, store.keys(id).events);
+    // A small plan with a generated id is written in one request, and its entry jobs are added
+    // right behind it on the same connection without waiting for its reply: Redis runs one
+    // connection's commands in order, so a worker can only fetch an entry once the plan is in
+    // place, and the apply costs one round trip, as a bare BullMQ `add` does. A generated id is
+    // new, so the write cannot find an existing workflow whose entries must not be added again.
+    // A crash in between leaves what a crash after `create` always left: the entries in the
+    // outbox. A user's own `taskId` (a retried apply) waits for the write to know which case it is.
+    const whole = ordered && !plan.idChosen && store.replicaWait === undefined ? store.createWhole(plan) : null;
+    if (whole !== null) {
+      const created = whole.then((fresh) => {
+        if (!fresh) throw new InvalidArgumentError('taskId', `a workflow with the generated id ${id} already exists`);
+      });
+      await Promise.all([created, dispatcher.send(id, entriesOf(plan), null)]);
+      return new WorkflowView(this.backend(), plan.meta).resolve(plan.meta.result);
+    }
+    // A creation cut by a cluster failover never ran its last step, `create`: sending it again is safe.
+    const created = await retryRedirected(() => store.create(plan));
+    await dispatcher.send(id, created ? entriesOf(plan) : releaseOf(await store.outbox(id)), null);
     const view = new WorkflowView(this.backend(), created ? plan.meta : ((await this.parts.store.meta(id)) ?? plan.meta));
     return view.resolve(view.meta.result);
   }
@@ -538,6 +559,7 @@ export class App {
     if (parts === undefined) return;
     // Each step is bounded: Redis may be gone, and then nothing would ever answer.
     await within(CLOSE_STEP_MS, parts.dispatcher.close());
+    parts.heard.close();
     await within(CLOSE_STEP_MS, parts.subscriber.close());
     if (parts.ownsRedis) {
       await within(CLOSE_STEP_MS, parts.redis.quit());
@@ -608,9 +630,13 @@ export class App {
     const settler = new Settler(store, dispatcher);
     const subscriber = new ChannelSubscriber(redis, new RateLimitedLog(this.logger), watch);
     const plane = createControlPlane({ redis, subscriber, prefix: this.prefix, logger: this.logger });
+    const heard = new HeardSinceApply(subscriber, store.eventsPattern);
     return {
+      heard,
       redis,
       ownsRedis,
+      // One Redis server runs the connection's commands in the order sent; a cluster spreads them over nodes.
+      ordered: !isCluster(redis),
       watch,
       store,
       dispatcher,
@@ -624,9 +650,11 @@ export class App {
 
   private backend(): ResultBackend {
     const { store, subscriber, revoker } = this.parts;
+    const { heard } = this.parts;
     return {
       store,
       subscriber,
+      heard: (workflowId) => heard.heard(workflowId),
       revoke: (meta, ref, options) => revoker.revoke(meta, ref, options),
       guard: (run) => this.guard(run),
       unavailable: () => this.parts.watch.unavailableFor(this.unavailableTimeout),
@@ -662,6 +690,13 @@ interface Connected {
   readonly dispatcher: Dispatcher;
   readonly settler: Settler;
   readonly subscriber: ChannelSubscriber;
+  /** What was heard about the workflows this app applied moments ago. */
+  readonly heard: HeardSinceApply;
+  /**
+   * Whether commands sent on `redis` run in the order sent — true for one Redis server (the store
+   * and the dispatcher share the connection), false for a cluster, whose nodes each keep their own.
+   */
+  readonly ordered: boolean;
   readonly plane: ControlPlane;
   readonly revoker: Revoker;
   readonly replacer: Replacer;

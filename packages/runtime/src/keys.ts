@@ -34,6 +34,16 @@ export function workflowKeys(prefix: string, workflowId: string): WorkflowKeys {
   };
 }
 
+/**
+ * A PSUBSCRIBE pattern matching every pub/sub channel of the app (glob characters in the prefix
+ * escaped), so one subscription carries every workflow's events to every waiter (see
+ * subscriber.ts). Redis checks a pattern against the ACL literally: this one is exactly what the
+ * least-privilege grant `&<prefix>:*` allows.
+ */
+export function appChannelsPattern(prefix: string): string {
+  return `${prefix.replace(/[\\*?[\]]/g, '\\$&')}:*`;
+}
+
 /** Maps a task or group id that is not a workflow's own id to `<workflowId> <ref>`. */
 export function pointerKey(prefix: string, id: string): string {
   return `${prefix}:id:{${id}}`;

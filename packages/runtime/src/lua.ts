@@ -15,10 +15,12 @@ export type MarkReply = [status: number, state?: string];
 /** The typed calls the scripts add to a client. */
 export interface ScriptCommands {
   create(...keysAndArgs: (string | number)[]): Promise<number>;
+  createWhole(...keysAndArgs: (string | number)[]): Promise<number>;
   advance(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
   fail(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
   mark(...keysAndArgs: (string | number)[]): Promise<MarkReply>;
   outbox(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
+  outcome(stateKey: string, resultKey: string, index: number): Promise<[state: string | null, envelope: string | null]>;
   revoke(...keysAndArgs: (string | number)[]): Promise<number[]>;
   rate(key: string, intervalMs: number): Promise<number>;
 }
@@ -28,6 +30,7 @@ export interface ScriptPipeline extends ChainableCommander {
   create(...keysAndArgs: (string | number)[]): ScriptPipeline;
   advance(...keysAndArgs: (string | number)[]): ScriptPipeline;
   fail(...keysAndArgs: (string | number)[]): ScriptPipeline;
+  createWhole(...keysAndArgs: (string | number)[]): ScriptPipeline;
 }
 
 const loaded = new WeakSet<RedisClient>();

@@ -106,6 +106,11 @@ export function derivedGroupId(workflowId: string, g: number): string {
 export interface WorkflowPlan {
   readonly meta: WorkflowMeta;
   /**
+   * Whether the workflow's id is one a user chose (`taskId`). A generated id is new, so no
+   * workflow with it can exist yet: writing its plan cannot find one (see `app.launch`).
+   */
+  readonly idChosen: boolean;
+  /**
    * The spec of node `index`, built on each call: a plan never holds every spec at once, so a
    * large workflow's specs exist only one write slice at a time.
    */
@@ -268,6 +273,7 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
       })),
       createdAt: Date.now(),
     },
+    idChosen: given !== undefined,
     spec,
     successors,
     errbacks: graph.nodes.map((node) => (node.errbacks.length === 0 ? NONE : node.errbacks.map(index))),

@@ -27,8 +27,18 @@ export interface GetOptions {
 /** Either kind of result handle, with an untyped `.parent`. */
 export type AnyResult<T = unknown> = AsyncResult<T> | GroupResult<T>;
 
+/** What the app heard about a workflow since it applied it (see heard.ts). */
+export interface Heard {
+  /** False when an announcement may have been missed: a waiter must read every state. */
+  readonly complete: boolean;
+  /** Node indices announced so far. */
+  readonly announced: ReadonlySet<number>;
+}
+
 /** What result handles need from their app. */
 export interface ResultBackend {
+  /** What was heard about a workflow this app applied moments ago; undefined: nothing is known. */
+  heard(workflowId: string): Heard | undefined;
   readonly store: WorkflowStore;
   readonly subscriber: ChannelSubscriber;
   /** Revokes a result by its place in its workflow; resolves to the revoked task ids. */
@@ -83,7 +93,19 @@ export class WorkflowView {
    * workflow's channel are only hints: each names a node whose state is then read from Redis, so a
    * message forged by anyone who can publish changes nothing but a read.
    */
-  async wait(leaves: readonly number[], options: { timeout?: number | undefined; stopOnFailure: boolean; what: string }): Promise<void> {
+  async wait(
+    leaves: readonly number[],
+    options: {
+      timeout?: number | undefined;
+      stopOnFailure: boolean;
+      what: string;
+      /**
+       * How the states are read (default: {@link states}); `initial` is the read of every leaf a
+       * wait starts with when nothing is known yet. A single node's `get()` reads its envelope along.
+       */
+      read?: (indices: readonly number[], initial: boolean) => Promise<TaskState[]>;
+    },
+  ): Promise<void> {
     const { store, subscriber } = this.backend;
     const pending = new Set(leaves);
     if (pending.size === 0) return;
@@ -91,6 +113,9 @@ export class WorkflowView {
     let failed = false;
     // Start by reading every state: messages published before the subscription are not delivered.
     let toRead = new Set(pending);
+    const read = options.read ?? ((indices: readonly number[]) => this.states(indices));
+    let initial = true;
+    // Through the app's one pattern subscription: no SUBSCRIBE round trip per wait.
     const subscription = subscriber.listen(
       store.keys(this.meta.id).events,
       (message) => {
@@ -105,7 +130,15 @@ export class WorkflowView {
         toRead = new Set(pending);
         wake();
       },
+      store.eventsPattern,
     );
+    // Applied by this app moments ago, with every announcement since heard: only the nodes
+    // announced need reading (nothing else can have ended). Set before any message can arrive.
+    const heard = this.backend.heard(this.meta.id);
+    if (heard?.complete === true) {
+      toRead = new Set([...pending].filter((index) => heard.announced.has(index)));
+      initial = false;
+    }
     const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
     // A wait outlives a short outage (the states are read again when Redis is back), but fails
     // with a ConnectionError once Redis has been down for the app's `unavailableTimeout`.
@@ -118,7 +151,8 @@ export class WorkflowView {
         if (toRead.size > 0) {
           const ids = [...toRead];
           toRead = new Set();
-          const states = await this.states(ids);
+          const states = await read(ids, initial);
+          initial = false;
           states.forEach((state, k) => {
             if (!READY_STATES.has(state)) return;
             pending.delete(ids[k]!);
@@ -155,6 +189,11 @@ export class WorkflowView {
   /** States of some of the workflow's nodes. */
   states(indices: readonly number[]): Promise<TaskState[]> {
     return this.backend.guard(() => this.backend.store.states(this.meta.id, indices));
+  }
+
+  /** One node's state and stored outcome, in one round trip. */
+  outcome(index: number): Promise<[TaskState, Envelope | null]> {
+    return this.backend.guard(() => this.backend.store.outcome(this.meta.id, index));
   }
 
   /** Stored outcomes of some of the workflow's nodes (null: none yet). */
@@ -279,12 +318,21 @@ export class AsyncResult<T = unknown, TParent = AnyResult | null> {
    */
   async get(options: GetOptions = {}): Promise<T> {
     const { propagate = true, followParents = true } = options;
+    // The first read, usually before the task has ended, takes the state alone; a read after an
+    // announcement takes the envelope along with the state, so the value needs no read of its own.
+    let envelope: Envelope | null | undefined;
     await this.view.wait([this.index], {
       ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
       stopOnFailure: true,
       what: `Task ${this.task}[${this.id}]`,
+      read: async (indices, initial) => {
+        if (initial) return this.view.states(indices);
+        const [state, stored] = await this.view.outcome(this.index);
+        envelope = stored;
+        return [state];
+      },
     });
-    const [envelope] = await this.view.envelopes([this.index]);
+    if (envelope === undefined) [envelope] = await this.view.envelopes([this.index]);
     if (envelope === null || envelope === undefined) return null as T;
     if (envelope.state === 'SUCCESS') return envelope.value as T;
     const own = errorOf(envelope);

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { checkSize, decodeEnvelope, DEFAULT_MAX_PAYLOAD, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
-import { pointerKey, rateKey, stagingKeys, workflowKeys, type WorkflowKeys } from './keys.js';
+import { appChannelsPattern, pointerKey, rateKey, stagingKeys, workflowKeys, type WorkflowKeys } from './keys.js';
 import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
 import { checkStatus, ScriptStatus, type ScriptAnswer } from './script-status.js';
 import { decodeSpec, derivedGroupId, derivedLocation, derivedNodeId, encodeSpec, inputIndices, type NodeSpec, type ResultIndex, type WorkflowMeta, type WorkflowPlan } from './plan.js';
@@ -46,6 +46,15 @@ const SENTINEL = '_';
 
 /** Nodes written per pipeline when creating a workflow. */
 const SLICE = 1_000;
+/**
+ * Plans of up to this many nodes are written by one script call (`create-whole-6.lua`): a lone
+ * task, a chain, a small group or chord. Larger ones go through staging keys, so no request and
+ * no reply grows with the workflow.
+ */
+const WHOLE_LIMIT = 100;
+
+/** A pointer from an id a user chose to its workflow: the id, and `<workflow id> n<i>|g<g>`. */
+type Pointer = [id: string, value: string];
 /** Fields read per HMGET (results, states), so no reply grows with the workflow. */
 export const READ_SLICE = 10_000;
 /** Seconds the staging keys of an apply that died half-way live. */
@@ -67,13 +76,46 @@ export class WorkflowStore {
     return workflowKeys(this.prefix, workflowId);
   }
 
+  /** A pattern every workflow's events channel matches (one subscription for all waiters). */
+  get eventsPattern(): string {
+    return appChannelsPattern(this.prefix);
+  }
+
   /**
-   * Writes a plan once. Returns false when a workflow with this id already exists. The plan is
+   * Writes a plan once. Returns false when a workflow with this id already exists. A plan of up to
+   * {@link WHOLE_LIMIT} nodes is written by one script call ({@link createWhole}). A larger one is
    * written in slices of {@link SLICE} nodes under staging keys — one pipeline each, so memory and
    * argument lists stay bounded for any size — and then published atomically by `create-9.lua`.
-   * A plan of up to one slice costs one round trip.
    */
   async create(plan: WorkflowPlan): Promise<boolean> {
+    return this.createWhole(plan) ?? this.createStaged(plan);
+  }
+
+  /**
+   * Writes a plan of up to {@link WHOLE_LIMIT} nodes in one request (`create-whole-6.lua`, after
+   * the pointers of ids a user chose), or returns null for a larger plan. On one Redis the
+   * request is written to the connection before this returns, so whatever is sent next on it runs
+   * after the plan is in place (a cluster gives no such order: the app awaits it there). A plan too
+   * large for `maxPayloadSize` throws here, with nothing sent. Resolves to false when a workflow
+   * with this id already exists.
+   */
+  createWhole(plan: WorkflowPlan): Promise<boolean> | null {
+    const { meta } = plan;
+    const size = meta.nodes.length;
+    if (size > WHOLE_LIMIT) return null;
+    const pointers: Pointer[] = [];
+    const { graph, deps, outbox } = this.encodeSlice(plan, 0, size, new Set(plan.entries), pointers);
+    this.groupPointers(meta, pointers);
+    const keys = this.keyList(this.keys(meta.id));
+    const args = [...keys, this.ttl, JSON.stringify(meta), graph.length, ...graph, deps.length, ...deps, ...outbox];
+    if (pointers.length === 0 && this.replicaWait === undefined) return this.redis.createWhole(...args).then((created) => created === 1);
+    const pipeline = this.redis.pipeline() as ScriptPipeline;
+    const apart = this.writePointers(pipeline, pointers);
+    pipeline.createWhole(...args);
+    return this.execCreate(pipeline, apart);
+  }
+
+  private async createStaged(plan: WorkflowPlan): Promise<boolean> {
     const { meta } = plan;
     const size = meta.nodes.length;
     const keys = this.keys(meta.id);
@@ -81,39 +123,13 @@ export class WorkflowStore {
     const staged = stagingKeys(keys, nonce);
     const [stagedGraph, stagedDeps, stagedOutbox] = staged;
     let pipeline = this.redis.pipeline() as ScriptPipeline;
-    // On a cluster a pointer lives in its own id's slot, which a pipeline of the workflow's slot
-    // cannot carry: those are written on their own, before the workflow is published.
     const apart: Promise<unknown>[] = [];
-    // Only ids a user chose need a pointer: the others are the workflow's id or derived from it.
-    const pointer = (id: string, ref: string, derived: string): void => {
-      if (id === meta.id || id === derived) return;
-      const target = isCluster(this.redis) ? this.redis : pipeline;
-      const written = this.ttl > 0 ? target.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`, 'EX', this.ttl) : target.set(pointerKey(this.prefix, id), `${meta.id} ${ref}`);
-      if (written instanceof Promise) apart.push(written);
-    };
     const entries = new Set(plan.entries);
     for (let from = 0; from < size; from += SLICE) {
       const to = Math.min(size, from + SLICE);
-      const graph: (string | number)[] = [];
-      const deps: number[] = [];
-      const outbox: number[] = [];
-      for (let i = from; i < to; i++) {
-        const spec = plan.spec(i);
-        const text = encodeSpec(spec);
-        checkSize(text, this.maxPayloadSize, `the arguments of task ${spec.task}[${spec.id}]`);
-        graph.push(`n:${i}`, text);
-        const next = plan.successors[i]!;
-        if (next.length > 0) graph.push(`s:${i}`, next.join(','));
-        const errbacks = plan.errbacks[i]!;
-        if (errbacks.length > 0) graph.push(`e:${i}`, errbacks.join(','));
-        const inputs = inputIndices(spec.input);
-        if (inputs.length > 0) graph.push(`a:${i}`, inputs.join(','));
-        if (spec.input !== null && 'l' in spec.input) graph.push(`j:${i}`, 1);
-        if (plan.waitsFor[i]! > 0) deps.push(i, plan.waitsFor[i]!);
-        if (entries.has(i)) outbox.push(i);
-        const id = meta.nodes[i]!.id;
-        if (id !== undefined) pointer(id, `n${i}`, derivedNodeId(meta.id, i));
-      }
+      const pointers: Pointer[] = [];
+      const { graph, deps, outbox } = this.encodeSlice(plan, from, to, entries, pointers);
+      apart.push(...this.writePointers(pipeline, pointers));
       pipeline.hset(stagedGraph, ...graph);
       if (deps.length > 0) pipeline.hset(stagedDeps, ...deps);
       if (outbox.length > 0) pipeline.sadd(stagedOutbox, ...outbox);
@@ -124,13 +140,80 @@ export class WorkflowStore {
         pipeline = this.redis.pipeline() as ScriptPipeline;
       }
     }
-    meta.groups.forEach((group, g) => pointer(group.id, `g${g}`, derivedGroupId(meta.id, g)));
-    await Promise.all(apart);
+    const pointers: Pointer[] = [];
+    this.groupPointers(meta, pointers);
+    apart.push(...this.writePointers(pipeline, pointers));
     pipeline.create(...this.keyList(keys), ...staged, this.ttl, JSON.stringify(meta));
-    const created = this.replicaWait === undefined ? 1 : 2;
-    if (this.replicaWait !== undefined) pipeline.call('WAIT', this.replicaWait.replicas, this.replicaWait.timeout);
+    return this.execCreate(pipeline, apart);
+  }
+
+  /**
+   * Sends a pipeline that ends with a create script — followed by `WAIT` with `replicaWait` —
+   * once the pointers written apart are in place, and says whether the workflow was created.
+   */
+  private async execCreate(pipeline: ScriptPipeline, apart: readonly Promise<unknown>[]): Promise<boolean> {
+    await Promise.all(apart);
+    const wait = this.replicaWait;
+    if (wait !== undefined) pipeline.call('WAIT', wait.replicas, wait.timeout);
     const replies = await execOrThrow(pipeline);
-    return replies[replies.length - created]![1] === 1;
+    return replies[replies.length - (wait === undefined ? 1 : 2)]![1] === 1;
+  }
+
+  /**
+   * The stored form of nodes `from` to `to` (excluded): graph fields and values, deps (index,
+   * count) and outbox members. Pointers of ids a user chose go to `pointers`.
+   */
+  private encodeSlice(
+    plan: WorkflowPlan,
+    from: number,
+    to: number,
+    entries: ReadonlySet<number>,
+    pointers: Pointer[],
+  ): { graph: (string | number)[]; deps: number[]; outbox: number[] } {
+    const { meta } = plan;
+    const graph: (string | number)[] = [];
+    const deps: number[] = [];
+    const outbox: number[] = [];
+    for (let i = from; i < to; i++) {
+      const spec = plan.spec(i);
+      const text = encodeSpec(spec);
+      checkSize(text, this.maxPayloadSize, `the arguments of task ${spec.task}[${spec.id}]`);
+      graph.push(`n:${i}`, text);
+      const next = plan.successors[i]!;
+      if (next.length > 0) graph.push(`s:${i}`, next.join(','));
+      const errbacks = plan.errbacks[i]!;
+      if (errbacks.length > 0) graph.push(`e:${i}`, errbacks.join(','));
+      const inputs = inputIndices(spec.input);
+      if (inputs.length > 0) graph.push(`a:${i}`, inputs.join(','));
+      if (spec.input !== null && 'l' in spec.input) graph.push(`j:${i}`, 1);
+      if (plan.waitsFor[i]! > 0) deps.push(i, plan.waitsFor[i]!);
+      if (entries.has(i)) outbox.push(i);
+      // Only ids a user chose need a pointer: the others are the workflow's id or derived from it.
+      const id = meta.nodes[i]!.id;
+      if (id !== undefined && id !== meta.id && id !== derivedNodeId(meta.id, i)) pointers.push([id, `${meta.id} n${i}`]);
+    }
+    return { graph, deps, outbox };
+  }
+
+  /** The pointers of group ids a user chose. */
+  private groupPointers(meta: WorkflowMeta, pointers: Pointer[]): void {
+    meta.groups.forEach((group, g) => {
+      if (group.id !== meta.id && group.id !== derivedGroupId(meta.id, g)) pointers.push([group.id, `${meta.id} g${g}`]);
+    });
+  }
+
+  /**
+   * Writes pointers into `pipeline` on one Redis. On a cluster a pointer lives in its own id's
+   * slot, which a pipeline of the workflow's slot cannot carry: each is written on its own, and the
+   * returned promises must settle before the workflow is published.
+   */
+  private writePointers(pipeline: ScriptPipeline, pointers: readonly Pointer[]): Promise<unknown>[] {
+    const cluster = isCluster(this.redis);
+    return pointers.flatMap(([id, value]) => {
+      const target = cluster ? this.redis : pipeline;
+      const written = this.ttl > 0 ? target.set(pointerKey(this.prefix, id), value, 'EX', this.ttl) : target.set(pointerKey(this.prefix, id), value);
+      return cluster ? [written as Promise<unknown>] : [];
+    });
   }
 
   /**
@@ -251,6 +334,16 @@ export class WorkflowStore {
   /** Stored envelopes of the given nodes (null when nothing is stored). */
   async envelopes(workflowId: string, indices: readonly number[]): Promise<(Envelope | null)[]> {
     return this.fieldsOf(this.keys(workflowId).result, indices, (value) => (value === null ? null : decodeEnvelope(value)));
+  }
+
+  /**
+   * One node's state and stored envelope in one round trip and atomically (`outcome-2.lua`): a
+   * waiter's read after an announcement, so the value comes with the state that says it is final.
+   */
+  async outcome(workflowId: string, index: number): Promise<[TaskState, Envelope | null]> {
+    const keys = this.keys(workflowId);
+    const [state, envelope] = await this.redis.outcome(keys.state, keys.result, index);
+    return [(state ?? 'PENDING') as TaskState, envelope === null ? null : decodeEnvelope(envelope)];
   }
 
   /** How many times each node was released (the crash tests check every count is 1). */

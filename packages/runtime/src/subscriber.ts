@@ -8,6 +8,11 @@
  *
  * Messages are hints, never state: whoever listens re-reads what a message points at, and is told
  * when its channel was subscribed again after a disconnect, since messages sent meanwhile are lost.
+ *
+ * A listener may name a pattern that covers its channel (`via`, e.g. every workflow's events
+ * channel): then the channel costs no SUBSCRIBE of its own. The pattern is subscribed once
+ * (PSUBSCRIBE) and kept for {@link PATTERN_LINGER_MS} after its last listener leaves, so waiting on
+ * one workflow after another — a `get()` per lone task — costs no subscription round trip each.
  */
 import { isCluster, subscriberConnection, type RedisClient } from './connection.js';
 import type { Redis } from 'ioredis';
@@ -28,7 +33,12 @@ export interface Subscription {
   close(): void;
 }
 
+/** How long a pattern stays subscribed after its last channel's last listener left. */
+export const PATTERN_LINGER_MS = 30_000;
+
 interface Channel {
+  /** The pattern that carries this channel's messages; undefined: its own SUBSCRIBE. */
+  via: string | undefined;
   readonly listeners: Set<MessageListener>;
   /** Called when the channel is subscribed again after a disconnect: messages may have been lost. */
   readonly resubscribed: Set<() => void>;
@@ -36,8 +46,17 @@ interface Channel {
   confirmed: boolean;
   /** Whether Redis ever confirmed it: a later confirmation is a resubscription. */
   confirmedBefore: boolean;
-  /** Subscriptions waiting for the confirmation. */
+  /** Subscriptions waiting for the confirmation (of the channel, or of its pattern). */
   readonly waiting: Set<{ resolve(): void; reject(error: Error): void }>;
+}
+
+/** A pattern subscription and the channels it carries (their own `confirmed` flags are not used). */
+interface Pattern {
+  readonly channels: Set<string>;
+  confirmed: boolean;
+  confirmedBefore: boolean;
+  /** Set while no channel uses the pattern: it is unsubscribed when this fires. */
+  linger: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -56,6 +75,9 @@ interface Channel {
 export class ChannelSubscriber {
   private connection: Redis | undefined;
   private readonly channels = new Map<string, Channel>();
+  private readonly patterns = new Map<string, Pattern>();
+  /** Patterns Redis refused (an ACL without that exact pattern): their channels subscribe one by one. */
+  private readonly refused = new Set<string>();
   private closed = false;
 
   /**
@@ -73,20 +95,24 @@ export class ChannelSubscriber {
    * Delivers every message published on `channel` to `listener`, and calls `resubscribed` each
    * time the channel is subscribed again after the connection dropped.
    */
-  listen(channel: string, listener: MessageListener, resubscribed?: () => void): Subscription {
+  listen(channel: string, listener: MessageListener, resubscribed?: () => void, via?: string): Subscription {
     if (this.closed) throw new ClosedError('The subscriber');
     const connection = this.open();
     let state = this.channels.get(channel);
+    if (via !== undefined && this.refused.has(via)) via = undefined;
     if (state === undefined) {
-      state = { listeners: new Set(), resubscribed: new Set(), confirmed: false, confirmedBefore: false, waiting: new Set() };
+      state = { via, listeners: new Set(), resubscribed: new Set(), confirmed: false, confirmedBefore: false, waiting: new Set() };
       this.channels.set(channel, state);
-      if (connection.status === 'ready') this.subscribe([channel]);
+      if (via !== undefined) this.holdPattern(via, channel);
+      else if (connection.status === 'ready') this.subscribe([channel]);
     }
     state.listeners.add(listener);
     if (resubscribed !== undefined) state.resubscribed.add(resubscribed);
     const held = state;
+    // A channel riding on a pattern is confirmed with it.
+    const confirmed = held.via === undefined ? held.confirmed : this.patterns.get(held.via)!.confirmed;
     let waiter: { resolve(): void; reject(error: Error): void } | undefined;
-    const ready = held.confirmed
+    const ready = confirmed
       ? Promise.resolve()
       : new Promise<void>((resolve, reject) => {
           waiter = { resolve, reject };
@@ -105,9 +131,15 @@ export class ChannelSubscriber {
         if (waiter !== undefined && held.waiting.delete(waiter)) waiter.reject(new ClosedError(`The subscription to ${channel}`));
         if (held.listeners.size > 0 || this.channels.get(channel) !== held) return;
         this.channels.delete(channel);
-        if (this.connection?.status === 'ready') this.connection.unsubscribe(channel).catch(() => {});
+        if (held.via !== undefined) this.releasePattern(held.via, channel);
+        else if (this.connection?.status === 'ready') this.connection.unsubscribe(channel).catch(() => {});
       },
     };
+  }
+
+  /** Whether Redis has confirmed `pattern` on the current connection (messages on it are delivered). */
+  confirmed(pattern: string): boolean {
+    return this.patterns.get(pattern)?.confirmed === true && this.connection?.status === 'ready';
   }
 
   /** Closes the connection; pending `ready` promises reject with `ClosedError`. */
@@ -117,7 +149,9 @@ export class ChannelSubscriber {
     for (const [channel, state] of this.channels) {
       for (const waiter of state.waiting) waiter.reject(new ClosedError(`The subscription to ${channel}`));
     }
+    for (const state of this.patterns.values()) clearTimeout(state.linger);
     this.channels.clear();
+    this.patterns.clear();
     const connection = this.connection;
     this.connection = undefined;
     if (connection === undefined) return;
@@ -136,15 +170,20 @@ export class ChannelSubscriber {
       maxRetriesPerRequest: null,
       lazyConnect: false,
     });
-    connection.on('message', (channel: string, message: string) => this.deliver(channel, message));
+    connection.on('message', (channel: string, message: string) => this.deliver(channel, message, undefined));
+    connection.on('pmessage', (pattern: string, channel: string, message: string) => this.deliver(channel, message, pattern));
     connection.on('ready', () => {
       // After ioredis's own ready handling (it may still SELECT the database).
       queueMicrotask(() => {
-        if (this.connection === connection && this.channels.size > 0) this.subscribe([...this.channels.keys()]);
+        if (this.connection !== connection) return;
+        const own = [...this.channels].filter(([, state]) => state.via === undefined).map(([channel]) => channel);
+        if (own.length > 0) this.subscribe(own);
+        if (this.patterns.size > 0) this.psubscribe([...this.patterns.keys()]);
       });
     });
     connection.on('close', () => {
       for (const state of this.channels.values()) state.confirmed = false;
+      for (const state of this.patterns.values()) state.confirmed = false;
     });
     // On a cluster the connection gives up on a node that stays down: take another node (after a
     // pause, so a refused password does not spin).
@@ -188,9 +227,89 @@ export class ChannelSubscriber {
     );
   }
 
-  private deliver(channel: string, message: string): void {
-    const state = this.channels.get(channel);
+  /** Adds `channel` to the channels `pattern` carries, subscribing the pattern if it is new. */
+  private holdPattern(pattern: string, channel: string): void {
+    let state = this.patterns.get(pattern);
+    if (state === undefined) {
+      state = { channels: new Set(), confirmed: false, confirmedBefore: false, linger: undefined };
+      this.patterns.set(pattern, state);
+      if (this.connection?.status === 'ready') this.psubscribe([pattern]);
+    }
+    clearTimeout(state.linger);
+    state.linger = undefined;
+    state.channels.add(channel);
+  }
+
+  /** Removes `channel` from `pattern`'s; the pattern is unsubscribed once unused for a while. */
+  private releasePattern(pattern: string, channel: string): void {
+    const state = this.patterns.get(pattern);
     if (state === undefined) return;
+    state.channels.delete(channel);
+    if (state.channels.size > 0) return;
+    state.linger = setTimeout(() => {
+      if (this.patterns.get(pattern) !== state || state.channels.size > 0) return;
+      this.patterns.delete(pattern);
+      if (this.connection?.status === 'ready') this.connection.punsubscribe(pattern).catch(() => {});
+    }, PATTERN_LINGER_MS);
+    state.linger.unref();
+  }
+
+  private psubscribe(patterns: string[]): void {
+    const connection = this.connection;
+    if (connection === undefined) return;
+    connection.psubscribe(...patterns).then(
+      () => {
+        if (this.connection !== connection || connection.status !== 'ready') return;
+        for (const pattern of patterns) {
+          const state = this.patterns.get(pattern);
+          if (state === undefined) continue;
+          state.confirmed = true;
+          for (const channel of state.channels) {
+            const carried = this.channels.get(channel);
+            if (carried === undefined) continue;
+            for (const waiter of carried.waiting) waiter.resolve();
+            carried.waiting.clear();
+            if (state.confirmedBefore) for (const callback of carried.resubscribed) this.call(channel, callback);
+          }
+          state.confirmedBefore = true;
+        }
+      },
+      (error: Error) => {
+        if (/NOPERM/i.test(error.message)) return this.refuse(patterns, error);
+        // The next 'ready' subscribes again.
+        this.log.warn('subscribe', `subscriber: PSUBSCRIBE failed, retrying when Redis is back: ${error.message}`);
+      },
+    );
+  }
+
+  /** Redis refused these patterns: their channels fall back to subscriptions of their own. */
+  private refuse(patterns: readonly string[], error: Error): void {
+    this.log.warn(
+      'psubscribe refused',
+      `subscriber: Redis refused PSUBSCRIBE ${patterns.join(' ')} (${error.message}); each wait subscribes its own channel instead, ` +
+        `which costs a round trip per wait. Grant the pattern literally (ACL: &${patterns[0]!}) to avoid it.`,
+    );
+    const moved: string[] = [];
+    for (const pattern of patterns) {
+      this.refused.add(pattern);
+      const state = this.patterns.get(pattern);
+      if (state === undefined) continue;
+      this.patterns.delete(pattern);
+      clearTimeout(state.linger);
+      for (const channel of state.channels) {
+        const carried = this.channels.get(channel);
+        if (carried === undefined || carried.via !== pattern) continue;
+        carried.via = undefined;
+        moved.push(channel);
+      }
+    }
+    if (moved.length > 0 && this.connection?.status === 'ready') this.subscribe(moved);
+  }
+
+  /** Delivers a message to its channel's listeners, if it came the way the channel is subscribed. */
+  private deliver(channel: string, message: string, pattern: string | undefined): void {
+    const state = this.channels.get(channel);
+    if (state === undefined || state.via !== pattern) return;
     for (const listener of state.listeners) this.call(channel, () => listener(message));
   }
 

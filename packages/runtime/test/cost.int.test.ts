@@ -22,8 +22,15 @@ function costs(executed: readonly Executed[], prefix: string, workflowId: string
     marks: count((c) => script(c) && c.args.includes('STARTED')),
     /** BullMQ's add script, whose data is a Celeriac job of this workflow. */
     adds: count((c) => script(c) && c.args.includes(`${prefix}:q:default:wait`) && c.args.some((a) => a.includes(`"w":"${workflowId}"`))),
-    /** Reads of the results hash by a client (scripts read it too, but MONITOR lists those apart). */
-    resultReads: count((c) => (c.args[0] === 'hmget' || c.args[0] === 'hget') && c.args[1] === workflowKey('result')),
+    /**
+     * Reads of the results hash by a client: HMGET/HGET, or outcome.lua (state and envelope of one
+     * node, KEYS = state, result). The other scripts read it too, but MONITOR lists those apart.
+     */
+    resultReads: count(
+      (c) =>
+        ((c.args[0] === 'hmget' || c.args[0] === 'hget') && c.args[1] === workflowKey('result')) ||
+        (script(c) && c.args[2] === '2' && c.args[3] === workflowKey('state') && c.args[4] === workflowKey('result')),
+    ),
   };
 }
 
@@ -46,6 +53,47 @@ async function measure(app: App, canvas: Canvas) {
 }
 
 describe('requests per step', () => {
+  it('a lone task: its plan is one script call, and its add follows it on the same connection without waiting', async () => {
+    const { app, add } = await setUp(1);
+    const monitored = await monitor();
+    const res = await add.delay(2, 3);
+    expect(await res.get(T)).toBe(5);
+    await monitored.caughtUp();
+    const workflow = `${app.prefix}:wf:{${res.id}}:`;
+    const writes = monitored.executed.filter((c) => c.args.some((a) => a.startsWith(workflow)) && c.args.some((a) => a.startsWith('{"v":1')));
+    const addAt = monitored.executed.findIndex((c) => c.args.includes(`${app.prefix}:q:default:wait`) && c.args.some((a) => a.includes(`"w":"${res.id}"`)));
+    // One request writes the whole plan (no staging keys, no rename), then the entry's add.
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.args[0]).toMatch(/^eval/);
+    const writeAt = monitored.executed.indexOf(writes[0]!);
+    expect(addAt).toBeGreaterThan(writeAt);
+    expect(monitored.executed[addAt]!.source).toBe(writes[0]!.source);
+    const before = monitored.executed.slice(0, addAt).filter((c) => c.source === writes[0]!.source && c.args.some((a) => a.startsWith(workflow)));
+    expect(before).toEqual([writes[0]]);
+  });
+
+  it('waiting: one pattern subscription for every get(), and one read after the announcement, with the value', async () => {
+    const { app, add } = await setUp(1);
+    await (await add.delay(0, 0)).get(T); // the app's pattern subscription is made once, here
+    const monitored = await monitor();
+    const results = [];
+    for (let i = 1; i <= 3; i++) {
+      const res = await add.delay(i, i);
+      expect(await res.get(T)).toBe(2 * i);
+      results.push(res);
+    }
+    await monitored.caughtUp();
+    const subscriptions = monitored.executed.filter((c) => /^p?(un)?subscribe$/.test(c.args[0]!));
+    expect(subscriptions).toEqual([]);
+    for (const res of results) {
+      // One read per get(), after the announcement, with the value: the app heard every
+      // announcement since the apply, so it need not read the state before (heard.ts).
+      const stateKey = `${app.prefix}:wf:{${res.id}}:state`;
+      expect(monitored.executed.filter((c) => c.args[0]!.startsWith('hm') && c.args[1] === stateKey)).toEqual([]);
+      expect(costs(monitored.executed, app.prefix, res.id).resultReads).toBe(1);
+    }
+  });
+
   it('a chain hop: one advance and one add, no STARTED mark', async () => {
     const { app, add } = await setUp(1);
     const { value, requests } = await measure(app, chain([add.s(0, 1), ...Array.from({ length: 9 }, () => add.s(1))]));

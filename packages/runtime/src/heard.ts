@@ -1,0 +1,86 @@
+/**
+ * What the app heard about the workflows it applied moments ago, so that a `get()` right after
+ * `apply` needs no first read of the states: a lone `delay` + `get` then costs the producer two
+ * requests in a row (the apply, and one read once the result is announced), as BullMQ's `add` +
+ * `waitUntilFinished` does.
+ *
+ * A waiter normally starts by reading every state, because announcements made before it
+ * subscribed are not delivered. But when the app's pattern subscription (subscriber.ts) was
+ * already confirmed before the plan was written, every announcement of that workflow reaches this
+ * process: then "nothing heard" proves that nothing ended, and the waiter reads only the nodes
+ * announced — and everything if the connection dropped meanwhile, since messages are lost then.
+ * Only the absence of announcements is relied on, never their content: an announced node is read
+ * like any other, so a forged message still changes nothing but a read.
+ */
+import { announcedIndex, type Heard } from './result.js';
+import type { ChannelSubscriber, Subscription } from './subscriber.js';
+
+/** How long what was heard about a workflow is kept for a `get()` to come. */
+const KEEP_MS = 60_000;
+/** Workflows followed at most; beyond, the oldest are dropped (their waiters read as usual). */
+const MAX_FOLLOWED = 10_000;
+
+interface Followed {
+  readonly since: number;
+  readonly subscription: Subscription;
+  readonly announced: Set<number>;
+  complete: boolean;
+}
+
+/** One per app: follows each workflow it applies for {@link KEEP_MS}. */
+export class HeardSinceApply {
+  private readonly followed = new Map<string, Followed>();
+
+  constructor(
+    private readonly subscriber: ChannelSubscriber,
+    private readonly pattern: string,
+  ) {}
+
+  /**
+   * Starts following `channel`, the events of a workflow that does not exist yet (a generated
+   * id) — call before its plan is written. Does nothing unless the pattern subscription is
+   * confirmed now.
+   */
+  follow(workflowId: string, channel: string): void {
+    this.sweep();
+    if (!this.subscriber.confirmed(this.pattern) || this.followed.has(workflowId)) return;
+    const announced = new Set<number>();
+    const entry: Followed = {
+      since: Date.now(),
+      announced,
+      complete: true,
+      subscription: this.subscriber.listen(
+        channel,
+        (message) => {
+          const index = announcedIndex(message);
+          if (index !== undefined) announced.add(index);
+        },
+        () => (entry.complete = false),
+        this.pattern,
+      ),
+    };
+    this.followed.set(workflowId, entry);
+  }
+
+  /** What was heard about `workflowId`, or undefined when it is not followed (read everything). */
+  heard(workflowId: string): Heard | undefined {
+    const entry = this.followed.get(workflowId);
+    if (entry === undefined || Date.now() - entry.since > KEEP_MS) return undefined;
+    return entry;
+  }
+
+  close(): void {
+    for (const entry of this.followed.values()) entry.subscription.close();
+    this.followed.clear();
+  }
+
+  /** Drops the workflows followed for too long, or the oldest beyond {@link MAX_FOLLOWED}. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, entry] of this.followed) {
+      if (now - entry.since <= KEEP_MS && this.followed.size < MAX_FOLLOWED) break;
+      entry.subscription.close();
+      this.followed.delete(id);
+    }
+  }
+}
