@@ -13,15 +13,19 @@ import { clusterApp, useCluster } from './helpers.js';
 
 const cluster = useCluster({ replicas: 1 });
 
-/** The port of the node holding a pub/sub client subscribed to `channel`, once there is one. */
+/**
+ * The port of the node holding a pub/sub client that hears `channel` — subscribed to it, or to a
+ * pattern (waiters share the app's pattern subscription) — once there is one.
+ */
 async function subscribedNode(ports: readonly number[], channel: string): Promise<number> {
   for (;;) {
     for (const port of ports) {
       const probe = new Redis(port, '127.0.0.1');
       const [, counts] = (await probe.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
+      const patterns = Number(await probe.call('PUBSUB', 'NUMPAT'));
       const clients = String(await probe.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
       probe.disconnect();
-      if (Number(counts) > 0 && clients.trim() !== '') return port;
+      if ((Number(counts) > 0 || patterns > 0) && clients.trim() !== '') return port;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
