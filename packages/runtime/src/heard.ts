@@ -19,6 +19,11 @@ import type { ChannelSubscriber, Subscription } from './subscriber.js';
 const KEEP_MS = 60_000;
 /** Workflows followed at most; beyond, the oldest are dropped (their waiters read as usual). */
 const MAX_FOLLOWED = 10_000;
+/**
+ * Announcements kept per workflow. A bigger one (a large group) stops being followed: its waiters
+ * read every state first, as without this module, and no set grows with the workflow.
+ */
+const MAX_ANNOUNCED = 1_000;
 
 interface Followed {
   readonly since: number;
@@ -53,7 +58,12 @@ export class HeardSinceApply {
         channel,
         (message) => {
           const index = announcedIndex(message);
-          if (index !== undefined) announced.add(index);
+          if (index === undefined || !entry.complete) return;
+          announced.add(index);
+          if (announced.size > MAX_ANNOUNCED) {
+            entry.complete = false;
+            announced.clear();
+          }
         },
         () => (entry.complete = false),
         this.pattern,

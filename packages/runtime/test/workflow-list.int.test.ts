@@ -43,7 +43,12 @@ describe('app.workflows', () => {
     const add = app.task('add', (x: number, y: number) => x + y);
     other.task('add', (x: number, y: number) => x + y);
     const ids: string[] = [];
-    for (let i = 0; i < 7; i++) ids.push((await app.apply(add.s(i, i))).id);
+    for (let i = 0; i < 7; i++) {
+      ids.push((await app.apply(add.s(i, i))).id);
+      // An apply can take less than a millisecond; workflows created in the same one are ordered
+      // by id, not by apply order, so each gets its own millisecond here.
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
     await other.apply(add.s(1, 1));
 
     const seen: string[] = [];
