@@ -74,7 +74,7 @@ describe.concurrent('bad input: one line on stderr, a non-zero exit, no stack tr
   });
 
   it('a broker that is not a Redis URL', async () => {
-    expectOneLine(await celeriac(['-b', 'amqp://guest@localhost//', 'status']), /-b amqp:\/\/guest@localhost\/\/: expected a redis:\/\/ or rediss:\/\/ URL/);
+    expectOneLine(await celeriac(['-b', 'amqp://guest@localhost//', 'status']), /-b amqp:\/\/guest@localhost\/\/: expected a redis:\/\/, rediss:\/\/ or redis\+cluster:\/\/ URL/);
   });
 
   it('an -A module that is missing, fails to load, or exports no app', async () => {

@@ -55,7 +55,7 @@ async function states(results: readonly AsyncResult[]): Promise<TaskState[]> {
 }
 
 describe('every way a job ends ends its node', () => {
-  it('fails a job whose worker dies with it on every attempt with WorkerLostError, and ends the jobs stalled beside it', async () => {
+  it('fails a job whose worker dies with it on every attempt with WorkerLostError, and ends the jobs stalled beside it', { timeout: 120_000 }, async () => {
     const app = testApp();
     const poison = await app.apply(signature('poison'));
     const innocent = await Promise.all([1, 2, 3].map((k) => app.apply(signature('nap', [200 * k]))));
@@ -74,7 +74,9 @@ describe('every way a job ends ends its node', () => {
     // The innocent jobs end too: run by a healthy worker, or failed with the same reason.
     const healthy = await startWorker(app.prefix);
     try {
-      for (const result of innocent) await result.get({ ...T, propagate: false });
+      // A stalled job waits out the dead worker's lock (10 s) and the next stalled check (5 s), and
+      // the healthy worker's start-up: on two busy cores that can take longer than T.
+      for (const result of innocent) await result.get({ timeout: 60_000, propagate: false });
       expect((await states(innocent)).every((state) => state === 'SUCCESS' || state === 'FAILURE')).toBe(true);
     } finally {
       healthy.kill('SIGKILL');
