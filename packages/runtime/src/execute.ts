@@ -33,9 +33,24 @@ export interface Invocation {
   /** The job's options over the task's defaults. */
   readonly options: JobOptions;
   /** Aborts the handler: revoke with terminate, a shutdown, an ended node, a time limit. */
-  readonly abort: AbortController;
+  readonly abort: TaskAbort;
   /** Applies a replacement canvas (`ctx.replace`). */
   replace(canvas: Canvas): Promise<void>;
+}
+
+/**
+ * A task's AbortController. Aborting it with a `RevokedError` (revoke with terminate) also ends the
+ * wait for an inline handler, which {@link runInline} cannot stop when it ignores its signal —
+ * without an 'abort' listener on every task's signal, which costs more than the rest of the wait.
+ */
+export class TaskAbort extends AbortController {
+  /** Set by {@link runInline} while it waits for the handler: rejects that wait. */
+  onTerminate: ((reason: RevokedError) => void) | undefined;
+
+  override abort(reason?: unknown): void {
+    super.abort(reason);
+    if (reason instanceof RevokedError) this.onTerminate?.(reason);
+  }
 }
 
 /** Runs handlers: in this process ({@link runInline}), or in a pool of child processes. */
@@ -57,13 +72,16 @@ export async function runInline(invocation: Invocation): Promise<Outcome> {
   }
   const handler = task.handler as (...args: unknown[]) => unknown;
   const startedAt = Date.now();
-  const run = Promise.resolve().then(() =>
-    task.bind ? handler(contextOf(invocation), ...job.args) : handler(...job.args),
-  );
+  // Revoke with terminate ends the wait: the handler cannot be stopped, its outcome is discarded.
+  const run = new Promise<unknown>((resolve, reject) => {
+    abort.onTerminate = reject;
+    if (abort.signal.reason instanceof RevokedError) reject(abort.signal.reason);
+    Promise.resolve()
+      .then(() => (task.bind ? handler(contextOf(invocation), ...job.args) : handler(...job.args)))
+      .then(resolve, reject);
+  });
   try {
-    const stops = [run, revocation(abort.signal)];
-    if (options.timeLimit !== undefined) stops.push(hardLimit(options.timeLimit, abort, timers));
-    const value = await Promise.race(stops);
+    const value = options.timeLimit === undefined ? await run : await Promise.race([run, hardLimit(options.timeLimit, abort, timers)]);
     if (options.timeLimit !== undefined && Date.now() - startedAt > options.timeLimit * 1000) {
       // The handler held the event loop past its limit, so the timer could not fire in time.
       return { kind: 'failure', error: new TimeLimitExceeded(options.timeLimit) };
@@ -77,20 +95,6 @@ export async function runInline(invocation: Invocation): Promise<Outcome> {
     timers.forEach(clearTimeout);
     run.catch(() => {}); // a handler that rejects after its hard limit must not crash the process
   }
-}
-
-/**
- * Rejects when the task is revoked with `terminate`: the worker stops waiting for the handler (it
- * cannot stop it; its outcome is discarded) and records the task REVOKED, as Celery's terminate does.
- */
-function revocation(signal: AbortSignal): Promise<never> {
-  return new Promise<never>((_, reject) => {
-    const onAbort = (): void => {
-      if (signal.reason instanceof RevokedError) reject(signal.reason);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function hardLimit(seconds: number, abort: AbortController, timers: NodeJS.Timeout[]): Promise<never> {

@@ -16,7 +16,7 @@ import { admit, type AdmitContext } from './admit.js';
 import { releaseOf, type Dispatcher } from './dispatch.js';
 import { encodeSuccess } from './envelope.js';
 import { InvalidJobError, MaxRetriesExceededError, RevokedError, WorkerLostError } from './errors.js';
-import type { Executor, Outcome } from './execute.js';
+import { TaskAbort, type Executor, type Outcome } from './execute.js';
 import { revokedFailure, toRemoteError, type RemoteError } from './failure.js';
 import type { Handoff } from './handoff.js';
 import { isUnreadable, readReleaseJob, readTaskJob, retryWire, RELEASE_JOB, type JobOptions, type TaskJob } from './job-data.js';
@@ -128,7 +128,7 @@ export class JobProcessor {
     }
 
     const { task, options } = admission;
-    const abort = new AbortController();
+    const abort = new TaskAbort();
     // A first delivery that marks STARTED learns meanwhile whether its node ended: abort the handler then.
     const ended = admission.ended.then((state) => {
       if (state !== null) abort.abort(state === 'REVOKED' ? new RevokedError(job.id) : new Error(`task ${job.id} already ended`));

@@ -3,42 +3,19 @@
  * while workflows are mid-flight; a fresh worker must finish every workflow with the right values,
  * and every successor must have been released exactly once (the Lua scripts count releases).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chain, chord, group, signature, type Canvas } from '@celeriac/canvas';
 import type { AnyResult } from '@celeriac/runtime';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { redisUrl, testApp } from './helpers.js';
+import { killWorkerProcess, startWorkerProcess } from './worker-process.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/crash-worker.ts', import.meta.url));
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-
-function startWorker(prefix: string, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@celeriac/source', fixture], {
-    cwd: root,
-    env: { ...process.env, REDIS_URL: redisUrl(), CELERIAC_PREFIX: prefix, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('crash worker did not start in 20 s')), 20_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`crash worker exited early with code ${code}`)));
-  });
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
+const startWorker = (prefix: string, env: Record<string, string> = {}): Promise<ChildProcess> =>
+  startWorkerProcess({ fixture, redisUrl: redisUrl(), prefix, env });
+const kill = killWorkerProcess;
 
 const step = (x: number, y: number) => signature('step', [x, y]);
 const next = (y: number) => signature('step', [y]);

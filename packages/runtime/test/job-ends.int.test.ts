@@ -3,7 +3,7 @@
  * every attempt (and the jobs stalled beside it), job data of the wrong shape, job data BullMQ
  * cannot even read, and an error that cannot be stored as it is.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { signature } from '@celeriac/canvas';
 import { TaskError, type AsyncResult, type TaskState } from '@celeriac/runtime';
@@ -11,10 +11,10 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisUrl, testApp } from './helpers.js';
+import { exited, killWorkerProcess, startWorkerProcess } from './worker-process.js';
 
 const T = { timeout: 20_000 };
 const fixture = fileURLToPath(new URL('./fixtures/poison-worker.ts', import.meta.url));
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const clients: Redis[] = [];
 const queues: Queue[] = [];
 
@@ -23,25 +23,7 @@ afterEach(async () => {
   for (const client of clients.splice(0)) client.disconnect();
 });
 
-function startWorker(prefix: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@celeriac/source', fixture], {
-    cwd: root,
-    env: { ...process.env, REDIS_URL: redisUrl(), CELERIAC_PREFIX: prefix },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('poison worker did not start in 20 s')), 20_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-  });
-}
-
-const exited = (child: ChildProcess): Promise<void> =>
-  new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+const startWorker = (prefix: string): Promise<ChildProcess> => startWorkerProcess({ fixture, redisUrl: redisUrl(), prefix });
 
 /** The app's BullMQ queue, as a client with access to Redis sees it. */
 function bullQueue(prefix: string, name = 'default'): Queue {
@@ -64,8 +46,7 @@ describe('every way a job ends ends its node', () => {
     for (let restarts = 0; restarts < 8 && !(await poison.ready()); restarts++) {
       const child = await startWorker(app.prefix);
       await Promise.race([exited(child), poison.get({ ...T, propagate: false }).catch(() => {})]);
-      child.kill('SIGKILL');
-      await exited(child);
+      await killWorkerProcess(child);
     }
     const error = await poison.get(T).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TaskError);
@@ -79,8 +60,7 @@ describe('every way a job ends ends its node', () => {
       for (const result of innocent) await result.get({ timeout: 60_000, propagate: false });
       expect((await states(innocent)).every((state) => state === 'SUCCESS' || state === 'FAILURE')).toBe(true);
     } finally {
-      healthy.kill('SIGKILL');
-      await exited(healthy);
+      await killWorkerProcess(healthy);
     }
   });
 

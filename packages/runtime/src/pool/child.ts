@@ -13,7 +13,7 @@ import { publicNames } from '../admit.js';
 import { encodeSuccess } from '../envelope.js';
 import { InvalidJobError, NotRegisteredError } from '../errors.js';
 import { importIncludes } from '../include.js';
-import { runInline, type Outcome } from '../execute.js';
+import { runInline, TaskAbort, type Outcome } from '../execute.js';
 import { toRemoteError, type FailedTask } from '../failure.js';
 import { isUnreadable, readTaskJob, type JobOptions } from '../job-data.js';
 import { autoretryMatches, type RegisteredTask } from '../task.js';
@@ -24,7 +24,7 @@ type RunMessage = Extract<ParentMessage, { type: 'run' }>;
 
 /** The handler running now, and its `ctx.replace` calls waiting for the worker's answer. */
 interface Current {
-  readonly abort: AbortController;
+  readonly abort: TaskAbort;
   readonly calls: Map<number, { resolve: () => void; reject: (error: Error) => void }>;
 }
 
@@ -118,7 +118,7 @@ function registryOf(candidate: unknown): ReadonlyMap<string, RegisteredTask> | u
 }
 
 async function run(message: RunMessage): Promise<void> {
-  const state: Current = { abort: new AbortController(), calls: new Map() };
+  const state: Current = { abort: new TaskAbort(), calls: new Map() };
   current = state;
   let outcome: WireOutcome;
   try {

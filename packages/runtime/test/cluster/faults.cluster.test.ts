@@ -5,46 +5,24 @@
  * reshard`: MOVED, ASK and TRYAGAIN under load), and across a master failover (`CLUSTER FAILOVER`
  * on a replica). Every release is counted by the scripts: each must be exactly 1.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chain, chord, group, signature, type Canvas } from '@celeriac/canvas';
 import type { AnyResult, App } from '@celeriac/runtime';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { PrivateCluster } from '../../../../scripts/private-cluster.js';
+import { killWorkerProcess, startWorkerProcess } from '../worker-process.js';
 import { clusterApp, clusterClient, useCluster } from './helpers.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/crash-worker.ts', import.meta.url));
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const cluster = useCluster({ replicas: 1 });
 
 const urlOf = (running: PrivateCluster): string => `redis+cluster://${running.seeds.map(({ host, port }) => `${host}:${port}`).join(',')}`;
 
-function startWorker(running: PrivateCluster, prefix: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@celeriac/source', fixture], {
-    cwd: root,
-    env: { ...process.env, REDIS_URL: urlOf(running), CELERIAC_PREFIX: prefix },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('crash worker did not start in 30 s')), 30_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`crash worker exited early with code ${code}`)));
-  });
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
+const startWorker = (running: PrivateCluster, prefix: string): Promise<ChildProcess> =>
+  startWorkerProcess({ fixture, redisUrl: urlOf(running), prefix, startTimeoutMs: 30_000 });
+const kill = killWorkerProcess;
 
 const step = (x: number, y: number) => signature('step', [x, y]);
 const next = (y: number) => signature('step', [y]);
