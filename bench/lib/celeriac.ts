@@ -4,7 +4,7 @@
  */
 import { chain, chord, group, type AnyCanvas, type Canvas } from '@celeriac/canvas';
 import { createApp, type App } from '@celeriac/runtime';
-import { WORKER_CONCURRENCY, type Consumer, type Producer, type System } from './driver.js';
+import { WORKER_CONCURRENCY, type Consumer, type Producer, type System, type WorkerSettings } from './driver.js';
 import {
   MIXED_CHAIN_STEPS,
   MIXED_GROUP_SIZE,
@@ -108,17 +108,17 @@ export const celeriac: System = {
     };
   },
 
-  async consumer(redisUrl: string): Promise<Consumer> {
+  async consumer(redisUrl: string, { taskEvents }: WorkerSettings): Promise<Consumer> {
     const { app } = benchApp(redisUrl);
-    const worker = app.worker({ concurrency: WORKER_CONCURRENCY, name: 'bench@%h' });
+    const worker = app.worker({ concurrency: WORKER_CONCURRENCY, name: 'bench@%h', taskEvents });
     await worker.waitUntilReady();
     return { close: () => app.close() };
   },
 
   /** One app that applies work and runs its own worker: the common Node set-up. */
-  async inProcess(redisUrl: string): Promise<Producer> {
+  async inProcess(redisUrl: string, { taskEvents }: WorkerSettings): Promise<Producer> {
     const tasks = benchApp(redisUrl);
-    const worker = tasks.app.worker({ concurrency: WORKER_CONCURRENCY, name: 'bench@%h' });
+    const worker = tasks.app.worker({ concurrency: WORKER_CONCURRENCY, name: 'bench@%h', taskEvents });
     await worker.waitUntilReady();
     return {
       run: (workload, timeoutMs) => runWorkload(tasks, workload, timeoutMs),

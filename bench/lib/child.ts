@@ -6,7 +6,7 @@
  * its memory is the system's own.
  */
 import { performance } from 'node:perf_hooks';
-import type { Consumer, Producer, System } from './driver.js';
+import type { Consumer, Producer, System, WorkerSettings } from './driver.js';
 import { peakRss } from './memory.js';
 import type { ChildConfig, ChildStats, FromChild, ToChild } from './protocol.js';
 import { installRoundTripCounter, resetRoundTrips, roundTrips } from './roundtrips.js';
@@ -37,12 +37,13 @@ async function main(): Promise<void> {
     return { peakRssBytes: peakRss(), cpuMicros: cpu.user + cpu.system, roundTrips: roundTrips() };
   };
 
+  const settings: WorkerSettings = { taskEvents: config.workload.kind === 'group' && config.workload.taskEvents === true };
   const half: Producer | Consumer =
     config.role === 'producer'
       ? await system.producer(config.redisUrl)
       : config.role === 'both'
-        ? await system.inProcess(config.redisUrl)
-        : await system.consumer(config.redisUrl);
+        ? await system.inProcess(config.redisUrl, settings)
+        : await system.consumer(config.redisUrl, settings);
 
   process.on('message', (message: ToChild) => {
     void (async () => {

@@ -26,12 +26,18 @@ export interface Consumer {
   close(): Promise<void>;
 }
 
+/** How a trial's workers are set up. */
+export interface WorkerSettings {
+  /** Record task events (Celeriac's `taskEvents`, Celery's `-E`); other systems ignore it. */
+  readonly taskEvents: boolean;
+}
+
 /** How a system's halves are created. */
 export interface System {
   producer(redisUrl: string): Promise<Producer>;
-  consumer(redisUrl: string): Promise<Consumer>;
+  consumer(redisUrl: string, settings: WorkerSettings): Promise<Consumer>;
   /** Both halves in one process, sharing what an app would share; `close` closes both. */
-  inProcess(redisUrl: string): Promise<Producer>;
+  inProcess(redisUrl: string, settings: WorkerSettings): Promise<Producer>;
 }
 
 /** Where the producer and the worker run: in two processes, or together in one. */

@@ -31,6 +31,13 @@ export const SCENARIOS: readonly Scenario[] = [
     timeoutMs: 60_000,
   }),
   scenario({ id: 'group-1k', title: 'group of 1 000', workload: { kind: 'group', size: 1_000 }, rounds: { quick: 3, full: 9 }, timeoutMs: 60_000 }),
+  scenario({
+    id: 'group-1k-events',
+    title: 'group of 1 000, task events on (-E)',
+    workload: { kind: 'group', size: 1_000, taskEvents: true },
+    rounds: { quick: 3, full: 9 },
+    timeoutMs: 60_000,
+  }),
   scenario({ id: 'group-10k', title: 'group of 10 000', workload: { kind: 'group', size: 10_000 }, rounds: { quick: 2, full: 5 }, timeoutMs: 120_000 }),
   scenario({ id: 'chord-1k', title: 'chord of 1 000 → sum', workload: { kind: 'chord', size: 1_000 }, rounds: { quick: 3, full: 9 }, timeoutMs: 60_000 }),
   scenario({ id: 'chord-10k', title: 'chord of 10 000 → sum', workload: { kind: 'chord', size: 10_000 }, rounds: { quick: 2, full: 5 }, timeoutMs: 120_000 }),

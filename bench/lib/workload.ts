@@ -9,8 +9,11 @@
 export type Workload =
   /** `count` independent chains of `steps` sequential steps, all started at once. */
   | { readonly kind: 'chains'; readonly count: number; readonly steps: number }
-  /** One group of `size` independent tasks. */
-  | { readonly kind: 'group'; readonly size: number }
+  /**
+   * One group of `size` independent tasks. `taskEvents`: Celeriac's workers record task events
+   * (Celery's `-E`, what the monitor reads); BullMQ writes its events stream always.
+   */
+  | { readonly kind: 'group'; readonly size: number; readonly taskEvents?: boolean }
   /** One chord: a header of `size` tasks, then one body task summing their results. */
   | { readonly kind: 'chord'; readonly size: number }
   /** `count` workflows started at once, cycling through {@link MIXED_SHAPES}. */
