@@ -9,7 +9,7 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { MonitorContext, MonitorEnv } from '../context.js';
 import { clientError } from '../respond.js';
-import { KEEPALIVE_MS } from './workflows.js';
+import { runLiveStream } from './live-stream.js';
 
 const STREAM_ID = /^\d{1,20}(-\d{1,20})?$/;
 
@@ -29,29 +29,15 @@ export function eventRoutes(context: MonitorContext): Hono<MonitorEnv> {
     for (const type of types ?? []) {
       if (!(TASK_EVENT_TYPES as readonly string[]).includes(type)) throw clientError(400, `Unknown event type '${type}': one of ${TASK_EVENT_TYPES.join(', ')}`);
     }
-    return streamSSE(
-      c,
-      async (stream) => {
-        const stop = new AbortController();
-        const end = (): void => stop.abort();
-        stream.onAbort(end);
-        context.closing.addEventListener('abort', end, { once: true });
-        const keepalive = setInterval(() => void stream.write(': keepalive\n\n').catch(end), KEEPALIVE_MS);
-        try {
-          // Tells the client the stream is open (EventSource fires `open` on the first bytes).
-          await stream.write(': connected\n\n');
-          for await (const event of context.app.events.tail({ after, signal: stop.signal })) {
-            if (types !== null && !types.has(event.type as TaskEventType)) continue;
-            await stream.writeSSE({ id: event.id, event: event.type, data: JSON.stringify(event) });
-          }
-        } catch (error) {
-          // Logged, never sent: the client sees the stream end (and reconnects).
-          if (!stop.signal.aborted) context.settings.logger?.warn('monitor: an events stream stopped', error);
-        } finally {
-          clearInterval(keepalive);
-          context.closing.removeEventListener('abort', end);
+    return streamSSE(c, (stream) =>
+      runLiveStream(context, stream, 'an events stream', async ({ signal }) => {
+        // Tells the client the stream is open (EventSource fires `open` on the first bytes).
+        await stream.write(': connected\n\n');
+        for await (const event of context.app.events.tail({ after, signal })) {
+          if (types !== null && !types.has(event.type as TaskEventType)) continue;
+          await stream.writeSSE({ id: event.id, event: event.type, data: JSON.stringify(event) });
         }
-      },
+      }),
     );
   });
   return routes;

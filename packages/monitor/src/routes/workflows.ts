@@ -11,9 +11,8 @@ import { clientError, renderPage, together } from '../respond.js';
 import { segment, shorten } from '../views/format.js';
 import { workflowsTable } from '../views/tasks.js';
 import { workflowDetails, workflowSvg } from '../views/workflow.js';
+import { runLiveStream } from './live-stream.js';
 
-/** Milliseconds between SSE comments that keep idle connections (and proxies) open. */
-export const KEEPALIVE_MS = 15_000;
 /** Milliseconds between `update` events for changes of tasks the graph does not draw. */
 const UPDATE_EVERY_MS = 1_000;
 
@@ -48,14 +47,8 @@ export function workflowRoutes(context: MonitorContext): Hono<MonitorEnv> {
     const snapshot = await app.workflow(id);
     const drawing = await context.layouts.get(snapshot);
     const drawn = new Set(drawing.nodes.filter((node) => node.kind === 'task').map((node) => node.id));
-    return streamSSE(
-      c,
-      async (stream) => {
-        const stop = new AbortController();
-        const end = (): void => stop.abort();
-        stream.onAbort(end);
-        context.closing.addEventListener('abort', end, { once: true });
-        const keepalive = setInterval(() => void stream.write(': keepalive\n\n').catch(end), KEEPALIVE_MS);
+    return streamSSE(c, (stream) =>
+      runLiveStream(context, stream, `the events of workflow ${id}`, async ({ signal, end }) => {
         let lastUpdate = 0;
         let pending: ReturnType<typeof setTimeout> | undefined;
         const update = (): void => {
@@ -68,20 +61,15 @@ export function workflowRoutes(context: MonitorContext): Hono<MonitorEnv> {
           }, wait);
         };
         try {
-          for await (const change of app.watch(id, { signal: stop.signal })) {
+          for await (const change of app.watch(id, { signal })) {
             if (drawn.has(change.id) || change.id === id) await stream.writeSSE({ event: 'node', data: JSON.stringify(change) });
             else update();
           }
-          if (!stop.signal.aborted) await stream.writeSSE({ event: 'done', data: '{}' });
-        } catch (error) {
-          // Logged, never sent: the client sees the stream end (and reconnects).
-          if (!stop.signal.aborted) context.settings.logger?.warn(`monitor: the events of workflow ${id} stopped`, error);
+          if (!signal.aborted) await stream.writeSSE({ event: 'done', data: '{}' });
         } finally {
-          clearInterval(keepalive);
           clearTimeout(pending);
-          context.closing.removeEventListener('abort', end);
         }
-      },
+      }),
     );
   });
 
