@@ -3,10 +3,10 @@
  * each test), monitors closed after each test, and requests to a monitor's handler.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, inject } from 'vitest';
 import { consoleLogger, createApp, type App, type AppOptions, type Logger } from '@celeriac/runtime';
 import type { MonitorHandler } from '@celeriac/monitor';
+import { deletePrefixes } from '../../../test/delete-prefixes.js';
 
 const opened: { app: App; prefix: string }[] = [];
 const closers: (() => Promise<void>)[] = [];
@@ -80,17 +80,5 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
   const toClose = opened.splice(0);
   await Promise.all(toClose.map(({ app }) => app.close()));
-  const redis = new Redis(redisUrl());
-  try {
-    for (const prefix of new Set(toClose.map(({ prefix }) => prefix))) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
-  } finally {
-    redis.disconnect();
-  }
+  await deletePrefixes(redisUrl(), toClose.map(({ prefix }) => prefix));
 });

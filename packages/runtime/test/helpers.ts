@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, inject } from 'vitest';
 import { consoleLogger, createApp, type App, type AppOptions } from '@celeriac/runtime';
+import { deletePrefixes } from '../../../test/delete-prefixes.js';
 
 const opened: { app: App; prefix: string }[] = [];
 
@@ -68,17 +69,5 @@ afterEach(async () => {
   for (const client of monitors.splice(0)) client.disconnect();
   const toClose = opened.splice(0);
   await Promise.all(toClose.map(({ app }) => app.close()));
-  const redis = new Redis(redisUrl());
-  try {
-    for (const prefix of new Set(toClose.map(({ prefix }) => prefix))) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
-  } finally {
-    redis.disconnect();
-  }
+  await deletePrefixes(redisUrl(), toClose.map(({ prefix }) => prefix));
 });
