@@ -29,7 +29,10 @@ export function startWorkerProcess(options: WorkerProcessOptions): Promise<Child
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker process ${fixture} did not start in ${startTimeoutMs} ms`)), startTimeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`worker process ${fixture} did not start in ${startTimeoutMs} ms`));
+    }, startTimeoutMs);
     child.stdout!.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) {
         clearTimeout(timer);
