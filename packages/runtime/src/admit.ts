@@ -15,9 +15,10 @@ import type { RegisteredTask } from './task.js';
 export type Admission =
   /**
    * Run it. `ended` settles with the state its node already ended in, if it had (with
-   * `trackStarted` a first delivery learns it while the handler runs; null: it had not).
+   * `trackStarted` a first delivery learns it while the handler runs; null: it had not). It is
+   * null when nothing is asked: the node is not known to have ended.
    */
-  | { readonly kind: 'run'; readonly task: RegisteredTask; readonly options: JobOptions; readonly ended: Promise<TaskState | null> }
+  | { readonly kind: 'run'; readonly task: RegisteredTask; readonly options: JobOptions; readonly ended: Promise<TaskState | null> | null }
   /** Do not run it: it was revoked (now, or on expiry) and its node records that. */
   | { readonly kind: 'revoked'; readonly expired: boolean }
   /** A redelivery for a node that already ended in `state`: only finish what its outcome released. */
@@ -94,9 +95,9 @@ export async function admit(job: TaskJob, node: NodeRef, delivery: Delivery, con
   if (delivery.redelivered) {
     const ended = await context.settler.started(node);
     if (ended !== null) return { kind: 'ended', state: ended };
-    return { kind: 'run', task, options, ended: Promise.resolve(null) };
+    return { kind: 'run', task, options, ended: null };
   }
-  return { kind: 'run', task, options, ended: context.trackStarted ? context.settler.started(node) : Promise.resolve(null) };
+  return { kind: 'run', task, options, ended: context.trackStarted ? context.settler.started(node) : null };
 }
 
 function withOverrides(options: JobOptions, overrides: TaskOverrides | undefined): JobOptions {

@@ -39,16 +39,44 @@ export interface Invocation {
 }
 
 /**
- * A task's AbortController. Aborting it with a `RevokedError` (revoke with terminate) also ends the
- * wait for an inline handler, which {@link runInline} cannot stop when it ignores its signal —
- * without an 'abort' listener on every task's signal, which costs more than the rest of the wait.
+ * Aborting one task: revoke with terminate, a shutdown, an ended node, a time limit. Its
+ * AbortSignal (`ctx.signal`) is made only when something asks for it — most handlers never do, and
+ * an AbortController per job was a measurable share of a worker's CPU. Aborting with a
+ * `RevokedError` (revoke with terminate) also ends the wait for an inline handler, which
+ * {@link runInline} cannot stop when it ignores its signal.
  */
-export class TaskAbort extends AbortController {
+export class TaskAbort {
+  private controller: AbortController | undefined;
+  private why: unknown;
+  private done = false;
   /** Set by {@link runInline} while it waits for the handler: rejects that wait. */
   onTerminate: ((reason: RevokedError) => void) | undefined;
 
-  override abort(reason?: unknown): void {
-    super.abort(reason);
+  /** Whether it was aborted. */
+  get aborted(): boolean {
+    return this.done;
+  }
+
+  /** Why it was aborted (undefined while it was not). */
+  get reason(): unknown {
+    return this.why;
+  }
+
+  /** The handler's AbortSignal, made on first use. */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.done) this.controller.abort(this.why);
+    }
+    return this.controller.signal;
+  }
+
+  /** Aborts the task; only the first call counts, as with an AbortController. */
+  abort(reason: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.why = reason;
+    this.controller?.abort(reason);
     if (reason instanceof RevokedError) this.onTerminate?.(reason);
   }
 }
@@ -75,7 +103,7 @@ export async function runInline(invocation: Invocation): Promise<Outcome> {
   // Revoke with terminate ends the wait: the handler cannot be stopped, its outcome is discarded.
   const run = new Promise<unknown>((resolve, reject) => {
     abort.onTerminate = reject;
-    if (abort.signal.reason instanceof RevokedError) reject(abort.signal.reason);
+    if (abort.reason instanceof RevokedError) reject(abort.reason);
     Promise.resolve()
       .then(() => (task.bind ? handler(contextOf(invocation), ...job.args) : handler(...job.args)))
       .then(resolve, reject);
@@ -97,7 +125,7 @@ export async function runInline(invocation: Invocation): Promise<Outcome> {
   }
 }
 
-function hardLimit(seconds: number, abort: AbortController, timers: NodeJS.Timeout[]): Promise<never> {
+function hardLimit(seconds: number, abort: TaskAbort, timers: NodeJS.Timeout[]): Promise<never> {
   return new Promise<never>((_, reject) => {
     timers.push(
       setTimeout(() => {
@@ -122,7 +150,9 @@ export function contextOf(invocation: Invocation): TaskContext {
     groupIndex: job.groupIndex,
     retries: job.retries,
     kwargs: job.kwargs,
-    signal: abort.signal,
+    get signal(): AbortSignal {
+      return abort.signal;
+    },
     retry: (options: RetryOptions = {}): never => {
       const { countdown, error, maxRetries } = options;
       if (countdown !== undefined && !(countdown >= 0)) {

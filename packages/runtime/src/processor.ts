@@ -14,7 +14,7 @@ import { DelayedError, UnrecoverableError, type Job, type RedisClient } from 'bu
 import pLimit from 'p-limit';
 import { admit, type AdmitContext } from './admit.js';
 import { releaseOf, type Dispatcher } from './dispatch.js';
-import { encodeSuccess } from './envelope.js';
+import { encodeSuccess, type TaskState } from './envelope.js';
 import { InvalidJobError, MaxRetriesExceededError, RevokedError, WorkerLostError } from './errors.js';
 import { TaskAbort, type Executor, type Outcome } from './execute.js';
 import { revokedFailure, toRemoteError, type RemoteError } from './failure.js';
@@ -88,7 +88,7 @@ export interface RunningTask {
   /** Epoch ms it started. */
   readonly startedAt: number;
   /** Fires its `ctx.signal` (revoke with terminate, a forced close). */
-  readonly abort: AbortController;
+  readonly abort: TaskAbort;
 }
 
 export class JobProcessor {
@@ -130,11 +130,7 @@ export class JobProcessor {
     const { task, options } = admission;
     const abort = new TaskAbort();
     // A first delivery that marks STARTED learns meanwhile whether its node ended: abort the handler then.
-    const ended = admission.ended.then((state) => {
-      if (state !== null) abort.abort(state === 'REVOKED' ? new RevokedError(job.id) : new Error(`task ${job.id} already ended`));
-      return state;
-    });
-    ended.catch(() => {}); // awaited below: a Redis error there fails the job, and BullMQ runs it again
+    const ended = admission.ended === null ? null : abortWhenEnded(admission.ended, abort, job.id);
     const startedAt = Date.now();
     this.running.set(job.id, { job, bull, token, queue: bull.queueName, startedAt, abort });
     context.observer.started(job);
@@ -155,11 +151,11 @@ export class JobProcessor {
     const runtimeMs = Date.now() - startedAt;
 
     // The worker stopped waiting for this handler (a cold shutdown): run it again elsewhere.
-    if (abort.signal.reason instanceof ShutdownSignal) return postpone(bull, token, 0);
-    const state = await ended;
+    if (abort.reason instanceof ShutdownSignal) return postpone(bull, token, 0);
+    const state = ended === null ? null : await ended;
     if (state !== null) return context.settler.finishEnded(node, state, bull.queueName);
     // Terminated: record it (a no-op when `app.revoke` did already; not when `app.control.revoke` alone did).
-    if (abort.signal.reason instanceof RevokedError) {
+    if (abort.reason instanceof RevokedError) {
       await context.settler.revoke(node.workflowId, [node.index], revokedFailure(node));
       return context.observer.revoked(job, { expired: false, terminated: true });
     }
@@ -308,6 +304,16 @@ export class JobProcessor {
       return null;
     }
   }
+}
+
+/** Aborts the handler when `ended` says its node had already ended; settles with that state. */
+function abortWhenEnded(ended: Promise<TaskState | null>, abort: TaskAbort, id: string): Promise<TaskState | null> {
+  const watched = ended.then((state) => {
+    if (state !== null) abort.abort(state === 'REVOKED' ? new RevokedError(id) : new Error(`task ${id} already ended`));
+    return state;
+  });
+  watched.catch(() => {}); // awaited after the handler: a Redis error there fails the job, and BullMQ runs it again
+  return watched;
 }
 
 /** Moves the job back to BullMQ's delayed set without counting an attempt. */
