@@ -95,6 +95,8 @@ export class Settler {
   }
 
   private send(node: NodeRef, recorded: Recorded, queue: string): Promise<void> {
+    // Most outcomes release nothing (every group member but the last).
+    if (recorded.releasedIndices === undefined && recorded.released.length === 0) return Promise.resolve();
     const release: Release =
       recorded.releasedIndices === undefined ? releaseOf(recorded.released) : releaseOfIndices(recorded.releasedIndices, queue);
     return this.dispatcher.send(node.workflowId, release, node.id);
