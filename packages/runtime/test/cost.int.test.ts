@@ -26,6 +26,8 @@ function costs(executed: readonly Executed[], prefix: string, workflowId: string
      * Reads of the results hash by a client: HMGET/HGET, or outcome.lua (state and envelope of one
      * node, KEYS = state, result). The other scripts read it too, but MONITOR lists those apart.
      */
+    /** Reads of the states hash by a client (HMGET): what a waiter reads after announcements. */
+    stateReads: count((c) => c.args[0] === 'hmget' && c.args[1] === workflowKey('state')),
     resultReads: count(
       (c) =>
         ((c.args[0] === 'hmget' || c.args[0] === 'hget') && c.args[1] === workflowKey('result')) ||
@@ -98,14 +100,19 @@ describe('requests per step', () => {
     const { app, add } = await setUp(1);
     const { value, requests } = await measure(app, chain([add.s(0, 1), ...Array.from({ length: 9 }, () => add.s(1))]));
     expect(value).toBe(10);
-    expect(requests).toEqual({ advances: 10, marks: 0, adds: 10, resultReads: 1 });
+    expect(requests).toEqual({ advances: 10, marks: 0, adds: 10, stateReads: 1, resultReads: 1 });
   });
 
-  it('a group member: one advance; the producer reads all results at once', async () => {
+  it('a group member: one advance; the producer reads every state once, when all were announced, then all results at once', async () => {
     const { app, add } = await setUp(50);
     const { value, requests } = await measure(app, group(Array.from({ length: 1_000 }, (_, i) => add.si(i, i))));
     expect(value).toHaveLength(1_000);
-    expect(requests).toEqual({ advances: 1_000, marks: 0, adds: 1_000, resultReads: 1 });
+    const { stateReads, ...rest } = requests;
+    expect(rest).toEqual({ advances: 1_000, marks: 0, adds: 1_000, resultReads: 1 });
+    // The read every wait starts with (this app heard nothing before its apply), then one once every
+    // member was announced: not one per burst of announcements (39 for this group before).
+    expect(stateReads).toBeGreaterThanOrEqual(1);
+    expect(stateReads).toBeLessThanOrEqual(2);
   });
 
   it('a chord join: the last member’s advance releases the body with its inputs, so no request reads the header', async () => {
@@ -113,6 +120,6 @@ describe('requests per step', () => {
     const { value, requests } = await measure(app, chord(Array.from({ length: 100 }, (_, i) => add.si(i, i)), sum.s()));
     expect(value).toBe(9_900);
     // 100 members and the body; the one result read is the producer's, of the body.
-    expect(requests).toEqual({ advances: 101, marks: 0, adds: 101, resultReads: 1 });
+    expect(requests).toEqual({ advances: 101, marks: 0, adds: 101, stateReads: 1, resultReads: 1 });
   });
 });

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { chain, fromCelery, signature } from '@celeriac/canvas';
+import { chain, fromCelery, group, signature } from '@celeriac/canvas';
 import { CanvasError, TimeoutError } from '@celeriac/runtime';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -136,5 +136,21 @@ describe('messages on channels', () => {
     expect(warnings.filter((line) => line.includes('dropped a malformed message on the channel of workflow'))).toHaveLength(1);
     app.worker();
     expect(await res.get(T)).toBe(2);
+  });
+
+  it('does not believe forged completions of a whole group: the read they trigger finds the members pending, and it waits on', async () => {
+    const app = testApp();
+    const add = app.task('add', (x: number, y: number) => x + y);
+    const res = await app.apply(group(Array.from({ length: 20 }, (_, i) => add.si(i, i)))); // no worker yet
+    const publisher = client();
+    const waiting = res.get({ timeout: 1_500 }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the waiter is subscribed
+    // Every member announced, as the waiter waits for before reading; and one failure, read at once.
+    for (let i = 0; i < 20; i++) await publisher.publish(`${app.prefix}:wf:{${res.id}}:events`, `${i}:SUCCESS`);
+    await publisher.publish(`${app.prefix}:wf:{${res.id}}:events`, '3:FAILURE');
+    expect(await waiting).toBeInstanceOf(TimeoutError);
+    expect(await res.completedCount()).toBe(0);
+    app.worker();
+    expect(await res.get(T)).toEqual(Array.from({ length: 20 }, (_, i) => 2 * i));
   });
 });
