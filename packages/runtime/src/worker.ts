@@ -444,16 +444,15 @@ export class Worker {
     const consumer: Consumer = new Consumer(
       queue,
       (job: Job, token) => {
-        const run = (): Promise<void> => {
-          this.waiting.delete(job.id!);
-          return this.processor.process(job, token, consumer.getBackend().client);
-        };
         // Release jobs have their own limit (processor.ts) and take no task slot. Each queue may
         // fetch up to `concurrency` jobs; the shared slots run `concurrency` at once, and a job
         // waiting for a slot is what `inspect reserved` reports.
-        if (job.name === RELEASE_JOB) return run();
+        if (job.name === RELEASE_JOB) return this.processor.process(job, token, consumer.getBackend().client);
         this.waiting.set(job.id!, { bull: job, token, queue });
-        return this.slots(run);
+        return this.slots(() => {
+          this.waiting.delete(job.id!);
+          return this.processor.process(job, token, consumer.getBackend().client);
+        });
       },
       {
         connection,
