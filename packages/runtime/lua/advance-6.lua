@@ -26,9 +26,13 @@
 --@include is-terminal
 --@include refresh-ttl
 --@include append-released
-if redis.call('EXISTS', KEYS[1]) == 0 then return { NO_WORKFLOW } end
+--@include sentinel
 local i = ARGV[1]
-local state = redis.call('HGET', KEYS[2], i)
+-- The state hash holds its sentinel for the workflow's whole life: one read says whether the
+-- workflow exists and what state the node is in.
+local read = redis.call('HMGET', KEYS[2], i, SENTINEL)
+if not read[2] then return { NO_WORKFLOW } end
+local state = read[1]
 local released = {}
 local status = RECORDED
 

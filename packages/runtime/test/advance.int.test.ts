@@ -3,8 +3,9 @@
  * These pin the exactly-once rules the crash test relies on, without the timing of real crashes.
  */
 import { chain, chord, group, signature, withOptions } from '@celeriac/canvas';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { testApp } from './helpers.js';
+import { redisUrl, testApp } from './helpers.js';
 
 const success = (value: unknown): string => `{"s":"SUCCESS","d":0,"v":${JSON.stringify(value)}}`;
 const failure = (message: string): string =>
@@ -28,6 +29,21 @@ describe('workflow store', () => {
     await store.advance(res.id, 1, success(2));
     expect((await store.advance(res.id, 0, success(1))).released).toEqual([]);
     expect(await res.get({ timeout: 1_000 })).toBe(2);
+  });
+
+  it('records nothing for a workflow Redis no longer holds, and says why', async () => {
+    const app = testApp();
+    const res = await app.apply(chain(signature('a'), signature('b')));
+    const store = app.internals.store;
+    const keys = Object.values(store.keys(res.id)).filter((key) => !key.endsWith(':events'));
+    const redis = new Redis(redisUrl());
+    try {
+      await redis.del(...keys); // expired (or deleted) while its task ran
+      await expect(store.advance(res.id, 0, success(1))).rejects.toThrow(/workflow .* does not exist in Redis/);
+      expect(await redis.exists(...keys)).toBe(0); // no key recreated without its TTL
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('returns only the indices of a release larger than the inline limit, first time and on redelivery', async () => {
