@@ -67,13 +67,14 @@ describe('celeriac status and inspect', () => {
   });
 
   it('inspect ping prints each worker as Celery does', async () => {
-    const { code, stdout } = await cli('inspect', 'ping', '-t', '5');
-    expect(code).toBe(0);
+    const { code, stdout, stderr } = await cli('inspect', 'ping', '-t', '5');
+    expect(code, stderr).toBe(0);
     expect(stdout).toBe(`->  ${w1}: OK\n        pong\n->  ${w2}: OK\n        pong\n\n2 nodes online.\n`);
   });
 
   it('-d reaches only the named worker', async () => {
     const pinged = await cli('inspect', 'ping', '-t', '5', '-d', w2, '--json');
+    expect(pinged.code, pinged.stderr).toBe(0);
     expect(JSON.parse(pinged.stdout)).toEqual({ [w2]: { ok: 'pong' } });
     const limited = await cli('control', 'rate_limit', '-t', '5', 'mul', '100/s', '--destination', w1, '--json');
     expect(limited.code).toBe(0);
@@ -83,6 +84,7 @@ describe('celeriac status and inspect', () => {
   it('global options are accepted before or after the command', async () => {
     const before = await celeriac(['--prefix', prefix, '--json', 'inspect', 'ping', '-t', '5']);
     const after = await celeriac(['inspect', 'ping', '--json', '-t', '5', '--prefix', prefix]);
+    expect([before.code, after.code], before.stderr + after.stderr).toEqual([0, 0]);
     expect(JSON.parse(before.stdout)).toEqual(JSON.parse(after.stdout));
     expect(Object.keys(JSON.parse(after.stdout) as object).sort()).toEqual([w1, w2]);
   });
