@@ -116,8 +116,10 @@ export class WorkflowView {
     let failed = false;
     // Start by reading every state: messages published before the subscription are not delivered.
     let toRead = new Set(pending);
-    /** Whether `toRead` must be read before waiting on (a partial set otherwise waits for the rest). */
+    /** Whether `toRead` is owed a read now (the start, a resubscription, an announced failure). */
     let due = true;
+    /** Read now, or wait: a partial set of announced leaves waits for the rest. */
+    const readNow = (): boolean => toRead.size > 0 && (due || toRead.size === pending.size);
     const read = options.read ?? ((indices: readonly number[]) => this.states(indices));
     let initial = true;
     // Through the app's one pattern subscription: no SUBSCRIBE round trip per wait.
@@ -129,7 +131,7 @@ export class WorkflowView {
         if (!pending.has(announced.index)) return;
         toRead.add(announced.index);
         if (announced.state !== 'SUCCESS') due = true;
-        if (due || toRead.size === pending.size) wake();
+        if (readNow()) wake();
       },
       // Messages published while the connection was down are lost: read every state again.
       () => {
@@ -156,7 +158,7 @@ export class WorkflowView {
     try {
       if (!(await beforeDeadline(Promise.race([subscription.ready, outage]), deadline))) throw new TimeoutError(options.what, options.timeout!);
       for (;;) {
-        if (toRead.size > 0 && (due || toRead.size === pending.size)) {
+        if (readNow()) {
           const ids = [...toRead];
           toRead = new Set();
           due = false;
@@ -170,7 +172,7 @@ export class WorkflowView {
           });
         }
         if (pending.size === 0 || (failed && options.stopOnFailure)) return;
-        if (toRead.size > 0 && (due || toRead.size === pending.size)) continue; // announced while the states were read
+        if (readNow()) continue; // announced while the states were read
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new TimeoutError(options.what, options.timeout!);
         const recheck = this.backend.recheckMs;
