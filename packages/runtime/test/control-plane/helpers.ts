@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, inject } from 'vitest';
+import { deletePrefixes } from '../../../../test/delete-prefixes.js';
 import { createControlPlane, type ControlPlane } from '../../src/control-plane/index.js';
 import { RateLimitedLog, type Logger } from '../../src/logger.js';
 import { ChannelSubscriber } from '../../src/subscriber.js';
@@ -144,18 +145,6 @@ afterEach(async () => {
       // keep cleaning
     }
   }
-  const redis = new Redis(redisUrl());
-  try {
-    for (const prefix of prefixes) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
-    prefixes.clear();
-  } finally {
-    redis.disconnect();
-  }
+  await deletePrefixes(redisUrl(), prefixes);
+  prefixes.clear();
 });
