@@ -46,8 +46,14 @@ describe('nodes of a Redis Cluster dying', () => {
       running.servers.map((server) => server.port),
       app.internals.store.keys(res.id).events,
     );
+    // Which node died, for the failure message: a master (whose replica takes over) or a replica.
+    const probe = new Redis(port, '127.0.0.1');
+    const [role] = (await probe.call('ROLE')) as [string];
+    const nodeId = String(await probe.call('CLUSTER', 'MYID'));
+    probe.disconnect();
     process.kill(running.servers.find((server) => server.port === port)!.pid, 'SIGKILL');
-    expect(await waiting).toBe('done');
+    const outcome = await waiting.catch((error: unknown) => error);
+    expect(outcome, `after a SIGKILL of the ${role} at port ${port} (node ${nodeId}), task ${res.id}: ${String(await res.state().catch((error: unknown) => error))}`).toBe('done');
     // The subscriber moved: the worker's control channel is subscribed on another node.
     const others = running.servers.map((server) => server.port).filter((other) => other !== port);
     expect(await subscribedNode(others, `${app.prefix}:control`)).not.toBe(port);
