@@ -52,11 +52,6 @@ export class TaskAbort {
   /** Set by {@link runInline} while it waits for the handler: rejects that wait. */
   onTerminate: ((reason: RevokedError) => void) | undefined;
 
-  /** Whether it was aborted. */
-  get aborted(): boolean {
-    return this.done;
-  }
-
   /** Why it was aborted (undefined while it was not). */
   get reason(): unknown {
     return this.why;
