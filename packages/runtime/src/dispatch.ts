@@ -80,6 +80,8 @@ interface BulkJob<TData> {
 
 export class Dispatcher {
   private readonly queues = new Map<string, Queue>();
+  /** Each queue's BullMQ client — this connection — once BullMQ's commands are defined on it. */
+  private readonly clients = new Map<string, BullClient>();
 
   constructor(
     private readonly connection: RedisClient,
@@ -134,6 +136,25 @@ export class Dispatcher {
   }
 
   /**
+   * On one Redis server, adds `release` — a new workflow's entries — right behind `write`, the
+   * plan's write, without waiting for its reply. `write` must write its command to this
+   * dispatcher's connection before it returns (`store.createWhole` does), and nothing is awaited
+   * between the two once the queues are ready: Redis runs one connection's commands in order, so a
+   * worker can fetch an entry only once the plan is in place, and the plan's script runs while the
+   * adds are still being built. Resolves to `write`'s value once Redis has answered everything.
+   */
+  async sendBehind<T>(write: () => Promise<T>, workflowId: string, release: Release): Promise<T> {
+    for (let k = 0; k < release.size; k++) {
+      const name = release.queue(k);
+      if (!this.clients.has(name)) this.clients.set(name, await this.queue(name).getBackend().client);
+    }
+    const sentAt = Date.now();
+    const replies: [Promise<T>, ...Promise<unknown>[]] = [write()];
+    for (let k = 0; k < release.size; k++) replies.push(this.addOn(this.clients.get(release.queue(k))!, workflowId, release.node(k), null, sentAt));
+    return (await Promise.all(replies))[0];
+  }
+
+  /**
    * With `replicaWait`, waits until replicas hold what this connection wrote to `queues`: a WAIT
    * sent after a key of each queue goes to that queue's node (one WAIT on one server).
    */
@@ -165,6 +186,7 @@ export class Dispatcher {
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     this.queues.clear();
+    this.clients.clear();
   }
 
   /** Release jobs for a release of any size: per queue, one job per {@link RELEASE_BATCH} nodes. */

@@ -88,21 +88,26 @@ export class WorkflowStore {
    * argument lists stay bounded for any size — and then published atomically by `create-9.lua`.
    */
   async create(plan: WorkflowPlan): Promise<boolean> {
-    return this.createWhole(plan) ?? this.createStaged(plan);
+    return this.fitsWhole(plan) ? this.createWhole(plan) : this.createStaged(plan);
+  }
+
+  /** Whether {@link createWhole} can write `plan`: at most {@link WHOLE_LIMIT} nodes. */
+  fitsWhole(plan: WorkflowPlan): boolean {
+    return plan.meta.nodes.length <= WHOLE_LIMIT;
   }
 
   /**
-   * Writes a plan of up to {@link WHOLE_LIMIT} nodes in one request (`create-whole-6.lua`, after
-   * the pointers of ids a user chose), or returns null for a larger plan. On one Redis the
+   * Writes a plan that {@link fitsWhole} in one request (`create-whole-6.lua`, after the pointers
+   * of ids a user chose). On one Redis the
    * request is written to the connection before this returns, so whatever is sent next on it runs
    * after the plan is in place (a cluster gives no such order: the app awaits it there). A plan too
    * large for `maxPayloadSize` throws here, with nothing sent. Resolves to false when a workflow
    * with this id already exists.
    */
-  createWhole(plan: WorkflowPlan): Promise<boolean> | null {
+  createWhole(plan: WorkflowPlan): Promise<boolean> {
     const { meta } = plan;
     const size = meta.nodes.length;
-    if (size > WHOLE_LIMIT) return null;
+    if (size > WHOLE_LIMIT) throw new RangeError(`a plan of ${size} nodes is written in slices, not whole`);
     const pointers: Pointer[] = [];
     const { graph, deps, outbox } = this.encodeSlice(plan, 0, size, new Set(plan.entries), pointers);
     this.groupPointers(meta, pointers);
@@ -149,10 +154,11 @@ export class WorkflowStore {
 
   /**
    * Sends a pipeline that ends with a create script — followed by `WAIT` with `replicaWait` —
-   * once the pointers written apart are in place, and says whether the workflow was created.
+   * once the pointers written apart are in place, and says whether the workflow was created. With
+   * nothing written apart (one Redis server), the pipeline is written before this returns.
    */
   private async execCreate(pipeline: ScriptPipeline, apart: readonly Promise<unknown>[]): Promise<boolean> {
-    await Promise.all(apart);
+    if (apart.length > 0) await Promise.all(apart);
     const wait = this.replicaWait;
     if (wait !== undefined) pipeline.call('WAIT', wait.replicas, wait.timeout);
     const replies = await execOrThrow(pipeline);

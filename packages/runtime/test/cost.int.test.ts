@@ -3,7 +3,8 @@
  * Performance section (bench/README.md, "Round trips"), pinned so that a change that sends one
  * request per member where one per batch will do fails here, not only in a benchmark.
  */
-import { chain, chord, group, type Canvas } from '@celeriac/canvas';
+import { randomUUID } from 'node:crypto';
+import { chain, chord, group, withOptions, type Canvas } from '@celeriac/canvas';
 import type { App } from '@celeriac/runtime';
 import { describe, expect, it } from 'vitest';
 import { monitor, testApp, type Executed } from './helpers.js';
@@ -72,6 +73,23 @@ describe('requests per step', () => {
     expect(monitored.executed[addAt]!.source).toBe(writes[0]!.source);
     const before = monitored.executed.slice(0, addAt).filter((c) => c.source === writes[0]!.source && c.args.some((a) => a.startsWith(workflow)));
     expect(before).toEqual([writes[0]]);
+  });
+
+  it('a node whose id the user chose: its pointer and the plan go first, then its add, on one connection', async () => {
+    const { app, add } = await setUp(1);
+    const first = `first-${randomUUID()}`;
+    const monitored = await monitor();
+    const res = await app.apply(chain(withOptions(add.s(1, 1), { taskId: first }), add.s(2)));
+    expect(await res.get(T)).toBe(4);
+    await monitored.caughtUp();
+    const { executed } = monitored;
+    const pointerAt = executed.findIndex((c) => c.args[0] === 'set' && c.args[1] === `${app.prefix}:id:{${first}}`);
+    const planAt = executed.findIndex((c) => c.args.includes(`${app.prefix}:wf:{${res.id}}:graph`));
+    const addAt = executed.findIndex((c) => c.args.includes(`${app.prefix}:q:default:wait`) && c.args.some((a) => a.includes(`"id":"${first}"`)));
+    expect(pointerAt).toBeGreaterThanOrEqual(0);
+    expect(planAt).toBeGreaterThan(pointerAt);
+    expect(addAt).toBeGreaterThan(planAt);
+    expect(new Set([pointerAt, planAt, addAt].map((at) => executed[at]!.source)).size).toBe(1);
   });
 
   it('waiting: one pattern subscription for every get(), and one read after the announcement, with the value', async () => {
