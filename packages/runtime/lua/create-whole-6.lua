@@ -20,19 +20,27 @@
 ]]
 --@include sentinel
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
--- unpack() has a small argument limit: write in slices.
-local function write(command, key, first, last, step)
-  for from = first, last, step do
-    redis.call(command, key, unpack(ARGV, from, math.min(from + step - 1, last)))
+-- unpack() has a small argument limit: write in slices. The first slice also carries `a` and `b`
+-- (a field and its value, or one member), so a lone task's plan costs no command of its own for them.
+local SLICE = 1000
+local function write(command, key, first, last, a, b)
+  local to = math.min(first + SLICE - 1, last)
+  if a == nil then
+    if first <= last then redis.call(command, key, unpack(ARGV, first, to)) end
+  elseif b == nil then
+    redis.call(command, key, a, unpack(ARGV, first, to))
+  else
+    redis.call(command, key, a, b, unpack(ARGV, first, to))
+  end
+  for from = to + 1, last, SLICE do
+    redis.call(command, key, unpack(ARGV, from, math.min(from + SLICE - 1, last)))
   end
 end
 local g = tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], 'meta', ARGV[2])
-write('HSET', KEYS[1], 4, 3 + g, 1000)
+write('HSET', KEYS[1], 4, 3 + g, 'meta', ARGV[2])
 local d = tonumber(ARGV[4 + g])
-write('HSET', KEYS[4], 5 + g, 4 + g + d, 1000)
-redis.call('SADD', KEYS[5], SENTINEL)
-write('SADD', KEYS[5], 5 + g + d, #ARGV, 1000)
+write('HSET', KEYS[4], 5 + g, 4 + g + d)
+write('SADD', KEYS[5], 5 + g + d, #ARGV, SENTINEL)
 -- Sentinel members: these keys exist, with their TTL, for the workflow's whole life (see create-9.lua).
 redis.call('HSET', KEYS[2], SENTINEL, '')
 redis.call('HSET', KEYS[3], SENTINEL, '')
