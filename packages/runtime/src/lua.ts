@@ -16,7 +16,7 @@ export type MarkReply = [status: number, state?: string];
 export interface ScriptCommands {
   create(...keysAndArgs: (string | number)[]): Promise<number>;
   createWhole(...keysAndArgs: (string | number)[]): Promise<number>;
-  advance(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
+  advance(...keysAndArgs: (string | number)[]): Promise<ReleaseReply[]>;
   fail(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
   mark(...keysAndArgs: (string | number)[]): Promise<MarkReply>;
   outbox(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;

@@ -9,6 +9,7 @@ import { InvalidJobError } from './errors.js';
 import { appChannelsPattern, pointerKey, rateKey, stagingKeys, workflowKeys, type WorkflowKeys } from './keys.js';
 import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
 import { checkStatus, ScriptStatus, type ScriptAnswer } from './script-status.js';
+import { TickBatcher } from './tick-batch.js';
 import { decodeSpec, derivedGroupId, derivedLocation, derivedNodeId, encodeSpec, inputIndices, type NodeSpec, type ResultIndex, type WorkflowMeta, type WorkflowPlan } from './plan.js';
 
 /** A node released to run: its spec and the results of the nodes it takes input from. */
@@ -53,6 +54,8 @@ const SLICE = 1_000;
  */
 const WHOLE_LIMIT = 100;
 
+/** A success for `advance-6.lua`: node index, result envelope, inline limit. */
+type Success = [index: number, envelope: string, inlineLimit: number];
 /** A pointer from an id a user chose to its workflow: the id, and `<workflow id> n<i>|g<g>`. */
 type Pointer = [id: string, value: string];
 /** Fields read per HMGET (results, states), so no reply grows with the workflow. */
@@ -240,13 +243,21 @@ export class WorkflowStore {
 
   /**
    * Records a success and releases the successors whose last predecessor it was. With
-   * `inlineLimit`, a release of more nodes comes back as `releasedIndices` only.
+   * `inlineLimit`, a release of more nodes comes back as `releasedIndices` only. The successes of
+   * one workflow recorded in the same moment go to Redis in one call (`advance-6.lua` records each
+   * atomically, in order).
    */
-  async advance(workflowId: string, index: number, envelope: string, inlineLimit = 0): Promise<Recorded> {
-    const keys = this.keys(workflowId);
-    const reply = await this.durably<ReleaseReply>('advance', [...this.keyList(keys), index, envelope, this.ttl, keys.events, inlineLimit]);
-    return parseRelease(reply, workflowId, 'record a result');
+  advance(workflowId: string, index: number, envelope: string, inlineLimit = 0): Promise<Recorded> {
+    return this.successes.add(workflowId, [index, envelope, inlineLimit]);
   }
+
+  private readonly successes = new TickBatcher<Success, ReleaseReply, Recorded>(
+    (workflowId, successes) => {
+      const keys = this.keys(workflowId);
+      return this.durably<ReleaseReply[]>('advance', [...this.keyList(keys), this.ttl, keys.events, ...successes.flat()]);
+    },
+    (workflowId, reply) => parseRelease(reply, workflowId, 'record a result'),
+  );
 
   /** Records a final failure, fails everything downstream, and returns the error callbacks released. */
   async fail(workflowId: string, index: number, envelope: string, joinEnvelope: string): Promise<Recorded> {

@@ -5,7 +5,7 @@
 import { chain, chord, group, signature, withOptions } from '@celeriac/canvas';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { redisUrl, testApp } from './helpers.js';
+import { monitor, redisUrl, testApp } from './helpers.js';
 
 const success = (value: unknown): string => `{"s":"SUCCESS","d":0,"v":${JSON.stringify(value)}}`;
 const failure = (message: string): string =>
@@ -68,6 +68,46 @@ describe('workflow store', () => {
     const last = await store.advance(res.id, 1, success('b'));
     expect(last.released.map((r) => [r.index, r.inputs])).toEqual([[3, ['a', 'b', 'c']]]);
     expect(await store.releaseCounts(res.id)).toEqual({ 3: 1 });
+  });
+
+  it('records the successes of one moment in one call, each as if alone and in order, the same node twice included', async () => {
+    const app = testApp();
+    const res = await app.apply(chord([signature('h'), signature('h'), signature('h')], signature('body')));
+    const other = await app.apply(chain(signature('a'), signature('b')));
+    const store = app.internals.store;
+    const monitored = await monitor();
+    // Made in one moment: one advance for the chord's workflow (with node 2 twice), one for the chain's.
+    const [a, b, twice, last, chainHop] = await Promise.all([
+      store.advance(res.id, 0, success('a')),
+      store.advance(res.id, 2, success('c')),
+      store.advance(res.id, 2, success('c again')),
+      store.advance(res.id, 1, success('b')),
+      store.advance(other.id, 0, success(1)),
+    ]);
+    await monitored.caughtUp();
+    expect([a.status, b.status, twice.status, last.status, chainHop.status]).toEqual([0, 0, 1, 0, 0]);
+    expect([a.released, b.released, twice.released]).toEqual([[], [], []]);
+    expect(last.released.map((r) => [r.index, r.inputs])).toEqual([[3, ['a', 'b', 'c']]]);
+    expect(chainHop.released.map((r) => [r.index, r.inputs])).toEqual([[1, [1]]]);
+    expect(await store.releaseCounts(res.id)).toEqual({ 3: 1 });
+    const advances = monitored.executed.filter((c) => c.args[0]!.startsWith('eval') && c.args.some((arg) => arg.startsWith('{"s":"SUCCESS"')));
+    expect(advances.map((c) => c.args.filter((arg) => arg.startsWith('{"s":"SUCCESS"')).length).sort()).toEqual([1, 4]);
+  });
+
+  it('rejects only the successes of a workflow Redis no longer holds, not those sent with them', async () => {
+    const app = testApp();
+    const gone = await app.apply(chain(signature('a'), signature('b')));
+    const kept = await app.apply(chain(signature('a'), signature('b')));
+    const store = app.internals.store;
+    const redis = new Redis(redisUrl());
+    try {
+      await redis.del(...Object.values(store.keys(gone.id)).filter((key) => !key.endsWith(':events')));
+    } finally {
+      redis.disconnect();
+    }
+    const [lost, recorded] = await Promise.allSettled([store.advance(gone.id, 0, success(1)), store.advance(kept.id, 0, success(1))]);
+    expect(lost.status).toBe('rejected');
+    expect(recorded).toMatchObject({ status: 'fulfilled', value: { status: 0 } });
   });
 
   it('never releases anything after a node failed, and fails downstream once', async () => {
