@@ -407,13 +407,12 @@ export class App {
     // and may have ended, already.
     if (!plan.idChosen) heard.follow(id, store.keys(id).events);
     // A small plan with a generated id is written in one request, and its entry jobs are added
-    // right behind it on the same connection, in the same socket write, without waiting for its
-    // reply: Redis runs one connection's commands in order, so a worker can only fetch an entry
-    // once the plan is in place, and the apply costs one round trip, as a bare BullMQ `add` does.
-    // A generated id is new, so the write cannot find an existing workflow whose entries must not
-    // be added again. A crash in between leaves what a crash after `create` always left: the
-    // entries in the outbox. A user's own `taskId` (a retried apply) waits for the write to know
-    // which case it is.
+    // behind it on the same connection without waiting for its reply: Redis runs one connection's
+    // commands in order, so a worker can only fetch an entry once the plan is in place, and the
+    // apply costs one round trip, as a bare BullMQ `add` does. A generated id is new, so the write
+    // cannot find an existing workflow whose entries must not be added again. A crash in between
+    // leaves what a crash after `create` always left: the entries in the outbox. A user's own
+    // `taskId` (a retried apply) waits for the write to know which case it is.
     if (ordered && !plan.idChosen && store.replicaWait === undefined && store.fitsWhole(plan)) {
       const fresh = await dispatcher.sendBehind(() => store.createWhole(plan), id, entriesOf(plan));
       if (!fresh) throw new InvalidArgumentError('taskId', `a workflow with the generated id ${id} already exists`);

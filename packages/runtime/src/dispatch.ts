@@ -136,12 +136,13 @@ export class Dispatcher {
   }
 
   /**
-   * On one Redis server, adds `release` — a new workflow's entries — right behind `write`, the
-   * plan's write, without waiting for its reply. `write` must write its command to this
-   * dispatcher's connection before it returns (`store.createWhole` does), and nothing is awaited
-   * between the two once the queues are ready: Redis runs one connection's commands in order, so a
-   * worker can fetch an entry only once the plan is in place, and the plan's script runs while the
-   * adds are still being built. Resolves to `write`'s value once Redis has answered everything.
+   * On one Redis server, adds `release` — a new workflow's entries — behind `write`, the plan's
+   * write, without waiting for its reply. `write` must write its command to this dispatcher's
+   * connection before it returns (`store.createWhole` does): Redis runs one connection's commands
+   * in order, so a worker can fetch an entry only once the plan is in place, and the plan's script
+   * runs while the adds are being built. The adds go through BullMQ's `Job.addJob` on that
+   * connection, without `Queue.add`'s layers. Resolves to `write`'s value once Redis has answered
+   * everything.
    */
   async sendBehind<T>(write: () => Promise<T>, workflowId: string, release: Release): Promise<T> {
     for (let k = 0; k < release.size; k++) {
@@ -150,6 +151,11 @@ export class Dispatcher {
     }
     const sentAt = Date.now();
     const replies: [Promise<T>, ...Promise<unknown>[]] = [write()];
+    // The adds wait a microtask, so a burst of applies (1 000 delays at once) writes its plans,
+    // then its adds, as before the adds went behind the plan directly: workers on the same machine
+    // then start on the burst when it is sent rather than competing with its sending for the CPU
+    // (1 000 lone delays apart: 210-300 ms this way against 280-460 ms without, alternating runs).
+    await null;
     for (let k = 0; k < release.size; k++) replies.push(this.addOn(this.clients.get(release.queue(k))!, workflowId, release.node(k), null, sentAt));
     return (await Promise.all(replies))[0];
   }
