@@ -194,6 +194,10 @@ async function producerClients(connection: Redis, queue: Queue, redisUrl: string
   const flows = new FlowProducer({ connection, prefix: PREFIX });
   const events = new QueueEvents(QUEUE, { connection: eventsConnection, prefix: PREFIX });
   await Promise.all([queue.waitUntilReady(), flows.waitUntilReady(), events.waitUntilReady()]);
+  // Each `waitUntilFinished` listens on the queue and the events until its job ends: 1 000 lone
+  // tasks at once are 1 000 listeners, not a leak.
+  queue.setMaxListeners(0);
+  events.setMaxListeners(0);
   const completions = new Completions(events);
   return {
     clients: { queue, flows, events, completions },
