@@ -101,11 +101,10 @@ export class WorkflowStore {
 
   /**
    * Writes a plan that {@link fitsWhole} in one request (`create-whole-6.lua`, after the pointers
-   * of ids a user chose). On one Redis the
-   * request is written to the connection before this returns, so whatever is sent next on it runs
-   * after the plan is in place (a cluster gives no such order: the app awaits it there). A plan too
-   * large for `maxPayloadSize` throws here, with nothing sent. Resolves to false when a workflow
-   * with this id already exists.
+   * of ids a user chose). On one Redis the request is written to the connection before this
+   * returns, so whatever is sent next on it runs after the plan is in place (a cluster gives no
+   * such order: the app awaits it there). A plan too large for `maxPayloadSize` throws here, with
+   * nothing sent. Resolves to false when a workflow with this id already exists.
    */
   createWhole(plan: WorkflowPlan): Promise<boolean> {
     const { meta } = plan;
