@@ -4,7 +4,7 @@
  * redelivered for a node that already ended.
  */
 import { type TaskState } from './envelope.js';
-import { ExpiredError, NotRegisteredError } from './errors.js';
+import { ExpiredError, NotRegisteredError, WorkerLostError } from './errors.js';
 import { revokedFailure, toRemoteError } from './failure.js';
 import { jobOptionsOf, type JobOptions, type TaskJob } from './job-data.js';
 import type { NodeRef, Settler } from './settle.js';
@@ -54,6 +54,8 @@ export interface AdmitContext {
   isRevoked(id: string): boolean;
   /** Record STARTED on every first delivery too (Celery's `task_track_started`). */
   readonly trackStarted: boolean;
+  /** How often a job may be orphaned by a dead worker; one orphaned more often fails with `WorkerLostError`. */
+  readonly maxStalledCount: number;
 }
 
 /** How the job came to this worker. */
@@ -62,6 +64,8 @@ export interface Delivery {
   readonly createdAt: number;
   /** A retry, or a dead worker's job handed over. */
   readonly redelivered: boolean;
+  /** How often a dead worker orphaned the job (BullMQ's stalled counter). */
+  readonly stalls: number;
 }
 
 /** Decides what to do with `job`; see {@link Admission}. */
@@ -95,6 +99,10 @@ export async function admit(job: TaskJob, node: NodeRef, delivery: Delivery, con
   if (delivery.redelivered) {
     const ended = await context.settler.started(node);
     if (ended !== null) return { kind: 'ended', state: ended };
+    // Its workers keep dying with it (the task may be what kills them): fail it without running
+    // it. The failure is recorded before the job ends, so a worker dying here too leaves the job
+    // to be redelivered and found ended above.
+    if (delivery.stalls > context.maxStalledCount) return { kind: 'refuse', error: new WorkerLostError(delivery.stalls) };
     return { kind: 'run', task, options, ended: null };
   }
   return { kind: 'run', task, options, ended: context.trackStarted ? context.settler.started(node) : null };

@@ -15,7 +15,7 @@ import pLimit from 'p-limit';
 import { admit, type AdmitContext } from './admit.js';
 import { releaseOf, type Dispatcher } from './dispatch.js';
 import { encodeSuccess, type TaskState } from './envelope.js';
-import { InvalidJobError, MaxRetriesExceededError, RevokedError, WorkerLostError } from './errors.js';
+import { InvalidJobError, MaxRetriesExceededError, RevokedError } from './errors.js';
 import { TaskAbort, type Executor, type Outcome } from './execute.js';
 import { revokedFailure, toRemoteError, type RemoteError } from './failure.js';
 import type { Handoff } from './handoff.js';
@@ -113,7 +113,11 @@ export class JobProcessor {
     context.observer.received(job, bull.queueName);
 
     if (Replacer.handles(job.task)) return this.runBuiltin(job, node, bull.queueName, client);
-    const admission = await admit(job, node, { createdAt: bull.timestamp, redelivered: bull.attemptsStarted > 1 || bull.stalledCounter > 0 }, context);
+    const admission = await admit(job, node, {
+      createdAt: bull.timestamp,
+      redelivered: bull.attemptsStarted > 1 || bull.stalledCounter > 0,
+      stalls: bull.stalledCounter,
+    }, context);
     switch (admission.kind) {
       case 'revoked':
         return context.observer.revoked(job, { expired: admission.expired, terminated: false });
@@ -171,14 +175,14 @@ export class JobProcessor {
   }
 
   /**
-   * BullMQ failed a job for good on its own — its worker died with it more than `maxStalledCount`
-   * times, or Redis kept failing around it — so record that as the task's failure and no waiter
-   * hangs. Failures the processor recorded itself are skipped.
+   * BullMQ failed a job for good on its own — the processor threw an error it had not recorded
+   * (Redis kept failing around it) — so record that as the task's failure and no waiter hangs.
+   * Failures the processor recorded itself are skipped. (A job its workers keep dying with is
+   * failed by admission, which records the failure first.)
    */
   async onBullFailure(bull: Job | undefined, error: Error): Promise<void> {
     if (bull === undefined || error instanceof RecordedFailure || error instanceof DroppedJob || error instanceof DelayedError) return;
-    const stalled = bull.deferredFailure !== undefined;
-    if (!stalled && bull.attemptsMade < (bull.opts.attempts ?? 1)) return;
+    if (bull.attemptsMade < (bull.opts.attempts ?? 1)) return;
     const release = bull.name === RELEASE_JOB ? readReleaseJob(bull.data) : undefined;
     if (release !== undefined && !isUnreadable(release)) {
       this.context.logger.error(
@@ -188,12 +192,11 @@ export class JobProcessor {
       );
       return;
     }
-    const cause = stalled ? new WorkerLostError(bull.stalledCounter) : error;
     try {
       const job = readTaskJob(bull.data);
       const node = isUnreadable(job) ? await this.nodeOf(bull) : { workflowId: job.workflowId, index: job.index, id: job.id, task: job.task };
       if (node === null) return;
-      const remote = toRemoteError(cause, node);
+      const remote = toRemoteError(error, node);
       await this.context.settler.failure(node, remote);
       if (!isUnreadable(job)) this.context.observer.failed(job, remote, 0);
     } catch (recordError) {

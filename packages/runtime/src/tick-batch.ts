@@ -42,10 +42,7 @@ export class TickBatcher<TItem, TReply, TResult> {
   private async sendBatch(key: string, batch: readonly Pending<TItem, TResult>[]): Promise<void> {
     let replies: readonly TReply[];
     try {
-      replies = await this.send(
-        key,
-        batch.map((pending) => pending.item),
-      );
+      replies = await this.send(key, batch.map((pending) => pending.item));
     } catch (error) {
       for (const pending of batch) pending.reject(error);
       return;

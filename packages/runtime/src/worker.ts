@@ -129,6 +129,7 @@ export interface WorkerCounts {
  */
 const DEFAULT_LOCK_DURATION = 10_000;
 const DEFAULT_STALLED_INTERVAL = 5_000;
+const DEFAULT_MAX_STALLED_COUNT = 5;
 
 /** Milliseconds each step of a cold shutdown may take: Redis may be gone. */
 const HAND_BACK_MS = 2_000;
@@ -222,6 +223,10 @@ export class Worker {
     if (!Number.isSafeInteger(this.concurrencyNow) || this.concurrencyNow < 1) {
       throw new InvalidArgumentError('concurrency', `expected a whole number >= 1, got ${String(options.concurrency)}`);
     }
+    const maxStalledCount = options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT;
+    if (!Number.isSafeInteger(maxStalledCount) || maxStalledCount < 0) {
+      throw new InvalidArgumentError('maxStalledCount', `expected a whole number >= 0, got ${String(options.maxStalledCount)}`);
+    }
     const queues = options.queues ?? [DEFAULT_QUEUE];
     if (queues.length === 0 || queues.some((queue) => typeof queue !== 'string' || queue === '')) {
       throw new InvalidArgumentError('queues', 'expected a non-empty list of queue names');
@@ -263,6 +268,7 @@ export class Worker {
       logger,
       name: this.name,
       trackStarted: options.trackStarted ?? false,
+      maxStalledCount,
       isRevoked: (id) => this.revoked.has(id),
     });
     for (const queue of queues) this.consume(queue);
@@ -460,7 +466,11 @@ export class Worker {
         concurrency: this.concurrencyNow,
         lockDuration: this.options.lockDuration ?? DEFAULT_LOCK_DURATION,
         stalledInterval: this.options.stalledInterval ?? DEFAULT_STALLED_INTERVAL,
-        maxStalledCount: this.options.maxStalledCount ?? 5,
+        // The stall limit is applied by admission (admit.ts), which records the node's failure
+        // before the job fails. BullMQ's own would fail the job first and leave the node unended
+        // if this worker died before recording it; a release job, which runs no task, is simply
+        // sent again however often its worker died.
+        maxStalledCount: Number.MAX_SAFE_INTEGER,
         // After a dropped connection, finishing a job is retried within a second (BullMQ waits
         // 15 s), before its lock lapses and it would run again elsewhere.
         runRetryDelay: 1_000,

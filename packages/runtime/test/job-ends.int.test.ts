@@ -64,6 +64,30 @@ describe('every way a job ends ends its node', () => {
     }
   });
 
+  it('fails a job orphaned more than maxStalledCount times without running it', async () => {
+    const app = testApp();
+    let runs = 0;
+    const echo = app.task('echo', (x: number) => {
+      runs++;
+      return x;
+    });
+    const lost = await echo.delay(1); // waits in its queue: no worker runs yet
+    const kept = await echo.delay(2);
+    // What BullMQ's stalled check leaves on a job whose workers died with it six times.
+    const redis = new Redis(redisUrl());
+    clients.push(redis);
+    for (const res of [lost, kept]) expect(await redis.hincrby(`${app.prefix}:q:default:${res.id}`, 'stc', 6)).toBe(6);
+    // BullMQ's stalled check ends such a job without the node: the limit must be the worker's.
+    await redis.hset(`${app.prefix}:q:default:${kept.id}`, 'stc', 5);
+    app.worker({ concurrency: 2, maxStalledCount: 5 });
+    await expect(lost.get(T)).rejects.toMatchObject({ remoteName: 'WorkerLostError', message: expect.stringMatching(/6 time\(s\)/) });
+    expect(await kept.get(T)).toBe(2);
+    expect(runs).toBe(1);
+    const queue = bullQueue(app.prefix);
+    expect((await queue.getJob(lost.id))!.failedReason).toMatch(/WorkerLostError/);
+    expect(() => app.worker({ maxStalledCount: -1 })).toThrow(/maxStalledCount: expected a whole number >= 0, got -1/);
+  });
+
   it('fails a job whose data has the wrong shape with InvalidJobError, and goes on', async () => {
     const app = testApp();
     const echo = app.task('echo', (x: number) => x);
