@@ -7,7 +7,6 @@
 import { availableParallelism, hostname } from 'node:os';
 import { Worker as BullWorker, type Job, type JobJson } from 'bullmq';
 import type { RedisClient } from './connection.js';
-import pLimit from 'p-limit';
 import { publicNames, type TaskOverrides } from './admit.js';
 import { aborted, until, within } from './bounded.js';
 import type { ControlPlane, ControlTarget, ScheduledTaskInfo, TaskRequestInfo, WorkerControl } from './control-plane/index.js';
@@ -19,6 +18,7 @@ import { poolConfigOf, type AutoscaleOptions, type PoolKind } from './pool/optio
 import { ProcessPool } from './pool/process-pool.js';
 import { isPoolChild } from './pool/role.js';
 import { ShutdownSignal } from './signals.js';
+import { Slots } from './slots.js';
 import { Handoff } from './handoff.js';
 import { isUnreadable, readTaskJob, RELEASE_JOB, type TaskJob } from './job-data.js';
 import { RateLimitedLog, type Logger } from './logger.js';
@@ -177,7 +177,7 @@ export class Worker {
   readonly pool: PoolKind;
   private concurrencyNow: number;
   private readonly consumers = new Map<string, { consumer: Consumer; connection: RedisClient }>();
-  private readonly slots: ReturnType<typeof pLimit>;
+  private readonly slots: Slots;
   /** Jobs fetched and waiting for a slot (Celery's reserved requests), by job id. */
   private readonly waiting = new Map<string, { bull: Job; token: string | undefined; queue: string }>();
   private readonly processor: JobProcessor;
@@ -248,7 +248,7 @@ export class Worker {
             },
           })
         : undefined;
-    this.slots = pLimit(this.concurrencyNow);
+    this.slots = new Slots(this.concurrencyNow);
     this.handoff = new Handoff(runtime.dispatcher, logger, this.cold.signal);
     this.control = runtime.plane.attachWorker(this.controlTarget(), {
       description: { app: runtime.app, queues, concurrency: this.concurrencyNow, pool: this.pool, tasks: this.registered, startedAt: this.startedAt },
@@ -386,7 +386,7 @@ export class Worker {
     }
     this.concurrencyNow = concurrency;
     this.processPool?.resize(concurrency);
-    this.slots.concurrency = concurrency;
+    this.slots.resize(concurrency);
     for (const { consumer } of this.consumers.values()) consumer.concurrency = concurrency;
     this.control.presence.update({ concurrency });
   }
@@ -455,7 +455,7 @@ export class Worker {
         // waiting for a slot is what `inspect reserved` reports.
         if (job.name === RELEASE_JOB) return this.processor.process(job, token, consumer.getBackend().client);
         this.waiting.set(job.id!, { bull: job, token, queue });
-        return this.slots(() => {
+        return this.slots.run(() => {
           this.waiting.delete(job.id!);
           return this.processor.process(job, token, consumer.getBackend().client);
         });
