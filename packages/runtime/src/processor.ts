@@ -50,6 +50,11 @@ export interface JobObserver {
   finished(job: TaskJob): void;
 }
 
+/** What becomes of the nodes of a release job given up on. */
+function outboxKept(workflowId: string): string {
+  return `its nodes stay in the outbox of workflow ${workflowId}, and applying that workflow again with the same taskId enqueues them`;
+}
+
 /** Thrown to BullMQ after a failure was recorded, so the job ends failed without BullMQ retries. */
 class RecordedFailure extends UnrecoverableError {
   constructor(remote: RemoteError) {
@@ -102,6 +107,12 @@ export class JobProcessor {
   async process(bull: Job, token: string | undefined, client: Promise<RedisClient>): Promise<void> {
     const release = bull.name === RELEASE_JOB ? readReleaseJob(bull.data) : undefined;
     if (release !== undefined && !isUnreadable(release)) {
+      if (bull.stalledCounter > this.context.maxStalledCount) {
+        // Its workers keep dying while they send it: give it up, as a task job is.
+        const message = `release job ${bull.id} was orphaned by a dead worker ${bull.stalledCounter} time(s), more than maxStalledCount allows`;
+        this.context.logger.error(`worker ${this.context.name}: ${message}; ${outboxKept(release.workflowId)}`);
+        throw new DroppedJob(message);
+      }
       return this.releasing(() => this.release(release.workflowId, release.indices, release.parentId, release.sentAt));
     }
     const job = readTaskJob(bull.data);
@@ -185,11 +196,7 @@ export class JobProcessor {
     if (bull.attemptsMade < (bull.opts.attempts ?? 1)) return;
     const release = bull.name === RELEASE_JOB ? readReleaseJob(bull.data) : undefined;
     if (release !== undefined && !isUnreadable(release)) {
-      this.context.logger.error(
-        `worker ${this.context.name}: release job ${bull.id} failed for good; its nodes stay in the outbox of workflow ` +
-          `${release.workflowId}, and applying that workflow again with the same taskId enqueues them`,
-        error,
-      );
+      this.context.logger.error(`worker ${this.context.name}: release job ${bull.id} failed for good; ${outboxKept(release.workflowId)}`, error);
       return;
     }
     try {

@@ -466,10 +466,9 @@ export class Worker {
         concurrency: this.concurrencyNow,
         lockDuration: this.options.lockDuration ?? DEFAULT_LOCK_DURATION,
         stalledInterval: this.options.stalledInterval ?? DEFAULT_STALLED_INTERVAL,
-        // The stall limit is applied by admission (admit.ts), which records the node's failure
-        // before the job fails. BullMQ's own would fail the job first and leave the node unended
-        // if this worker died before recording it; a release job, which runs no task, is simply
-        // sent again however often its worker died.
+        // The stall limit is applied by the processor (admit.ts for task jobs), which records the
+        // node's failure before the job fails. BullMQ's own would fail the job first and leave the
+        // node unended if this worker died before recording it.
         maxStalledCount: Number.MAX_SAFE_INTEGER,
         // After a dropped connection, finishing a job is retried within a second (BullMQ waits
         // 15 s), before its lock lapses and it would run again elsewhere.

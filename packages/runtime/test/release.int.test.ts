@@ -107,6 +107,28 @@ describe('release jobs', () => {
     for (const job of delayed) expect(Math.abs(job.timestamp + job.delay - (sentAt + 5_000))).toBeLessThan(300);
   });
 
+  it('gives up a release job orphaned more than maxStalledCount times, saying where its nodes are', async () => {
+    const errors: string[] = [];
+    const quiet = (): void => {};
+    const app = testApp({ logger: { debug: quiet, info: quiet, warn: quiet, error: (message) => errors.push(message) } });
+    const echo = app.task('echo', (i: number) => i);
+    const res = await app.apply(group(Array.from({ length: 10_001 }, (_, i) => echo.si(i))));
+    const queue = bullQueue(app.prefix, 'default');
+    const [release] = await queue.getWaiting(0, 0);
+    // What BullMQ's stalled check leaves on a job whose workers died with it six times.
+    const redis = queue.opts.connection as Redis;
+    expect(await redis.hincrby(`${app.prefix}:q:default:${release!.id!}`, 'stc', 6)).toBe(6);
+    app.worker({ concurrency: 50, maxStalledCount: 5 });
+    await expect.poll(async () => (await queue.getJob(release!.id!))?.failedReason ?? '', T).toMatch(/orphaned by a dead worker 6 time\(s\)/);
+    expect(errors.some((line) => line.includes(`its nodes stay in the outbox of workflow ${res.id}`))).toBe(true);
+    // The other release jobs went on: their members ran, and the given-up job's did not.
+    const givenUp = (release!.data.release as number[]).length;
+    const succeeded = async (): Promise<number> => (await Promise.all(res.results.map((member) => member.state()))).filter((state) => state === 'SUCCESS').length;
+    await expect.poll(succeeded, T).toBe(10_001 - givenUp);
+    expect(await queue.getWaitingCount()).toBe(0);
+    expect(await succeeded()).toBe(10_001 - givenUp);
+  });
+
   it('fails a release job with garbage data alone and keeps working', async () => {
     const { app, echo } = counting();
     const worker = app.worker();
