@@ -124,11 +124,8 @@ export class JobProcessor {
     context.observer.received(job, bull.queueName);
 
     if (Replacer.handles(job.task)) return this.runBuiltin(job, node, bull.queueName, client);
-    const admission = await admit(job, node, {
-      createdAt: bull.timestamp,
-      redelivered: bull.attemptsStarted > 1 || bull.stalledCounter > 0,
-      stalls: bull.stalledCounter,
-    }, context);
+    const delivery = { createdAt: bull.timestamp, redelivered: bull.attemptsStarted > 1 || bull.stalledCounter > 0, stalls: bull.stalledCounter };
+    const admission = await admit(job, node, delivery, context);
     switch (admission.kind) {
       case 'revoked':
         return context.observer.revoked(job, { expired: admission.expired, terminated: false });
