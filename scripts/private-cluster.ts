@@ -483,6 +483,26 @@ export async function startPrivateCluster(options: PrivateClusterOptions = {}): 
       return disagreeing < 0 ? null : `nodes ${running[0]?.port} and ${running[disagreeing]?.port} disagree:\n${views[0]}\n${views[disagreeing]}`;
     };
 
+    /** Each node's own state and view of the others, for a failure message: enough to tell why it did not settle. */
+    const picture = async (): Promise<string> => {
+      const lines: string[] = [];
+      for (const { port, output } of running) {
+        const log = output().trimEnd().split('\n').slice(-12).map((line) => `  log: ${line}`);
+        try {
+          const info = parseInfo(String(await admin(port).call('CLUSTER', 'INFO')));
+          lines.push(`node ${port}: cluster_state ${info.get('cluster_state')}, ${info.get('cluster_slots_ok')} slots ok, ${info.get('cluster_slots_pfail')} pfail, ${info.get('cluster_slots_fail')} fail, epoch ${info.get('cluster_current_epoch')}`);
+          for (const node of await nodes(port)) {
+            const role = node.master ? `master of ${node.slots.map((r) => r.join('-')).join(',') || 'no slots'}` : `replica of ${node.masterId?.slice(0, 8)}`;
+            lines.push(`  sees ${node.port} (${node.id.slice(0, 8)}) ${node.flags.join(',')} ${node.connected ? 'connected' : 'disconnected'}, ${role}`);
+          }
+        } catch (error) {
+          lines.push(`node ${port}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        lines.push(...log);
+      }
+      return lines.join('\n');
+    };
+
     const settled = async (): Promise<void> => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -493,7 +513,7 @@ export async function startPrivateCluster(options: PrivateClusterOptions = {}): 
           reason = error instanceof Error ? error.message : String(error);
         }
         if (reason === null) return;
-        if (Date.now() > deadline) throw new ClusterError(`the private cluster did not settle in ${timeoutMs} ms: ${reason}`);
+        if (Date.now() > deadline) throw new ClusterError(`the private cluster did not settle in ${timeoutMs} ms: ${reason}\n${await picture()}`);
         await sleep(50);
       }
     };

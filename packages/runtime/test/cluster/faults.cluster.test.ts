@@ -63,7 +63,11 @@ async function verify(app: App, results: readonly AnyResult[], expected: readonl
 /** Applies workflows without pause until `stop` resolves. */
 async function produce(app: App, stop: Promise<unknown>): Promise<{ results: AnyResult[]; expected: unknown[] }> {
   let stopped = false;
-  void stop.finally(() => (stopped = true));
+  // Its failure is the caller's to report (it awaits `stop` too), not an unhandled rejection here.
+  stop.then(
+    () => (stopped = true),
+    () => (stopped = true),
+  );
   const results: AnyResult[] = [];
   const expected: unknown[] = [];
   for (let k = 0; !stopped || k < 8; k++) {
