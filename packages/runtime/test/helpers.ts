@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterEach, inject } from 'vitest';
 import { consoleLogger, createApp, type App, type AppOptions } from '@celeriac/runtime';
 import { deletePrefixes } from '../../../test/delete-prefixes.js';
+import { monitorCommands } from '../../../test/monitor-feed.js';
 
 const opened: { app: App; prefix: string }[] = [];
 
@@ -31,7 +32,8 @@ export interface Executed {
   readonly source: string;
 }
 
-const monitors: Redis[] = [];
+/** What to close after each test: the MONITOR feeds and the clients that mark their progress. */
+const monitors: { close(): void }[] = [];
 
 /** What MONITOR saw: every command Redis executed, except those Lua scripts called, in order. */
 export interface Monitored {
@@ -42,15 +44,16 @@ export interface Monitored {
 
 /** Starts watching every command Redis executes (Redis's MONITOR). */
 export async function monitor(): Promise<Monitored> {
-  const client = new Redis(redisUrl());
-  const feed = await client.monitor();
-  monitors.push(client, feed);
   const executed: Executed[] = [];
   const marks = new Map<string, () => void>();
-  feed.on('monitor', (_time: string, args: string[], source: string) => {
-    if (args[0] === 'echo' && marks.has(args[1]!)) return marks.get(args[1]!)!();
-    if (source !== 'lua') executed.push({ args, source }); // commands of scripts are listed too
-  });
+  const client = new Redis(redisUrl());
+  monitors.push(
+    { close: () => client.disconnect() },
+    await monitorCommands(redisUrl(), ({ args, source }) => {
+      if (args[0] === 'echo' && marks.has(args[1]!)) return marks.get(args[1]!)!();
+      if (source !== 'lua') executed.push({ args, source }); // commands of scripts are listed too
+    }),
+  );
   return {
     executed,
     async caughtUp() {
@@ -66,7 +69,7 @@ export async function monitor(): Promise<Monitored> {
 export const FAST_RECOVERY = { lockDuration: 1_000, stalledInterval: 500 } as const;
 
 afterEach(async () => {
-  for (const client of monitors.splice(0)) client.disconnect();
+  for (const open of monitors.splice(0)) open.close();
   const toClose = opened.splice(0);
   await Promise.all(toClose.map(({ app }) => app.close()));
   await deletePrefixes(redisUrl(), toClose.map(({ prefix }) => prefix));

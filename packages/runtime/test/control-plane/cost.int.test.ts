@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Presence, TaskEventWriter, type TaskEventInput } from '../../src/control-plane/index.js';
 import { taskEventsKey } from '../../src/keys.js';
+import { monitorCommands } from '../../../../test/monitor-feed.js';
 import { connect, onCleanup, recordingLogger, redisUrl, testPrefix } from './helpers.js';
 
 /** Records the commands Redis runs for one client (MONITOR), until `caughtUp` has seen a marker. */
@@ -14,14 +15,13 @@ async function watch(client: string): Promise<{ commands: string[][]; caughtUp()
   const admin = connect();
   const address = /addr=(\S+)/.exec(String(await admin.client('LIST')).split('\n').find((line) => line.includes(` name=${client} `)) ?? '')?.[1];
   if (address === undefined) throw new Error(`no client named ${client}`);
-  const feed = await connect().monitor();
-  onCleanup(() => feed.disconnect());
   const commands: string[][] = [];
   const marks = new Map<string, () => void>();
-  feed.on('monitor', (_time: string, args: string[], source: string) => {
+  const feed = await monitorCommands(redisUrl(), ({ args, source }) => {
     if (args[0] === 'echo' && marks.has(args[1]!)) return marks.get(args[1]!)!();
     if (source === address) commands.push(args);
   });
+  onCleanup(() => feed.close());
   return {
     commands,
     async caughtUp() {

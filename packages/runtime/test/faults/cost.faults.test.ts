@@ -3,9 +3,9 @@
  * within 15 s — cost in Redis: an idle worker's commands, counted by MONITOR on a Redis of its own.
  */
 import { consoleLogger, createApp } from '@celeriac/runtime';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis, type PrivateRedis } from '../../../../scripts/private-redis.js';
+import { monitorCommands } from '../../../../test/monitor-feed.js';
 import { sleep } from './lib/seed.js';
 
 let redis: PrivateRedis;
@@ -22,17 +22,14 @@ describe('the default lock and stalled-job check', () => {
     const worker = app.worker({ concurrency: 4 });
     await worker.waitUntilReady();
     await sleep(1_000);
-    const watcher = new Redis(redis.url);
-    const feed = await watcher.monitor();
     const calls: string[] = [];
-    feed.on('monitor', (_time: string, args: string[], source: string) => {
+    const feed = await monitorCommands(redis.url, ({ args, source }) => {
       // A script's own commands are listed too; count the calls clients made.
       if (source !== 'lua') calls.push(args[0] === 'evalsha' ? `evalsha ${args[3] ?? ''}` : args[0]!);
     });
     const seconds = 10;
     await sleep(seconds * 1_000);
-    feed.disconnect();
-    watcher.disconnect();
+    feed.close();
     await worker.close();
     await app.close();
     // BullMQ's moveStalledJobsToWait (first key `<queue>:stalled`; with no job running, no lock renewal shares it).

@@ -1,0 +1,84 @@
+/**
+ * Redis's MONITOR for tests that count the commands a client sends, on a plain socket.
+ *
+ * Not ioredis's `monitor()`: it marks its connection as monitoring a microtask after MONITOR's
+ * `+OK`, so on a busy server a command line that arrives in the same socket read as the `+OK` is
+ * taken for a reply to no command, and ioredis throws "Command queue state error".
+ */
+import { connect } from 'node:net';
+
+/** One command Redis executed, as MONITOR reports it. */
+export interface MonitoredCommand {
+  /** The command's name (lower case, as Redis prints it) and arguments, unescaped. */
+  readonly args: string[];
+  /** The client's address (`127.0.0.1:53122`), or `lua` for a command a script called. */
+  readonly source: string;
+}
+
+export interface MonitorFeed {
+  /** Closes the monitoring connection. */
+  close(): void;
+}
+
+/** Starts MONITOR on its own connection to `redisUrl` (the tests' private Redis: no password); resolves once Redis has said `+OK`. */
+export function monitorCommands(redisUrl: string, onCommand: (command: MonitoredCommand) => void): Promise<MonitorFeed> {
+  const url = new URL(redisUrl);
+  const socket = connect({ host: url.hostname, port: Number(url.port || 6379) });
+  socket.setEncoding('latin1'); // byte by byte: MONITOR escapes every non-ASCII byte anyway
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    let started = false;
+    const feed: MonitorFeed = { close: () => socket.destroy() };
+    socket.on('error', (error) => (started ? undefined : reject(error)));
+    socket.on('connect', () => socket.write('MONITOR\r\n'));
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      let end: number;
+      while ((end = buffered.indexOf('\r\n')) >= 0) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        if (line.startsWith('-')) {
+          socket.destroy();
+          reject(new Error(`MONITOR refused: ${line.slice(1)}`));
+          return;
+        }
+        if (!started) {
+          started = line === '+OK';
+          if (started) resolve(feed);
+          continue;
+        }
+        onCommand(parseLine(line));
+      }
+    });
+  });
+}
+
+/** Parses `+<time> [<db> <source>] "<arg>" "<arg>"…`. */
+function parseLine(line: string): MonitoredCommand {
+  const close = line.indexOf(']');
+  const source = line.slice(line.indexOf('[') + 1, close).split(' ')[1] ?? '';
+  const args: string[] = [];
+  let at = close + 1;
+  while ((at = line.indexOf('"', at)) >= 0) {
+    const bytes: number[] = [];
+    for (at++; line[at] !== '"'; at++) {
+      if (line[at] !== '\\') {
+        bytes.push(line.charCodeAt(at));
+        continue;
+      }
+      const escaped = line[++at]!;
+      if (escaped === 'x') {
+        bytes.push(Number.parseInt(line.slice(at + 1, at + 3), 16));
+        at += 2;
+      } else {
+        bytes.push((ESCAPES[escaped] ?? escaped).charCodeAt(0));
+      }
+    }
+    args.push(Buffer.from(bytes).toString('utf8'));
+    at++;
+  }
+  return { args, source };
+}
+
+/** The single-letter escapes Redis's `sdscatrepr` writes. */
+const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b' };
