@@ -49,7 +49,8 @@ async function main(): Promise<void> {
     void (async () => {
       switch (message.type) {
         case 'warmup': {
-          await (half as Producer).run(warmupOf(config.workload), config.timeoutMs);
+          const warmup = warmupOf(config.workload);
+          for (let i = 0; i < warmup.times; i++) await (half as Producer).run(warmup.workload, config.timeoutMs);
           send({ type: 'warmed' });
           return;
         }
