@@ -4,7 +4,7 @@
  * their pid, and only they) when a trial goes wrong, so a benchmark run always ends.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { compileChildren } from './compiled.js';
 import type { Mode, SystemName } from './driver.js';
 import type { ChildConfig, ChildStats, ExecArgv, FromChild, Role, ToChild } from './protocol.js';
 import { delta, snapshot, type Admin, type RedisDelta } from './redis-stats.js';
@@ -12,7 +12,6 @@ import { delta, snapshot, type Admin, type RedisDelta } from './redis-stats.js';
 export type { Admin };
 import type { Workload } from './workload.js';
 
-const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 /** Startup, warm-up and shutdown each get at most this long (the measured run gets the scenario's timeout). */
 const STEP_TIMEOUT_MS = 60_000;
 
@@ -106,11 +105,12 @@ class Child {
   }
 }
 
-function start(config: ChildConfig, execArgv: ExecArgv = []): Child {
-  const child = fork(CHILD, [JSON.stringify(config)], {
-    execArgv: ['--import', 'tsx', '--conditions=@celeriac/source', ...execArgv],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+/** The children's entry point, compiled once per benchmark run (compiled.ts says why). */
+let childEntry: Promise<string> | undefined;
+
+function start(entry: string, config: ChildConfig, execArgv: ExecArgv = []): Child {
+  // Plain Node, no TypeScript loader: the systems run as npm ships them.
+  const child = fork(entry, [JSON.stringify(config)], { execArgv: [...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Child(config.role, child);
 }
 
@@ -125,9 +125,10 @@ export async function runTrial(options: TrialOptions): Promise<TrialResult> {
     countRoundTrips: options.countRoundTrips,
   };
   const inProcess = options.mode === 'in-process';
+  const entry = await (childEntry ??= compileChildren());
   // In one process, the one child plays both parts; `worker` only stands for it.
-  const producer = start({ ...base, role: inProcess ? 'both' : 'producer' }, options.execArgv);
-  const worker = inProcess ? producer : start({ ...base, role: 'worker' }, options.execArgv);
+  const producer = start(entry, { ...base, role: inProcess ? 'both' : 'producer' }, options.execArgv);
+  const worker = inProcess ? producer : start(entry, { ...base, role: 'worker' }, options.execArgv);
   const children = inProcess ? [producer] : [worker, producer];
   try {
     await Promise.all(children.map((child) => child.expect('ready', STEP_TIMEOUT_MS)));
