@@ -35,7 +35,7 @@ const canvasNoIo =
   '@celeriac/canvas is pure data: no I/O, no Node built-ins, no Redis, no other @celeriac package (DESIGN §1).';
 
 export default defineConfig(
-  globalIgnores(['**/dist/', '**/node_modules/', '**/coverage/', 'bench/results/', '**/.redis-*/', 'scratch/']),
+  globalIgnores(['**/dist/', '**/node_modules/', '**/coverage/', 'bench/results/', 'bench/.build/', '**/.redis-*/', 'scratch/']),
 
   js.configs.recommended,
 

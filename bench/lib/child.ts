@@ -1,7 +1,7 @@
 /**
  * A benchmark child process: the producer or the worker of one system for one trial, or both
- * (`role: 'both'`, the in-process mode). It is
- * started by bench/run.ts with its {@link ChildConfig} as JSON in argv[2] and an IPC channel, and
+ * (`role: 'both'`, the in-process mode). It is compiled to JavaScript and run in plain Node
+ * (compiled.ts), started by bench/run.ts with its {@link ChildConfig} as JSON in argv[2] and an IPC channel, and
  * obeys the orchestrator's messages (see protocol.ts). Only the system under test is imported, so
  * its memory is the system's own.
  */
