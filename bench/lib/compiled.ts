@@ -22,9 +22,9 @@ const PACKAGES = fileURLToPath(new URL('../../packages/', import.meta.url));
 
 /** Compiles bench/lib to JavaScript; returns the path of the compiled child entry point. */
 export async function compileChildren(): Promise<string> {
-  const stale = ['canvas', 'runtime'].filter((name) => !existsSync(`${PACKAGES}${name}/dist/index.js`));
-  if (stale.length > 0) {
-    throw new Error(`@celeriac/${stale.join(', @celeriac/')} has no dist/: run \`npm run build\` first (\`npm run bench\` does)`);
+  const missing = ['canvas', 'runtime'].filter((name) => !existsSync(`${PACKAGES}${name}/dist/index.js`));
+  if (missing.length > 0) {
+    throw new Error(`@celeriac/${missing.join(', @celeriac/')} has no dist/: run \`npm run build\` first (\`npm run bench\` does)`);
   }
   rmSync(OUT, { recursive: true, force: true });
   await build({

@@ -60,8 +60,8 @@ export function taskCount(workload: Workload): number {
 /**
  * Task executions of every warm-up. Enough for V8 to optimise each system's per-task code path:
  * traced with `--trace-opt`, Celeriac's hop functions (`taskWire`, the tick batcher's `flush`)
- * reach TurboFan after about 2 100 hops, BullMQ's `moveToActive` (the idle worker's fetch) a few
- * hundred hops into chains run one at a time; workers are long-lived processes.
+ * reach TurboFan after about 2 100 hops, and BullMQ's `moveToActive` (the fetch of a worker idle
+ * between hops) only once chains run one at a time; workers are long-lived processes.
  */
 const WARMUP_TASKS = 3_000;
 
