@@ -5,18 +5,21 @@
  * `+OK`, so on a busy server a command line that arrives in the same socket read as the `+OK` is
  * taken for a reply to no command, and ioredis throws "Command queue state error".
  */
-import { connect } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 
 /** One command Redis executed, as MONITOR reports it. */
 export interface MonitoredCommand {
-  /** The command's name (lower case, as Redis prints it) and arguments, unescaped. */
+  /** The command's name, spelled as the client sent it (ioredis: lower case), and its arguments, unescaped. */
   readonly args: string[];
   /** The client's address (`127.0.0.1:53122`), or `lua` for a command a script called. */
   readonly source: string;
 }
 
 export interface MonitorFeed {
-  /** Closes the monitoring connection. */
+  /** Resolves once every command Redis ran before this call has been passed on (MONITOR lags). */
+  caughtUp(): Promise<void>;
+  /** Closes the monitoring connection (and the one `caughtUp` marks progress on). */
   close(): void;
 }
 
@@ -28,7 +31,23 @@ export function monitorCommands(redisUrl: string, onCommand: (command: Monitored
   return new Promise((resolve, reject) => {
     let buffered = '';
     let started = false;
-    const feed: MonitorFeed = { close: () => socket.destroy() };
+    // `caughtUp` sends an ECHO of a fresh mark on a second connection; MONITOR lists it after
+    // every command Redis ran before it.
+    const marks = new Map<string, () => void>();
+    let marker: Socket | undefined;
+    const feed: MonitorFeed = {
+      caughtUp: () =>
+        new Promise((done) => {
+          const mark = `caught-up-${randomUUID()}`;
+          marks.set(mark, done);
+          marker ??= connect({ host: url.hostname, port: Number(url.port || 6379) }).on('data', () => {});
+          marker.write(`*2\r\n$4\r\necho\r\n$${mark.length}\r\n${mark}\r\n`);
+        }),
+      close: () => {
+        socket.destroy();
+        marker?.destroy();
+      },
+    };
     socket.on('error', (error) => (started ? undefined : reject(error)));
     socket.on('connect', () => socket.write('MONITOR\r\n'));
     socket.on('data', (chunk: string) => {
@@ -47,7 +66,10 @@ export function monitorCommands(redisUrl: string, onCommand: (command: Monitored
           if (started) resolve(feed);
           continue;
         }
-        onCommand(parseLine(line));
+        const command = parseLine(line);
+        const marked = command.args[0] === 'echo' ? marks.get(command.args[1]!) : undefined;
+        if (marked === undefined) onCommand(command);
+        else marked();
       }
     });
   });

@@ -3,11 +3,10 @@
  * prefix, and everything under that prefix is deleted afterwards.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, inject } from 'vitest';
 import { consoleLogger, createApp, type App, type AppOptions } from '@celeriac/runtime';
 import { deletePrefixes } from '../../../test/delete-prefixes.js';
-import { monitorCommands } from '../../../test/monitor-feed.js';
+import { monitorCommands, type MonitorFeed } from '../../../test/monitor-feed.js';
 
 const opened: { app: App; prefix: string }[] = [];
 
@@ -32,8 +31,7 @@ export interface Executed {
   readonly source: string;
 }
 
-/** What to close after each test: the MONITOR feeds and the clients that mark their progress. */
-const monitors: { close(): void }[] = [];
+const monitors: MonitorFeed[] = [];
 
 /** What MONITOR saw: every command Redis executed, except those Lua scripts called, in order. */
 export interface Monitored {
@@ -45,31 +43,18 @@ export interface Monitored {
 /** Starts watching every command Redis executes (Redis's MONITOR). */
 export async function monitor(): Promise<Monitored> {
   const executed: Executed[] = [];
-  const marks = new Map<string, () => void>();
-  const client = new Redis(redisUrl());
-  monitors.push(
-    { close: () => client.disconnect() },
-    await monitorCommands(redisUrl(), ({ args, source }) => {
-      if (args[0] === 'echo' && marks.has(args[1]!)) return marks.get(args[1]!)!();
-      if (source !== 'lua') executed.push({ args, source }); // commands of scripts are listed too
-    }),
-  );
-  return {
-    executed,
-    async caughtUp() {
-      const mark = `caught-up-${randomUUID()}`;
-      const seen = new Promise<void>((resolve) => marks.set(mark, resolve));
-      await client.echo(mark);
-      await seen;
-    },
-  };
+  const feed = await monitorCommands(redisUrl(), ({ args, source }) => {
+    if (source !== 'lua') executed.push({ args, source }); // commands of scripts are listed too
+  });
+  monitors.push(feed);
+  return { executed, caughtUp: () => feed.caughtUp() };
 }
 
 /** Worker options that notice a dead worker's jobs within about a second. */
 export const FAST_RECOVERY = { lockDuration: 1_000, stalledInterval: 500 } as const;
 
 afterEach(async () => {
-  for (const open of monitors.splice(0)) open.close();
+  for (const feed of monitors.splice(0)) feed.close();
   const toClose = opened.splice(0);
   await Promise.all(toClose.map(({ app }) => app.close()));
   await deletePrefixes(redisUrl(), toClose.map(({ prefix }) => prefix));

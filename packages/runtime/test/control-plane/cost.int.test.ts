@@ -16,21 +16,11 @@ async function watch(client: string): Promise<{ commands: string[][]; caughtUp()
   const address = /addr=(\S+)/.exec(String(await admin.client('LIST')).split('\n').find((line) => line.includes(` name=${client} `)) ?? '')?.[1];
   if (address === undefined) throw new Error(`no client named ${client}`);
   const commands: string[][] = [];
-  const marks = new Map<string, () => void>();
   const feed = await monitorCommands(redisUrl(), ({ args, source }) => {
-    if (args[0] === 'echo' && marks.has(args[1]!)) return marks.get(args[1]!)!();
     if (source === address) commands.push(args);
   });
   onCleanup(() => feed.close());
-  return {
-    commands,
-    async caughtUp() {
-      const mark = `mark-${randomUUID()}`;
-      const seen = new Promise<void>((resolve) => marks.set(mark, resolve));
-      await admin.echo(mark);
-      await seen;
-    },
-  };
+  return { commands, caughtUp: () => feed.caughtUp() };
 }
 
 /** A task's events as a worker would emit them: received, started, succeeded. */
