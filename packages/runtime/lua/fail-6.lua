@@ -77,7 +77,7 @@ if state == 'FAILURE' then
   for _, k in ipairs(cascade(false)) do
     if redis.call('SISMEMBER', KEYS[5], k) == 1 then released[#released + 1] = k end
   end
-  return appendReleased({ ALREADY_RECORDED }, released)
+  return appendReleased(KEYS, { ALREADY_RECORDED }, released)
 end
 
 redis.call('HSET', KEYS[2], i, 'FAILURE')
@@ -91,5 +91,5 @@ for _, k in ipairs(cascade(true)) do
     released[#released + 1] = k
   end
 end
-refreshTtl(tonumber(ARGV[4]))
-return appendReleased({ RECORDED }, released)
+refreshTtl(KEYS, tonumber(ARGV[4]))
+return appendReleased(KEYS, { RECORDED }, released)

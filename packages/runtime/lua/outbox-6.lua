@@ -26,4 +26,4 @@ else
     if redis.call('SISMEMBER', KEYS[5], j) == 1 then pending[#pending + 1] = j end
   end
 end
-return appendReleased({ RECORDED }, pending)
+return appendReleased(KEYS, { RECORDED }, pending)

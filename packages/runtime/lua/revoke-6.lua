@@ -40,5 +40,5 @@ while head <= #queue do
     for _, k in ipairs(splitIndices(redis.call('HGET', KEYS[1], 's:' .. j))) do queue[#queue + 1] = k end
   end
 end
-refreshTtl(tonumber(ARGV[2]))
+refreshTtl(KEYS, tonumber(ARGV[2]))
 return revoked

@@ -62,6 +62,13 @@ describe('embedLua', () => {
     ]);
   });
 
+  it('leaves the number of keys to the caller for a <name>-n.lua script', () => {
+    const paths = luaDir({ 'many-n.lua': 'return #KEYS\n' });
+    expect(readScripts(paths.luaDir)).toEqual([{ name: 'many', numberOfKeys: undefined, lua: 'return #KEYS\n' }]);
+    embedLua({ paths });
+    expect(readFileSync(paths.outFile, 'utf8')).toContain('many: {\n    lua: "return #KEYS\\n",\n  },');
+  });
+
   it('refuses a file name without its number of keys, saying what the name must look like', () => {
     const paths = luaDir({ 'advance.lua': 'return 1\n' });
     expect(() => readScripts(paths.luaDir)).toThrow(LuaScriptError);
@@ -95,7 +102,7 @@ describe("the runtime's own scripts", () => {
     const files = readdirSync(defaultPaths.luaDir).filter((name) => name.endsWith('.lua'));
     const { scripts, upToDate } = embedLua({ check: true });
     const kebab = (name: string): string => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
-    expect(scripts.map((s) => `${kebab(s.name)}-${s.numberOfKeys}.lua`).sort()).toEqual(files.map(kebab).sort());
+    expect(scripts.map((s) => `${kebab(s.name)}-${s.numberOfKeys ?? 'n'}.lua`).sort()).toEqual(files.map(kebab).sort());
     expect(scripts.every((s) => !s.lua.includes('--@include'))).toBe(true);
     // vitest's global setup regenerated it before any test ran.
     expect(upToDate, 'run `npm run generate -w @celeriac/runtime`').toBe(true);

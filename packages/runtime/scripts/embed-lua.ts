@@ -6,7 +6,8 @@
  * Reads `lua/<name>-<keys>.lua`, inlines every `--@include <file>` line from `lua/includes/`, and
  * writes `src/lua-scripts.generated.ts`: name → `{ numberOfKeys, lua }`. The name (the file's name
  * part in camelCase: `presence-beat-3.lua` → `presenceBeat`) and the number of keys come from the
- * file name alone, so adding or changing a script needs no edit elsewhere.
+ * file name alone, so adding or changing a script needs no edit elsewhere. `<keys>` is `n` for a
+ * script that takes any number of keys: its caller passes the number first, as EVALSHA does.
  *
  * The output is not committed (it is in .gitignore): `npm ci` (the root `prepare`), `npm run build`,
  * `npm pack`, `npm test` (vitest's global setup), `npm run demo` and `npm run bench` regenerate it,
@@ -36,7 +37,8 @@ export const defaultPaths: EmbedLuaPaths = {
 /** One script, ready for ioredis's `defineCommand`. */
 export interface EmbeddedScript {
   readonly name: string;
-  readonly numberOfKeys: number;
+  /** Undefined for a `<name>-n.lua` script: its caller passes the number of keys. */
+  readonly numberOfKeys: number | undefined;
   /** The script's text with its includes inlined. */
   readonly lua: string;
 }
@@ -46,8 +48,8 @@ export class LuaScriptError extends Error {
   override readonly name = 'LuaScriptError';
 }
 
-/** `<name>-<keys>.lua`, the name in camelCase or kebab-case: `advance-6.lua`, `presence-beat-3.lua`. */
-const SCRIPT_FILE = /^([a-z][A-Za-z0-9]*(?:-[a-z][A-Za-z0-9]*)*)-(\d+)\.lua$/;
+/** `<name>-<keys>.lua`, the name in camelCase or kebab-case: `fail-6.lua`, `presence-beat-3.lua`, `advance-n.lua`. */
+const SCRIPT_FILE = /^([a-z][A-Za-z0-9]*(?:-[a-z][A-Za-z0-9]*)*)-(\d+|n)\.lua$/;
 
 /** A script's name in the map and as an ioredis command: the file's name part in camelCase. */
 const camelCase = (name: string): string => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
@@ -79,8 +81,9 @@ export function readScripts(luaDir: string): EmbeddedScript[] {
     const match = SCRIPT_FILE.exec(file);
     if (match === null) {
       throw new LuaScriptError(
-        `${join(luaDir, file)}: a script's file name must be <name>-<number of keys>.lua, the name in ` +
-          'camelCase or kebab-case, e.g. "advance-6.lua" or "presence-beat-3.lua"; shared parts belong in includes/',
+        `${join(luaDir, file)}: a script's file name must be <name>-<number of keys>.lua (or <name>-n.lua when ` +
+          'its caller passes the number), the name in camelCase or kebab-case, e.g. "fail-6.lua" or ' +
+          '"presence-beat-3.lua"; shared parts belong in includes/',
       );
     }
     const [, stem = '', keys = ''] = match;
@@ -89,7 +92,7 @@ export function readScripts(luaDir: string): EmbeddedScript[] {
       throw new LuaScriptError(`${join(luaDir, file)}: another file already defines the script "${name}"`);
     }
     const text = readFileSync(join(luaDir, file), 'utf8');
-    scripts.push({ name, numberOfKeys: Number(keys), lua: inlineIncludes(text, join(luaDir, 'includes'), [file]) });
+    scripts.push({ name, numberOfKeys: keys === 'n' ? undefined : Number(keys), lua: inlineIncludes(text, join(luaDir, 'includes'), [file]) });
   }
   if (scripts.length === 0) throw new LuaScriptError(`${luaDir} holds no <name>-<keys>.lua script`);
   return scripts;
@@ -100,7 +103,7 @@ export function renderModule(scripts: readonly EmbeddedScript[], luaDir: string,
   const from = relative(join(outFile, '..', '..'), luaDir) || '.';
   const names = scripts.map((script) => `'${script.name}'`).join(' | ');
   const entries = scripts
-    .map((s) => `  ${s.name}: {\n    numberOfKeys: ${s.numberOfKeys},\n    lua: ${JSON.stringify(s.lua)},\n  },`)
+    .map((s) => `  ${s.name}: {\n${s.numberOfKeys === undefined ? '' : `    numberOfKeys: ${s.numberOfKeys},\n`}    lua: ${JSON.stringify(s.lua)},\n  },`)
     .join('\n');
   return `// Generated from ${from}/*.lua by scripts/embed-lua.ts: do not edit, and do not commit.
 // \`npm run generate -w @celeriac/runtime\` regenerates it (so do npm ci, build, test, demo and bench).
@@ -110,8 +113,11 @@ export type LuaScriptName = ${names};
 
 /** A script as ioredis's \`defineCommand\` takes it. */
 export interface LuaScript {
-  /** How many of the script's arguments are keys: \`<keys>\` of \`lua/<name>-<keys>.lua\`. */
-  readonly numberOfKeys: number;
+  /**
+   * How many of the script's arguments are keys: \`<keys>\` of \`lua/<name>-<keys>.lua\`; absent for
+   * \`<name>-n.lua\`, whose caller passes the number first.
+   */
+  readonly numberOfKeys?: number;
   /** The script's text, with its \`--@include\` lines replaced by the files they name. */
   readonly lua: string;
 }
@@ -152,7 +158,7 @@ function main(args: readonly string[]): number {
     return 1;
   }
   // Quiet when nothing changed: it runs before every demo and benchmark.
-  if (!upToDate) process.stdout.write(`${where}: written (${scripts.map((s) => `${s.name}/${s.numberOfKeys}`).join(', ')})\n`);
+  if (!upToDate) process.stdout.write(`${where}: written (${scripts.map((s) => `${s.name}/${s.numberOfKeys ?? 'n'}`).join(', ')})\n`);
   return 0;
 }
 

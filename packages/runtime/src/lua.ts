@@ -38,7 +38,7 @@ const loaded = new WeakSet<RedisClient>();
 /** Registers the scripts on `client` (once per client) and returns it typed with the commands. */
 export function withScripts(client: RedisClient): RedisClient & ScriptCommands {
   if (!loaded.has(client)) {
-    for (const [name, { numberOfKeys, lua }] of Object.entries(luaScripts)) client.defineCommand(name, { numberOfKeys, lua });
+    for (const [name, script] of Object.entries(luaScripts)) client.defineCommand(name, script);
     loaded.add(client);
   }
   return client as RedisClient & ScriptCommands;

@@ -3,6 +3,7 @@
  * scripts), and reading states and results. Queues are BullMQ's business, not this file's.
  */
 import { randomUUID } from 'node:crypto';
+import { ReplyError } from 'ioredis';
 import { isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { checkSize, decodeEnvelope, DEFAULT_MAX_PAYLOAD, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
@@ -54,8 +55,8 @@ const SLICE = 1_000;
  */
 const WHOLE_LIMIT = 100;
 
-/** A success for `advance-6.lua`: node index, result envelope, inline limit. */
-type Success = [index: number, envelope: string, inlineLimit: number];
+/** A success for `advance-n.lua`: its workflow, node index, result envelope, inline limit. */
+type Success = readonly [workflowId: string, index: number, envelope: string, inlineLimit: number];
 /** A pointer from an id a user chose to its workflow: the id, and `<workflow id> n<i>|g<g>`. */
 type Pointer = [id: string, value: string];
 /** Fields read per HMGET (results, states), so no reply grows with the workflow. */
@@ -242,21 +243,69 @@ export class WorkflowStore {
 
   /**
    * Records a success and releases the successors whose last predecessor it was. With
-   * `inlineLimit`, a release of more nodes comes back as `releasedIndices` only. The successes of
-   * one workflow recorded in the same moment go to Redis in one call (`advance-6.lua` records each
-   * atomically, in order).
+   * `inlineLimit`, a release of more nodes comes back as `releasedIndices` only. The successes
+   * recorded in the same moment go to Redis in one call (`advance-n.lua` records each atomically,
+   * in order): on one Redis server those of every workflow, on a cluster those of one workflow,
+   * whose keys share a slot.
    */
   advance(workflowId: string, index: number, envelope: string, inlineLimit = 0): Promise<Recorded> {
-    return this.successes.add(workflowId, [index, envelope, inlineLimit]);
+    return this.successes.add(isCluster(this.redis) ? workflowId : '', [workflowId, index, envelope, inlineLimit]);
   }
 
-  private readonly successes = new TickBatcher<Success, ReleaseReply, Recorded>(
-    (workflowId, successes) => {
-      const keys = this.keys(workflowId);
-      return this.durably<ReleaseReply[]>('advance', [...this.keyList(keys), this.ttl, keys.events, ...successes.flat()]);
+  private readonly successes = new TickBatcher<Success, ReleaseReply | Error, Recorded>(
+    (_slot, successes) => this.recordSuccesses(successes),
+    ([workflowId], reply) => {
+      if (reply instanceof Error) throw reply;
+      return parseRelease(reply, workflowId, 'record a result');
     },
-    (workflowId, reply) => parseRelease(reply, workflowId, 'record a result'),
   );
+
+  /**
+   * Records `successes` in one call. Should Redis refuse it with an error of its own (a key of one
+   * workflow holding the wrong type), each workflow's successes go again alone, so that a broken
+   * workflow fails only its own: each node is recorded atomically and at most once, so what the
+   * refused call did record comes back as recorded already, its release included.
+   */
+  private async recordSuccesses(successes: readonly Success[]): Promise<readonly (ReleaseReply | Error)[]> {
+    try {
+      return await this.advanceScript(successes);
+    } catch (error) {
+      const workflows = new Set(successes.map(([workflowId]) => workflowId));
+      if (workflows.size === 1 || !(error instanceof ReplyError)) throw error;
+      const replies: (ReleaseReply | Error)[] = [];
+      await Promise.all(
+        [...workflows].map(async (workflowId) => {
+          const own = successes.flatMap((success, k) => (success[0] === workflowId ? [k] : []));
+          try {
+            const ownReplies = await this.advanceScript(own.map((k) => successes[k]!));
+            own.forEach((k, j) => (replies[k] = ownReplies[j]!));
+          } catch (ownError) {
+            for (const k of own) replies[k] = ownError instanceof Error ? ownError : new Error(String(ownError));
+          }
+        }),
+      );
+      return replies;
+    }
+  }
+
+  /** One `advance-n.lua` call: each workflow's six keys and channel once, its nodes by position. */
+  private advanceScript(successes: readonly Success[]): Promise<ReleaseReply[]> {
+    const position = new Map<string, number>();
+    const keys: string[] = [];
+    const channels: string[] = [];
+    const nodes: (string | number)[] = [];
+    for (const [workflowId, index, envelope, inlineLimit] of successes) {
+      let w = position.get(workflowId);
+      if (w === undefined) {
+        const workflowKeys = this.keys(workflowId);
+        keys.push(...this.keyList(workflowKeys));
+        channels.push(workflowKeys.events);
+        position.set(workflowId, (w = channels.length));
+      }
+      nodes.push(w, index, envelope, inlineLimit);
+    }
+    return this.durably<ReleaseReply[]>('advance', [keys.length, ...keys, this.ttl, channels.length, ...channels, ...nodes]);
+  }
 
   /** Records a final failure, fails everything downstream, and returns the error callbacks released. */
   async fail(workflowId: string, index: number, envelope: string, joinEnvelope: string): Promise<Recorded> {

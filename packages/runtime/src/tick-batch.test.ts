@@ -13,7 +13,7 @@ function doubler(fail?: Error) {
       if (fail !== undefined && sent.length === 1) throw fail;
       return items.map((item) => item * 2);
     },
-    (_key, reply) => {
+    (_item, reply) => {
       if (reply < 0) throw new RangeError(`bad reply ${reply}`);
       return reply;
     },

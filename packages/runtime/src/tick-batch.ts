@@ -20,7 +20,7 @@ export class TickBatcher<TItem, TReply, TResult> {
     /** Sends one key's batch: one reply per item, in order. */
     private readonly send: (key: string, items: readonly TItem[]) => Promise<readonly TReply[]>,
     /** Turns an item's reply into its result; what it throws rejects that item alone. */
-    private readonly settle: (key: string, reply: TReply) => TResult,
+    private readonly settle: (item: TItem, reply: TReply) => TResult,
   ) {}
 
   /** Queues `item` under `key`; resolves with its result once its batch was answered. */
@@ -49,7 +49,7 @@ export class TickBatcher<TItem, TReply, TResult> {
     }
     batch.forEach((pending, k) => {
       try {
-        pending.resolve(this.settle(key, replies[k]!));
+        pending.resolve(this.settle(pending.item, replies[k]!));
       } catch (error) {
         pending.reject(error);
       }

@@ -76,7 +76,7 @@ describe('workflow store', () => {
     const other = await app.apply(chain(signature('a'), signature('b')));
     const store = app.internals.store;
     const monitored = await monitor();
-    // Made in one moment: one advance for the chord's workflow (with node 2 twice), one for the chain's.
+    // Made in one moment: on one Redis server, one advance for both workflows (the chord's node 2 twice).
     const [a, b, twice, last, chainHop] = await Promise.all([
       store.advance(res.id, 0, success('a')),
       store.advance(res.id, 2, success('c')),
@@ -91,7 +91,56 @@ describe('workflow store', () => {
     expect(chainHop.released.map((r) => [r.index, r.inputs])).toEqual([[1, [1]]]);
     expect(await store.releaseCounts(res.id)).toEqual({ 3: 1 });
     const advances = monitored.executed.filter((c) => c.args[0]!.startsWith('eval') && c.args.some((arg) => arg.startsWith('{"s":"SUCCESS"')));
-    expect(advances.map((c) => c.args.filter((arg) => arg.startsWith('{"s":"SUCCESS"')).length).sort()).toEqual([1, 4]);
+    expect(advances.map((c) => c.args.filter((arg) => arg.startsWith('{"s":"SUCCESS"')).length)).toEqual([5]);
+  });
+
+  it('keeps the TTL of each workflow in a shared call, and publishes each success on its own workflow', async () => {
+    const app = testApp();
+    const first = await app.apply(chain(signature('a'), signature('b')));
+    const second = await app.apply(chain(signature('a'), signature('b')));
+    const store = app.internals.store;
+    const [one, two] = await Promise.all([store.advance(first.id, 0, success(1)), store.advance(second.id, 0, success(2))]);
+    expect([one.released[0]!.inputs, two.released[0]!.inputs]).toEqual([[1], [2]]);
+    await Promise.all([store.advance(first.id, 1, success('x')), store.advance(second.id, 1, success('y'))]);
+    expect([await first.get({ timeout: 1_000 }), await second.get({ timeout: 1_000 })]).toEqual(['x', 'y']);
+    const redis = new Redis(redisUrl());
+    try {
+      for (const id of [first.id, second.id]) {
+        const ttls = await Promise.all(Object.values(store.keys(id)).filter((key) => !key.endsWith(':events')).map((key) => redis.ttl(key)));
+        expect(ttls.every((ttl) => ttl > 0)).toBe(true);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('fails only the successes of a workflow whose keys Redis refuses, when a shared call is refused', async () => {
+    const app = testApp();
+    const broken = await app.apply(chain(signature('a'), signature('b')));
+    const before = await app.apply(chain(signature('a'), signature('b')));
+    const after = await app.apply(chain(signature('a'), signature('b')));
+    const store = app.internals.store;
+    const redis = new Redis(redisUrl());
+    try {
+      // A key of the wrong type makes the script stop with an error half-way through the call.
+      await redis.del(store.keys(broken.id).state);
+      await redis.set(store.keys(broken.id).state, 'not a hash');
+    } finally {
+      redis.disconnect();
+    }
+    const [first, lost, last] = await Promise.allSettled([
+      store.advance(before.id, 0, success(1)),
+      store.advance(broken.id, 0, success(1)),
+      store.advance(after.id, 0, success(1)),
+    ]);
+    expect(lost).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/WRONGTYPE/) } });
+    // Recorded by the refused call already (RECORDED before the error, then ALREADY_RECORDED), released once.
+    for (const kept of [first, last]) {
+      expect(kept.status).toBe('fulfilled');
+      if (kept.status === 'fulfilled') expect(kept.value.released.map((node) => node.index)).toEqual([1]);
+    }
+    expect(await store.releaseCounts(before.id)).toEqual({ 1: 1 });
+    expect(await store.releaseCounts(after.id)).toEqual({ 1: 1 });
   });
 
   it('rejects only the successes of a workflow Redis no longer holds, not those sent with them', async () => {

@@ -1,11 +1,11 @@
 -- Appends, for each released node index in `indices`, the data a worker needs to enqueue it:
 -- index, spec JSON (`n:<i>`), the number of input envelopes, then those envelopes in input order.
--- KEYS[1] must be the workflow's graph hash and KEYS[3] its result hash.
-local function appendReleased(out, indices)
+-- `keys` are the workflow's six keys, graph hash first (result hash third).
+local function appendReleased(keys, out, indices)
   for _, j in ipairs(indices) do
     out[#out + 1] = j
-    out[#out + 1] = redis.call('HGET', KEYS[1], 'n:' .. j)
-    local inputs = redis.call('HGET', KEYS[1], 'a:' .. j)
+    out[#out + 1] = redis.call('HGET', keys[1], 'n:' .. j)
+    local inputs = redis.call('HGET', keys[1], 'a:' .. j)
     local ids = {}
     if inputs then
       for k in string.gmatch(inputs, '[^,]+') do ids[#ids + 1] = k end
@@ -14,7 +14,7 @@ local function appendReleased(out, indices)
     -- HMGET in slices: Lua's unpack() has a small argument limit.
     for from = 1, #ids, 1000 do
       local to = math.min(from + 999, #ids)
-      local values = redis.call('HMGET', KEYS[3], unpack(ids, from, to))
+      local values = redis.call('HMGET', keys[3], unpack(ids, from, to))
       for v = 1, #values do out[#out + 1] = values[v] or false end
     end
   end
