@@ -55,6 +55,11 @@ const SLICE = 1_000;
  */
 const WHOLE_LIMIT = 100;
 
+/**
+ * Successes recorded per `advance-n.lua` call at most. A worker with a high concurrency can reach
+ * hundreds in one moment; Redis runs nothing else while a script runs, so no call may take long.
+ */
+const SUCCESSES_PER_CALL = 200;
 /** A success for `advance-n.lua`: its workflow, node index, result envelope, inline limit. */
 type Success = readonly [workflowId: string, index: number, envelope: string, inlineLimit: number];
 /** A pointer from an id a user chose to its workflow: the id, and `<workflow id> n<i>|g<g>`. */
@@ -258,6 +263,7 @@ export class WorkflowStore {
       if (reply instanceof Error) throw reply;
       return parseRelease(reply, workflowId, 'record a result');
     },
+    SUCCESSES_PER_CALL,
   );
 
   /**

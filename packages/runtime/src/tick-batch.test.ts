@@ -5,7 +5,7 @@ import { TickBatcher } from './tick-batch.js';
  * A batcher that doubles numbers, recording each batch it sends; its first send fails with `fail`
  * when given, and a negative number is an item that fails alone.
  */
-function doubler(fail?: Error) {
+function doubler(fail?: Error, maxItems?: number) {
   const sent: [string, number[]][] = [];
   const batcher = new TickBatcher<number, number, number>(
     async (key, items) => {
@@ -17,6 +17,7 @@ function doubler(fail?: Error) {
       if (reply < 0) throw new RangeError(`bad reply ${reply}`);
       return reply;
     },
+    maxItems,
   );
   return { batcher, sent };
 }
@@ -49,6 +50,17 @@ describe('TickBatcher', () => {
     const results = await Promise.allSettled([batcher.add('a', 1), batcher.add('a', -1), batcher.add('a', 3)]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(RangeError);
+  });
+
+  it('splits a batch larger than its limit into requests of at most that many items, in order', async () => {
+    const { batcher, sent } = doubler(undefined, 2);
+    const results = await Promise.all([1, 2, 3, 4, 5].map((n) => batcher.add('a', n)));
+    expect(results).toEqual([2, 4, 6, 8, 10]);
+    expect(sent).toEqual([
+      ['a', [1, 2]],
+      ['a', [3, 4]],
+      ['a', [5]],
+    ]);
   });
 
   it('rejects every item of a batch whose request failed, and the next batch goes on', async () => {

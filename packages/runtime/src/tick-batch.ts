@@ -21,6 +21,8 @@ export class TickBatcher<TItem, TReply, TResult> {
     private readonly send: (key: string, items: readonly TItem[]) => Promise<readonly TReply[]>,
     /** Turns an item's reply into its result; what it throws rejects that item alone. */
     private readonly settle: (item: TItem, reply: TReply) => TResult,
+    /** Items per request at most: a larger batch goes as several requests, sent at once. */
+    private readonly maxItems = Infinity,
   ) {}
 
   /** Queues `item` under `key`; resolves with its result once its batch was answered. */
@@ -36,7 +38,9 @@ export class TickBatcher<TItem, TReply, TResult> {
   private flush(): void {
     const batches = this.pending;
     this.pending = new Map();
-    for (const [key, batch] of batches) void this.sendBatch(key, batch);
+    for (const [key, batch] of batches) {
+      for (let from = 0; from < batch.length; from += this.maxItems) void this.sendBatch(key, batch.slice(from, from + this.maxItems));
+    }
   }
 
   private async sendBatch(key: string, batch: readonly Pending<TItem, TResult>[]): Promise<void> {

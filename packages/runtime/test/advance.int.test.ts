@@ -94,6 +94,19 @@ describe('workflow store', () => {
     expect(advances.map((c) => c.args.filter((arg) => arg.startsWith('{"s":"SUCCESS"')).length)).toEqual([5]);
   });
 
+  it('records at most 200 successes per call, however many were reached in one moment', async () => {
+    const app = testApp();
+    const res = await app.apply(chord(Array.from({ length: 450 }, (_, k) => signature('h', [k])), signature('body')));
+    const store = app.internals.store;
+    const monitored = await monitor();
+    const recorded = await Promise.all(Array.from({ length: 450 }, (_, k) => store.advance(res.id, k, success(k))));
+    await monitored.caughtUp();
+    expect(recorded.map((r) => r.status)).toEqual(Array.from({ length: 450 }, () => 0));
+    expect(recorded[449]!.released.map((r) => [r.index, r.inputs.length])).toEqual([[450, 450]]);
+    const advances = monitored.executed.filter((c) => c.args[0]!.startsWith('eval') && c.args.some((arg) => arg.startsWith('{"s":"SUCCESS"')));
+    expect(advances.map((c) => c.args.filter((arg) => arg.startsWith('{"s":"SUCCESS"')).length)).toEqual([200, 200, 50]);
+  });
+
   it('keeps the TTL of each workflow in a shared call, and publishes each success on its own workflow', async () => {
     const app = testApp();
     const first = await app.apply(chain(signature('a'), signature('b')));
