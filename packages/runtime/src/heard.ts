@@ -32,13 +32,27 @@ interface Followed {
   complete: boolean;
 }
 
+/** How long, and how many, workflows are followed (tests shrink them). */
+export interface FollowLimits {
+  readonly keepMs: number;
+  readonly maxFollowed: number;
+}
+
 /** One per app: follows each workflow it applies for {@link KEEP_MS}. */
 export class HeardSinceApply {
   private readonly followed = new Map<string, Followed>();
+  /**
+   * The ids of `followed` in the order they were followed, from `oldest` on. Dropping from the
+   * front of a Map and then walking it from the front again costs a step per entry dropped since
+   * V8 last rehashed the Map: at 10 000 workflows, about 7 µs per `apply`. This queue costs none.
+   */
+  private order: string[] = [];
+  private oldest = 0;
 
   constructor(
     private readonly subscriber: ChannelSubscriber,
     private readonly pattern: string,
+    private readonly limits: FollowLimits = { keepMs: KEEP_MS, maxFollowed: MAX_FOLLOWED },
   ) {}
 
   /**
@@ -70,27 +84,39 @@ export class HeardSinceApply {
       ),
     };
     this.followed.set(workflowId, entry);
+    this.order.push(workflowId);
   }
 
   /** What was heard about `workflowId`, or undefined when it is not followed (read everything). */
   heard(workflowId: string): Heard | undefined {
     const entry = this.followed.get(workflowId);
-    if (entry === undefined || Date.now() - entry.since > KEEP_MS) return undefined;
+    if (entry === undefined || Date.now() - entry.since > this.limits.keepMs) return undefined;
     return entry;
   }
 
   close(): void {
     for (const entry of this.followed.values()) entry.subscription.close();
     this.followed.clear();
+    this.order = [];
+    this.oldest = 0;
   }
 
   /** Drops the workflows followed for too long, or the oldest beyond {@link MAX_FOLLOWED}. */
   private sweep(): void {
     const now = Date.now();
-    for (const [id, entry] of this.followed) {
-      if (now - entry.since <= KEEP_MS && this.followed.size < MAX_FOLLOWED) break;
+    const { keepMs, maxFollowed } = this.limits;
+    while (this.oldest < this.order.length) {
+      const id = this.order[this.oldest]!;
+      const entry = this.followed.get(id)!;
+      if (now - entry.since <= keepMs && this.followed.size < maxFollowed) break;
       entry.subscription.close();
       this.followed.delete(id);
+      this.oldest++;
+    }
+    // Now and then, forget the dropped ids, so the queue stays about as long as the Map.
+    if (this.oldest >= 1_024 && this.oldest * 2 >= this.order.length) {
+      this.order = this.order.slice(this.oldest);
+      this.oldest = 0;
     }
   }
 }
