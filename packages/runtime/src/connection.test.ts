@@ -1,6 +1,18 @@
 import { Cluster, Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
-import { checkRedisInput, describeRedisInput, duplicateClient, isCluster, isRedisClient, openConnection, parseClusterUrl, retryRedirected } from './connection.js';
+import { EventEmitter } from 'node:events';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  checkRedisInput,
+  ConnectionWatch,
+  describeRedisInput,
+  duplicateClient,
+  isCluster,
+  isRedisClient,
+  openConnection,
+  parseClusterUrl,
+  retryRedirected,
+  type RedisClient,
+} from './connection.js';
 import { InvalidArgumentError } from './errors.js';
 
 describe('what createApp({ redis }) accepts', () => {
@@ -135,5 +147,56 @@ describe('describeRedisInput (what the CLI shows as its broker)', () => {
       redis.disconnect();
       cluster.disconnect();
     }
+  });
+});
+
+describe('ConnectionWatch.unavailableFor (what a waiting get() gives up on)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+  it('tells every pending wait once an outage has lasted its time, with one timer for them all', async () => {
+    vi.useFakeTimers();
+    const watch = new ConnectionWatch('redis://127.0.0.1:1', 'app', quiet);
+    const client = new EventEmitter();
+    watch.follow(client as unknown as RedisClient, false);
+    const timers = vi.getTimerCount();
+    const short = watch.unavailableFor(1_000);
+    const long = watch.unavailableFor(3_000);
+    const cancelled = watch.unavailableFor(1_000);
+    expect(vi.getTimerCount()).toBe(timers + 1);
+    cancelled.cancel();
+    const settled: string[] = [];
+    void short.promise.then(() => settled.push('short'));
+    void long.promise.then(() => settled.push('long'));
+    void cancelled.promise.then(() => settled.push('cancelled'));
+    client.emit('error', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    await vi.advanceTimersByTimeAsync(1_250);
+    expect(settled).toEqual(['short']);
+    await expect(short.promise).resolves.toMatchObject({ name: 'ConnectionError', message: expect.stringMatching(/has not answered for 1000 ms/) });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(settled).toEqual(['short', 'long']);
+    // Nothing pending: the timer is gone.
+    expect(vi.getTimerCount()).toBe(timers);
+  });
+
+  it('tells nothing while Redis answers, and starts counting when an outage begins', async () => {
+    vi.useFakeTimers();
+    const watch = new ConnectionWatch('redis://127.0.0.1:1', 'app', quiet);
+    const client = new EventEmitter();
+    watch.follow(client as unknown as RedisClient, false);
+    const wait = watch.unavailableFor(1_000);
+    let told = false;
+    void wait.promise.then(() => (told = true));
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(told).toBe(false);
+    client.emit('error', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    await vi.advanceTimersByTimeAsync(500);
+    client.emit('ready'); // back before the limit
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(told).toBe(false);
+    wait.cancel();
   });
 });

@@ -317,6 +317,12 @@ function seedAddressesOf(seeds: readonly unknown[]): string[] {
   );
 }
 
+/** A wait of {@link ConnectionWatch.unavailableFor}: resolved once an outage has lasted `ms`. */
+interface UnavailableWait {
+  readonly ms: number;
+  readonly resolve: (error: ConnectionError) => void;
+}
+
 /**
  * Follows the app's connections. It remembers the last connection error, so a command that gives
  * up after its retries fails with the cause (not just "reached the max retries"), and it stops a
@@ -334,6 +340,9 @@ export class ConnectionWatch {
   private readonly tooLongListeners = new Set<(error: ConnectionError) => void>();
   /** See {@link boundCalls}. */
   private callLimit: number | undefined;
+  /** The pending waits of {@link unavailableFor}, and the one timer that checks them all. */
+  private readonly unavailableWaits = new Set<UnavailableWait>();
+  private unavailableCheck: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly address: string,
@@ -394,16 +403,33 @@ export class ConnectionWatch {
    * times a second); `cancel` stops watching. For waits that depend on Redis coming back.
    */
   unavailableFor(ms: number): { readonly promise: Promise<ConnectionError>; cancel(): void } {
-    let timer: NodeJS.Timeout | undefined;
-    const promise = new Promise<ConnectionError>((resolve) => {
-      timer = setInterval(() => {
-        if (this.downSince === undefined || Date.now() - this.downSince < ms) return;
-        const cause = this.lastError === undefined ? 'no answer' : describeCause(this.lastError);
-        resolve(this.fatal ?? new ConnectionError(this.address, `Redis has not answered for ${ms} ms (${cause}); check that it runs and is reachable from here`));
-      }, 250);
-      timer.unref();
-    });
-    return { promise, cancel: () => clearInterval(timer) };
+    let wait!: UnavailableWait;
+    const promise = new Promise<ConnectionError>((resolve) => (wait = { ms, resolve }));
+    this.unavailableWaits.add(wait);
+    // One check for every wait (a producer may hold thousands of `get()`s), while any is pending.
+    if (this.unavailableCheck === undefined) {
+      this.unavailableCheck = setInterval(() => this.checkUnavailable(), 250);
+      this.unavailableCheck.unref();
+    }
+    return { promise, cancel: () => this.dropUnavailable(wait) };
+  }
+
+  private checkUnavailable(): void {
+    if (this.downSince === undefined) return;
+    const down = Date.now() - this.downSince;
+    for (const wait of this.unavailableWaits) {
+      if (down < wait.ms) continue;
+      const cause = this.lastError === undefined ? 'no answer' : describeCause(this.lastError);
+      wait.resolve(this.fatal ?? new ConnectionError(this.address, `Redis has not answered for ${wait.ms} ms (${cause}); check that it runs and is reachable from here`));
+      this.dropUnavailable(wait);
+    }
+  }
+
+  private dropUnavailable(wait: UnavailableWait): void {
+    this.unavailableWaits.delete(wait);
+    if (this.unavailableWaits.size > 0) return;
+    clearInterval(this.unavailableCheck);
+    this.unavailableCheck = undefined;
   }
 
   /**

@@ -14,6 +14,7 @@ function harness(states: Map<number, TaskState>) {
   const backend = {
     store: { keys: (id: string) => ({ events: `events:${id}` }), eventsPattern: 'events:*' },
     subscriber: {
+      confirmed: () => true,
       listen: (_channel: string, listener: (message: string) => void) => {
         deliver = listener;
         return { ready: Promise.resolve(), close: () => {} };

@@ -156,7 +156,9 @@ export class WorkflowView {
     const outage = unavailable.promise.then((error) => Promise.reject(error));
     outage.catch(() => {});
     try {
-      if (!(await beforeDeadline(Promise.race([subscription.ready, outage]), deadline))) throw new TimeoutError(options.what, options.timeout!);
+      // Riding the app's confirmed pattern, the subscription is ready now: no race, no timer.
+      const ready = subscriber.confirmed(store.eventsPattern) || (await beforeDeadline(Promise.race([subscription.ready, outage]), deadline));
+      if (!ready) throw new TimeoutError(options.what, options.timeout!);
       for (;;) {
         if (readNow()) {
           const ids = [...toRead];
