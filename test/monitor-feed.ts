@@ -33,14 +33,20 @@ export function monitorCommands(redisUrl: string, onCommand: (command: Monitored
     let started = false;
     // `caughtUp` sends an ECHO of a fresh mark on a second connection; MONITOR lists it after
     // every command Redis ran before it.
-    const marks = new Map<string, () => void>();
+    // A marking connection that fails fails the waits on it, instead of an unhandled 'error' event.
+    const marks = new Map<string, { done(): void; fail(error: Error): void }>();
     let marker: Socket | undefined;
     const feed: MonitorFeed = {
       caughtUp: () =>
-        new Promise((done) => {
+        new Promise((done, fail) => {
           const mark = `caught-up-${randomUUID()}`;
-          marks.set(mark, done);
-          marker ??= connect({ host: url.hostname, port: Number(url.port || 6379) }).on('data', () => {});
+          marks.set(mark, { done, fail });
+          marker ??= connect({ host: url.hostname, port: Number(url.port || 6379) })
+            .on('data', () => {})
+            .on('error', (error) => {
+              for (const pending of marks.values()) pending.fail(error);
+              marks.clear();
+            });
           marker.write(`*2\r\n$4\r\necho\r\n$${mark.length}\r\n${mark}\r\n`);
         }),
       close: () => {
@@ -69,7 +75,10 @@ export function monitorCommands(redisUrl: string, onCommand: (command: Monitored
         const command = parseLine(line);
         const marked = command.args[0] === 'echo' ? marks.get(command.args[1]!) : undefined;
         if (marked === undefined) onCommand(command);
-        else marked();
+        else {
+          marks.delete(command.args[1]!);
+          marked.done();
+        }
       }
     });
   });

@@ -1,10 +1,11 @@
 /**
  * Calls made in the same moment — one turn of Node's event loop, before it next looks at I/O —
- * gathered per key and sent as one batch. A worker running 50 jobs at once finishes many of them
- * on the same turn (the replies that resume them arrive in one socket read), so recording their
- * outcomes in one request per workflow, instead of one per job, saves a request and its system
- * calls on both sides for each of them. A lone call waits for nothing: the batch leaves at the end
- * of the turn it was made in.
+ * gathered per key and sent as one batch (in requests of at most `maxItems`). A worker running 50
+ * jobs at once finishes many of them on the same turn (the replies that resume them arrive in one
+ * socket read), so recording their outcomes in one request per key (the store's: one Redis server,
+ * or one workflow on a cluster), instead of one per job, saves a request and its system calls on
+ * both sides for each of them. A lone call waits for nothing: the batch leaves at the end of the
+ * turn it was made in.
  */
 
 interface Pending<TItem, TResult> {
