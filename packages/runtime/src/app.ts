@@ -72,6 +72,9 @@ import {
 } from './task.js';
 import { Worker, type WorkerOptions } from './worker.js';
 
+/** How waiting results hear of their announcements: see {@link AppOptions.resultSubscription}. */
+export type ResultSubscription = 'app' | 'result';
+
 /** Options of {@link createApp}. An option given as `undefined` counts as not given. */
 export interface AppOptions {
   /** App name (Celery's `-A proj`), shown by workers and the monitor. Default `"celeriac"`. */
@@ -112,6 +115,20 @@ export interface AppOptions {
    * costs a replication round trip per step boundary. Default: off.
    */
   readonly waitForReplicas?: { readonly replicas: number; readonly timeout?: number | undefined } | undefined;
+  /**
+   * How a waiting `get()` hears that its result is ready.
+   *
+   * - `'app'` (default): one pattern subscription (PSUBSCRIBE) carries the announcements of every
+   *   workflow of the app, so a wait costs no SUBSCRIBE round trip. But while anything waits, the
+   *   process receives every task's announcement of the whole app, as a BullMQ `QueueEvents`
+   *   receives every event of its queue: each such process costs Redis about 1 µs per task of the
+   *   app, and costs itself a few µs.
+   * - `'result'`: each wait subscribes its own workflow's channel, as Celery's Redis result backend
+   *   does: up to two round trips more per `get()` (the SUBSCRIBE, and a first read), but the
+   *   process hears only what it waits for. Choose it when many processes wait (dozens of web
+   *   servers) on an app that runs many tasks.
+   */
+  readonly resultSubscription?: ResultSubscription | undefined;
   /**
    * Further modules to import for the tasks they register (Celery's `include`): paths relative to
    * the app's own module, file URLs, or package names. The `celeriac` CLI (`-A`) and the processes
@@ -200,6 +217,7 @@ export class App {
   private readonly ttl: number;
   private readonly maxPayloadSize: number;
   private readonly replicaWait: ReplicaWait | undefined;
+  private readonly resultSubscription: ResultSubscription;
   private unavailableTimeout: number;
   private logger: Logger;
   /** For problems that repeat, such as malformed messages from a hostile publisher: one line a minute per kind. */
@@ -224,6 +242,7 @@ export class App {
       throw new InvalidArgumentError('maxPayloadSize', `expected a whole number of bytes >= 1, got ${String(options.maxPayloadSize)}`);
     }
     this.replicaWait = replicaWaitOf(options.waitForReplicas);
+    this.resultSubscription = checkResultSubscription(options.resultSubscription);
     this.unavailableTimeout = checkUnavailableTimeout(options.unavailableTimeout ?? 10_000);
     checkRedisInput(options.redis);
     this.include = checkInclude(options.include);
@@ -627,9 +646,12 @@ export class App {
     const settler = new Settler(store, dispatcher);
     const subscriber = new ChannelSubscriber(redis, new RateLimitedLog(this.logger), watch);
     const plane = createControlPlane({ redis, subscriber, prefix: this.prefix, logger: this.logger });
-    const heard = new HeardSinceApply(subscriber, store.eventsPattern);
+    // Without the app's pattern, each wait subscribes its own channel, and nothing is heard before it.
+    const eventsPattern = this.resultSubscription === 'app' ? store.eventsPattern : undefined;
+    const heard = new HeardSinceApply(subscriber, eventsPattern);
     return {
       heard,
+      eventsPattern,
       redis,
       ownsRedis,
       // One Redis server runs the connection's commands in the order sent; a cluster spreads them over nodes.
@@ -647,10 +669,11 @@ export class App {
 
   private backend(): ResultBackend {
     const { store, subscriber, revoker } = this.parts;
-    const { heard } = this.parts;
+    const { heard, eventsPattern } = this.parts;
     return {
       store,
       subscriber,
+      eventsPattern,
       heard: (workflowId) => heard.heard(workflowId),
       revoke: (meta, ref, options) => revoker.revoke(meta, ref, options),
       guard: (run) => this.guard(run),
@@ -689,6 +712,8 @@ interface Connected {
   readonly subscriber: ChannelSubscriber;
   /** What was heard about the workflows this app applied moments ago. */
   readonly heard: HeardSinceApply;
+  /** The pattern that carries every workflow's announcements to waiters; undefined: each wait subscribes its own channel. */
+  readonly eventsPattern: string | undefined;
   /**
    * Whether commands sent on `redis` run in the order sent — true for one Redis server (the store
    * and the dispatcher share the connection), false for a cluster, whose nodes each keep their own.
@@ -710,6 +735,12 @@ function replicaWaitOf(given: AppOptions['waitForReplicas']): ReplicaWait | unde
     throw new InvalidArgumentError('waitForReplicas.timeout', `expected a whole number of milliseconds >= 1, got ${String(timeout)}`);
   }
   return { replicas, timeout };
+}
+
+/** `AppOptions.resultSubscription`, checked; `'app'` when not given. */
+function checkResultSubscription(given: unknown): ResultSubscription {
+  if (given === undefined || given === 'app' || given === 'result') return given ?? 'app';
+  throw new InvalidArgumentError('resultSubscription', `expected 'app' or 'result', got ${JSON.stringify(given) ?? String(given)}`);
 }
 
 /** `AppOptions.unavailableTimeout`, checked. */

@@ -35,6 +35,14 @@ describe('HeardSinceApply', () => {
     expect(heard.heard('w2')).toBeUndefined();
   });
 
+  it("follows nothing when the app has no pattern subscription (resultSubscription: 'result')", () => {
+    const { subscriber, publish } = fakeSubscriber();
+    const heard = new HeardSinceApply(subscriber, undefined);
+    heard.follow('w1', 'ch:w1');
+    publish('ch:w1', '0:SUCCESS');
+    expect(heard.heard('w1')).toBeUndefined();
+  });
+
   it('drops the oldest workflows first beyond its limit, closing their subscriptions', () => {
     const { subscriber, closed } = fakeSubscriber();
     const heard = new HeardSinceApply(subscriber, PATTERN, { keepMs: 60_000, maxFollowed: 3 });

@@ -51,18 +51,20 @@ export class HeardSinceApply {
 
   constructor(
     private readonly subscriber: ChannelSubscriber,
-    private readonly pattern: string,
+    /** The app's pattern subscription; undefined (the app's `resultSubscription: 'result'`): nothing is followed. */
+    private readonly pattern: string | undefined,
     private readonly limits: FollowLimits = { keepMs: KEEP_MS, maxFollowed: MAX_FOLLOWED },
   ) {}
 
   /**
    * Starts following `channel`, the events of a workflow that does not exist yet (a generated
-   * id) — call before its plan is written. Does nothing unless the pattern subscription is
-   * confirmed now.
+   * id) — call before its plan is written. Does nothing unless the app has a pattern subscription
+   * and Redis has confirmed it.
    */
   follow(workflowId: string, channel: string): void {
     this.sweep();
-    if (!this.subscriber.confirmed(this.pattern) || this.followed.has(workflowId)) return;
+    const { pattern } = this;
+    if (pattern === undefined || !this.subscriber.confirmed(pattern) || this.followed.has(workflowId)) return;
     const announced = new Set<number>();
     const entry: Followed = {
       since: Date.now(),
@@ -80,7 +82,7 @@ export class HeardSinceApply {
           }
         },
         () => (entry.complete = false),
-        this.pattern,
+        pattern,
       ),
     };
     this.followed.set(workflowId, entry);

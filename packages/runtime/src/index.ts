@@ -19,7 +19,7 @@
  * ```
  */
 export { App, createApp } from './app.js';
-export type { AppOptions, AppApplyOptions, ResultFor } from './app.js';
+export type { AppOptions, AppApplyOptions, ResultFor, ResultSubscription } from './app.js';
 export type { ClusterDescription, RedisClient, RedisInput } from './connection.js';
 export { AsyncResult, GroupResult } from './result.js';
 export type { QueueCounts } from './queues.js';

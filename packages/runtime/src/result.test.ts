@@ -12,7 +12,8 @@ function harness(states: Map<number, TaskState>) {
   let deliver: (message: string) => void = () => {};
   const reads: number[][] = [];
   const backend = {
-    store: { keys: (id: string) => ({ events: `events:${id}` }), eventsPattern: 'events:*' },
+    store: { keys: (id: string) => ({ events: `events:${id}` }) },
+    eventsPattern: 'events:*',
     subscriber: {
       confirmed: () => true,
       listen: (_channel: string, listener: (message: string) => void) => {

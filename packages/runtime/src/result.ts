@@ -41,6 +41,8 @@ export interface ResultBackend {
   heard(workflowId: string): Heard | undefined;
   readonly store: WorkflowStore;
   readonly subscriber: ChannelSubscriber;
+  /** The pattern every workflow's announcements ride on (the app's `resultSubscription: 'app'`); undefined: a wait subscribes its own channel. */
+  readonly eventsPattern: string | undefined;
   /** Revokes a result by its place in its workflow; resolves to the revoked task ids. */
   revoke(meta: WorkflowMeta, ref: ResultIndex, options: RevokeOptions): Promise<string[]>;
   /** Runs a Redis operation, turning a connection failure into the error a user can act on. */
@@ -122,7 +124,8 @@ export class WorkflowView {
     const readNow = (): boolean => toRead.size > 0 && (due || toRead.size === pending.size);
     const read = options.read ?? ((indices: readonly number[]) => this.states(indices));
     let initial = true;
-    // Through the app's one pattern subscription: no SUBSCRIBE round trip per wait.
+    // Through the app's one pattern subscription, when it has one: no SUBSCRIBE round trip per wait.
+    const { eventsPattern } = this.backend;
     const subscription = subscriber.listen(
       store.keys(this.meta.id).events,
       (message) => {
@@ -139,7 +142,7 @@ export class WorkflowView {
         due = true;
         wake();
       },
-      store.eventsPattern,
+      eventsPattern,
     );
     // Applied by this app moments ago, with every announcement since heard: only the nodes
     // announced need reading (nothing else can have ended). Set before any message can arrive.
@@ -157,7 +160,7 @@ export class WorkflowView {
     outage.catch(() => {});
     try {
       // Riding the app's confirmed pattern, the subscription is ready now: no race, no timer.
-      const ready = subscriber.confirmed(store.eventsPattern) || (await beforeDeadline(Promise.race([subscription.ready, outage]), deadline));
+      const ready = (eventsPattern !== undefined && subscriber.confirmed(eventsPattern)) || (await beforeDeadline(Promise.race([subscription.ready, outage]), deadline));
       if (!ready) throw new TimeoutError(options.what, options.timeout!);
       for (;;) {
         if (readNow()) {
