@@ -1,6 +1,6 @@
 /**
  * Everything else the runtime does, on a Redis Cluster of three masters: results rebuilt by id in
- * another app, revoke with terminate, retries, countdown and eta, rate limits, replace, the control
+ * another app, waits on their own channels, revoke with terminate, retries, countdown and eta, rate limits, replace, the control
  * plane, task events, listing workflows and queues (which SCAN every master), and workflow state
  * spread over every master.
  */
@@ -37,6 +37,15 @@ describe('the runtime on a Redis Cluster', () => {
       expect(await inner.get(T)).toBe(k + 2);
       expect(await (await other.result(`first-${k}`)).get(T)).toBe(k + 1);
     }
+  });
+
+  it("waits on each result's own channel with resultSubscription: 'result'", async () => {
+    const app = clusterApp(cluster(), { resultSubscription: 'result' });
+    const add = app.task('add', (x: number, y: number) => x + y);
+    app.worker();
+    for (let i = 0; i < 10; i++) expect(await (await add.delay(i, i)).get(T)).toBe(2 * i);
+    const res = await app.apply(chain(add.si(2, 2), group(add.s(1), add.s(2))));
+    expect(await res.get(T)).toEqual([5, 6]);
   });
 
   it('lets another process rebuild a result and walk its .parent chain from the cluster alone', async () => {
