@@ -20,7 +20,7 @@ export interface ScriptCommands {
   fail(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
   mark(...keysAndArgs: (string | number)[]): Promise<MarkReply>;
   outbox(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
-  outcome(stateKey: string, resultKey: string, index: number): Promise<[state: string | null, envelope: string | null]>;
+  outcome(...keysAndArgs: (string | number)[]): Promise<[state: string | null, envelope: string | null][]>;
   revoke(...keysAndArgs: (string | number)[]): Promise<number[]>;
   rate(key: string, intervalMs: number): Promise<number>;
 }

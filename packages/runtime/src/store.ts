@@ -62,6 +62,12 @@ const WHOLE_LIMIT = 100;
 const SUCCESSES_PER_CALL = 200;
 /** A success for `advance-n.lua`: its workflow, node index, result envelope, inline limit. */
 type Success = readonly [workflowId: string, index: number, envelope: string, inlineLimit: number];
+/** Nodes read per `outcome-n.lua` call at most (two HGETs each). */
+const OUTCOMES_PER_CALL = 500;
+/** A read for `outcome-n.lua`: a node's workflow and index. */
+type OutcomeRead = readonly [workflowId: string, index: number];
+/** What `outcome-n.lua` returns per node: its state and stored envelope. */
+type OutcomeReply = [state: string | null, envelope: string | null];
 /** A pointer from an id a user chose to its workflow: the id, and `<workflow id> n<i>|g<g>`. */
 type Pointer = [id: string, value: string];
 /** Fields read per HMGET (results, states), so no reply grows with the workflow. */
@@ -257,42 +263,17 @@ export class WorkflowStore {
     return this.successes.add(isCluster(this.redis) ? workflowId : '', [workflowId, index, envelope, inlineLimit]);
   }
 
+  // Each node is recorded atomically and at most once, so when a shared call is refused and sent
+  // again per workflow (see sharedCall), what it did record comes back as recorded already, its
+  // release included.
   private readonly successes = new TickBatcher<Success, ReleaseReply | Error, Recorded>(
-    (_slot, successes) => this.recordSuccesses(successes),
+    (_slot, successes) => sharedCall(successes, (own) => this.advanceScript(own)),
     ([workflowId], reply) => {
       if (reply instanceof Error) throw reply;
       return parseRelease(reply, workflowId, 'record a result');
     },
     SUCCESSES_PER_CALL,
   );
-
-  /**
-   * Records `successes` in one call. Should Redis refuse it with an error of its own (a key of one
-   * workflow holding the wrong type), each workflow's successes go again alone, so that a broken
-   * workflow fails only its own: each node is recorded atomically and at most once, so what the
-   * refused call did record comes back as recorded already, its release included.
-   */
-  private async recordSuccesses(successes: readonly Success[]): Promise<readonly (ReleaseReply | Error)[]> {
-    try {
-      return await this.advanceScript(successes);
-    } catch (error) {
-      const workflows = new Set(successes.map(([workflowId]) => workflowId));
-      if (workflows.size === 1 || !(error instanceof ReplyError)) throw error;
-      const replies: (ReleaseReply | Error)[] = [];
-      await Promise.all(
-        [...workflows].map(async (workflowId) => {
-          const own = successes.flatMap((success, k) => (success[0] === workflowId ? [k] : []));
-          try {
-            const ownReplies = await this.advanceScript(own.map((k) => successes[k]!));
-            own.forEach((k, j) => (replies[k] = ownReplies[j]!));
-          } catch (ownError) {
-            for (const k of own) replies[k] = ownError instanceof Error ? ownError : new Error(String(ownError));
-          }
-        }),
-      );
-      return replies;
-    }
-  }
 
   /** One `advance-n.lua` call: each workflow's six keys and channel once, its nodes by position. */
   private advanceScript(successes: readonly Success[]): Promise<ReleaseReply[]> {
@@ -408,13 +389,33 @@ export class WorkflowStore {
   }
 
   /**
-   * One node's state and stored envelope in one round trip and atomically (`outcome-2.lua`): a
-   * waiter's read after an announcement, so the value comes with the state that says it is final.
+   * A node's state and stored envelope, read together and atomically: a waiter's read after an
+   * announcement, so the value comes with the state that says it is final. The reads made in the
+   * same moment go to Redis in one call (`outcome-n.lua`): on one Redis server those of every
+   * workflow, on a cluster those of one workflow, whose keys share a slot.
    */
-  async outcome(workflowId: string, index: number): Promise<[TaskState, Envelope | null]> {
-    const keys = this.keys(workflowId);
-    const [state, envelope] = await this.redis.outcome(keys.state, keys.result, index);
-    return [(state ?? 'PENDING') as TaskState, envelope === null ? null : decodeEnvelope(envelope)];
+  outcome(workflowId: string, index: number): Promise<[TaskState, Envelope | null]> {
+    return this.outcomes.add(isCluster(this.redis) ? workflowId : '', [workflowId, index]);
+  }
+
+  private readonly outcomes = new TickBatcher<OutcomeRead, OutcomeReply | Error, [TaskState, Envelope | null]>(
+    (_slot, reads) => sharedCall(reads, (own) => this.outcomeScript(own)),
+    (_read, reply) => {
+      if (reply instanceof Error) throw reply;
+      const [state, envelope] = reply;
+      return [(state ?? 'PENDING') as TaskState, envelope === null ? null : decodeEnvelope(envelope)];
+    },
+    OUTCOMES_PER_CALL,
+  );
+
+  /** One `outcome-n.lua` call: each node's state and result hash, then its index. */
+  private outcomeScript(reads: readonly OutcomeRead[]): Promise<OutcomeReply[]> {
+    const keys: string[] = [];
+    for (const [workflowId] of reads) {
+      const { state, result } = this.keys(workflowId);
+      keys.push(state, result);
+    }
+    return this.redis.outcome(keys.length, ...keys, ...reads.map(([, index]) => index));
   }
 
   /** How many times each node was released (the crash tests check every count is 1). */
@@ -454,6 +455,37 @@ async function execOrThrow(pipeline: ScriptPipeline): Promise<[Error | null, unk
   const failed = replies.find(([error]) => error !== null);
   if (failed) throw failed[0]!;
   return replies;
+}
+
+/**
+ * Sends `items`, each naming its workflow first, in one call. Should Redis refuse the call with an
+ * error of its own (a key of one workflow holding the wrong type), each workflow's items go again
+ * alone, so that a broken workflow fails only its own: its items get the error, the others their
+ * replies. The calls must be safe to send twice.
+ */
+async function sharedCall<TItem extends readonly [workflowId: string, ...rest: unknown[]], TReply>(
+  items: readonly TItem[],
+  send: (items: readonly TItem[]) => Promise<readonly TReply[]>,
+): Promise<readonly (TReply | Error)[]> {
+  try {
+    return await send(items);
+  } catch (error) {
+    const workflows = new Set(items.map(([workflowId]) => workflowId));
+    if (workflows.size === 1 || !(error instanceof ReplyError)) throw error;
+    const replies: (TReply | Error)[] = [];
+    await Promise.all(
+      [...workflows].map(async (workflowId) => {
+        const own = items.flatMap((item, k) => (item[0] === workflowId ? [k] : []));
+        try {
+          const ownReplies = await send(own.map((k) => items[k]!));
+          own.forEach((k, j) => (replies[k] = ownReplies[j]!));
+        } catch (ownError) {
+          for (const k of own) replies[k] = ownError instanceof Error ? ownError : new Error(String(ownError));
+        }
+      }),
+    );
+    return replies;
+  }
 }
 
 function parseRelease(reply: ReleaseReply, workflowId: string, what: string): Recorded {

@@ -156,6 +156,36 @@ describe('workflow store', () => {
     expect(await store.releaseCounts(after.id)).toEqual({ 1: 1 });
   });
 
+  it("reads the outcomes of the same moment in one call, and a workflow whose keys Redis refuses fails only its own read", async () => {
+    const app = testApp();
+    const [done, broken, pending] = await Promise.all([0, 1, 2].map(() => app.apply(signature('a'))));
+    const store = app.internals.store;
+    await store.advance(done.id, 0, success(7));
+    const redis = new Redis(redisUrl());
+    const monitored = await monitor();
+    /** Calls Redis has refused with a WRONGTYPE error. */
+    const wrongTypes = async (): Promise<number> => Number(/errorstat_WRONGTYPE:count=(\d+)/.exec(await redis.info('errorstats'))?.[1] ?? 0);
+    try {
+      await redis.del(store.keys(broken.id).result);
+      await redis.set(store.keys(broken.id).result, 'not a hash');
+      const refusedBefore = await wrongTypes();
+      const [first, lost, last] = await Promise.allSettled([store.outcome(done.id, 0), store.outcome(broken.id, 0), store.outcome(pending.id, 0)]);
+      expect(first).toMatchObject({ status: 'fulfilled', value: ['SUCCESS', { state: 'SUCCESS', value: 7 }] });
+      expect(lost).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/WRONGTYPE/) } });
+      expect(last).toMatchObject({ status: 'fulfilled', value: ['PENDING', null] });
+      // Refused twice: the shared call, then the broken workflow's own.
+      expect((await wrongTypes()) - refusedBefore).toBe(2);
+      await monitored.caughtUp();
+    } finally {
+      redis.disconnect();
+    }
+    // One call for the three, then one per workflow (EVAL the first time the script runs here).
+    const reads = monitored.executed.filter(
+      (c) => (c.args[0] === 'evalsha' || c.args[0] === 'eval') && c.args.some((arg) => arg.endsWith(':result')) && !c.args.some((arg) => arg.endsWith(':graph')),
+    );
+    expect(reads.map((c) => Number(c.args[2]) / 2)).toEqual([3, 1, 1, 1]);
+  });
+
   it('rejects only the successes of a workflow Redis no longer holds, not those sent with them', async () => {
     const app = testApp();
     const gone = await app.apply(chain(signature('a'), signature('b')));

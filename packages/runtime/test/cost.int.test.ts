@@ -27,18 +27,28 @@ function costs(executed: readonly Executed[], prefix: string, workflowId: string
     marks: count((c) => script(c) && c.args.includes('STARTED')),
     /** BullMQ's add script, whose data is a Celeriac job of this workflow. */
     adds: count((c) => script(c) && c.args.includes(`${prefix}:q:default:wait`) && c.args.some((a) => a.includes(`"w":"${workflowId}"`))),
-    /**
-     * Reads of the results hash by a client: HMGET/HGET, or outcome.lua (state and envelope of one
-     * node, KEYS = state, result). The other scripts read it too, but MONITOR lists those apart.
-     */
     /** Reads of the states hash by a client (HMGET): what a waiter reads after announcements. */
     stateReads: count((c) => c.args[0] === 'hmget' && c.args[1] === workflowKey('state')),
+    /**
+     * Reads of the results hash by a client: HMGET/HGET, or an outcome-n.lua call that reads one of
+     * its nodes. The other scripts read it too, but MONITOR lists those apart.
+     */
     resultReads: count(
       (c) =>
         ((c.args[0] === 'hmget' || c.args[0] === 'hget') && c.args[1] === workflowKey('result')) ||
-        (script(c) && c.args[2] === '2' && c.args[3] === workflowKey('state') && c.args[4] === workflowKey('result')),
+        (outcomeRead(c) && c.args.includes(workflowKey('state')) && c.args.includes(workflowKey('result'))),
     ),
   };
+}
+
+/**
+ * Whether `c` is an outcome-n.lua call: KEYS a state hash and a result hash per node, ARGV the
+ * nodes' indices (mark-2.lua, the other script keyed by a state and a result hash, takes three).
+ */
+function outcomeRead(c: Executed): boolean {
+  if (c.args[0] !== 'evalsha' && c.args[0] !== 'eval') return false;
+  const keys = Number(c.args[2]);
+  return keys > 0 && keys % 2 === 0 && c.args.length === 3 + keys + keys / 2 && c.args[3]!.endsWith(':state');
 }
 
 /** An app with `add` and `sum`, and a worker running `concurrency` jobs at once. */
@@ -116,6 +126,21 @@ describe('requests per step', () => {
       expect(monitored.executed.filter((c) => c.args[0]!.startsWith('hm') && c.args[1] === stateKey)).toEqual([]);
       expect(costs(monitored.executed, app.prefix, res.id).resultReads).toBe(1);
     }
+  });
+
+  it("lone tasks ending at once: their get()s' reads share requests, one read per task", async () => {
+    const { add } = await setUp(50);
+    await (await add.delay(0, 0)).get(T); // the app's pattern subscription is made once, here
+    const monitored = await monitor();
+    const count = 300;
+    const values = await Promise.all(Array.from({ length: count }, async (_, i) => (await add.delay(i, i)).get(T)));
+    expect(values).toEqual(Array.from({ length: count }, (_, i) => 2 * i));
+    await monitored.caughtUp();
+    const reads = monitored.executed.filter(outcomeRead);
+    // Every task's node read once, after its announcement...
+    expect(reads.reduce((nodes, c) => nodes + Number(c.args[2]) / 2, 0)).toBe(count);
+    // ...in requests shared by the reads of the same moment (10-12 here; one per task before).
+    expect(reads.length).toBeLessThanOrEqual(count / 4);
   });
 
   it('a chain hop: one advance and one add, no STARTED mark', async () => {
