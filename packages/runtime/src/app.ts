@@ -60,6 +60,7 @@ import { WorkflowStore, type ReplicaWait } from './store.js';
 import { listWorkflows, type WorkflowList, type WorkflowListOptions } from './workflow-list.js';
 import { ChannelSubscriber } from './subscriber.js';
 import { HeardSinceApply } from './heard.js';
+import { LocalOutcomes } from './local-outcomes.js';
 import {
   rateInterval,
   toTaskOptions,
@@ -643,7 +644,8 @@ export class App {
       // Lost connections are reported once per outage by the watch.
       if (!isConnectionError(error)) this.throttledLog.error('queue', `a queue reported: ${error.message}`, error);
     }, this.replicaWait);
-    const settler = new Settler(store, dispatcher);
+    const local = new LocalOutcomes();
+    const settler = new Settler(store, dispatcher, local);
     const subscriber = new ChannelSubscriber(redis, new RateLimitedLog(this.logger), watch);
     const plane = createControlPlane({ redis, subscriber, prefix: this.prefix, logger: this.logger });
     // Without the app's pattern, each wait subscribes its own channel, and nothing is heard before it.
@@ -652,6 +654,7 @@ export class App {
     return {
       heard,
       eventsPattern,
+      local,
       redis,
       ownsRedis,
       // One Redis server runs the connection's commands in the order sent; a cluster spreads them over nodes.
@@ -669,11 +672,12 @@ export class App {
 
   private backend(): ResultBackend {
     const { store, subscriber, revoker } = this.parts;
-    const { heard, eventsPattern } = this.parts;
+    const { heard, eventsPattern, local } = this.parts;
     return {
       store,
       subscriber,
       eventsPattern,
+      local,
       heard: (workflowId) => heard.heard(workflowId),
       revoke: (meta, ref, options) => revoker.revoke(meta, ref, options),
       guard: (run) => this.guard(run),
@@ -714,6 +718,8 @@ interface Connected {
   readonly heard: HeardSinceApply;
   /** The pattern that carries every workflow's announcements to waiters; undefined: each wait subscribes its own channel. */
   readonly eventsPattern: string | undefined;
+  /** Outcomes this app's workers record, handed to its waiters in memory. */
+  readonly local: LocalOutcomes;
   /**
    * Whether commands sent on `redis` run in the order sent — true for one Redis server (the store
    * and the dispatcher share the connection), false for a cluster, whose nodes each keep their own.

@@ -9,6 +9,7 @@ import { READY_STATES, type Envelope, type TaskState } from './envelope.js';
 import { TimeoutError } from './errors.js';
 import { fromRemoteError } from './failure.js';
 import type { RateLimitedLog } from './logger.js';
+import type { LocalOutcomes } from './local-outcomes.js';
 import { truncatedRepr } from './repr.js';
 import type { ChannelSubscriber } from './subscriber.js';
 import { leavesOf, nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
@@ -43,6 +44,8 @@ export interface ResultBackend {
   readonly subscriber: ChannelSubscriber;
   /** The pattern every workflow's announcements ride on (the app's `resultSubscription: 'app'`); undefined: a wait subscribes its own channel. */
   readonly eventsPattern: string | undefined;
+  /** Outcomes the app's own workers record, handed over in memory (see local-outcomes.ts). */
+  readonly local?: LocalOutcomes | undefined;
   /** Revokes a result by its place in its workflow; resolves to the revoked task ids. */
   revoke(meta: WorkflowMeta, ref: ResultIndex, options: RevokeOptions): Promise<string[]>;
   /** Runs a Redis operation, turning a connection failure into the error a user can act on. */
@@ -109,6 +112,11 @@ export class WorkflowView {
        * wait starts with when nothing is known yet. A single node's `get()` reads its envelope along.
        */
       read?: (indices: readonly number[], initial: boolean) => Promise<TaskState[]>;
+      /**
+       * Outcomes handed over in memory (local-outcomes.ts): called with `done`, which marks a leaf
+       * ended in `state` with no read; returns the way to stop.
+       */
+      local?: (done: (index: number, state: TaskState) => void) => () => void;
     },
   ): Promise<void> {
     const { store, subscriber } = this.backend;
@@ -152,6 +160,13 @@ export class WorkflowView {
       due = toRead.size === pending.size;
       initial = false;
     }
+    // An outcome this app's worker records is final and trusted: it ends the leaf with no read.
+    const stopLocal = options.local?.((index, state) => {
+      if (!pending.delete(index)) return;
+      toRead.delete(index);
+      if (state !== 'SUCCESS') failed = true;
+      wake();
+    });
     const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
     // A wait outlives a short outage (the states are read again when Redis is back), but fails
     // with a ConnectionError once Redis has been down for the app's `unavailableTimeout`.
@@ -203,6 +218,7 @@ export class WorkflowView {
     } finally {
       unavailable.cancel();
       subscription.close();
+      stopLocal?.();
     }
   }
 
@@ -214,6 +230,11 @@ export class WorkflowView {
   /** One node's state and stored outcome, in one round trip. */
   outcome(index: number): Promise<[TaskState, Envelope | null]> {
     return this.backend.guard(() => this.backend.store.outcome(this.meta.id, index));
+  }
+
+  /** Calls `listener` when a worker of this app records the node's final outcome (local-outcomes.ts); returns the way to stop. */
+  watchLocal(index: number, listener: (envelope: Envelope) => void): () => void {
+    return this.backend.local?.watch(this.meta.id, index, listener) ?? (() => {});
   }
 
   /** Stored outcomes of some of the workflow's nodes (null: none yet). */
@@ -356,6 +377,10 @@ export class AsyncResult<T = unknown, TParent = AnyResult | null> {
         envelope = stored;
         return [state];
       },
+      local: (done) => this.view.watchLocal(this.index, (recorded) => {
+        envelope = recorded;
+        done(this.index, recorded.state);
+      }),
     });
     if (envelope === undefined) [envelope] = await this.view.envelopes([this.index]);
     if (envelope === null || envelope === undefined) return null as T;

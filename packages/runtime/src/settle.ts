@@ -9,6 +9,8 @@ import { DIRECT_RELEASE_LIMIT, releaseOf, releaseOfIndices, type Dispatcher, typ
 import { encodeError, type TaskState } from './envelope.js';
 import { chordFailure, type RemoteError } from './failure.js';
 import type { Handoff } from './handoff.js';
+import type { LocalOutcomes } from './local-outcomes.js';
+import { ScriptStatus } from './script-status.js';
 import type { Recorded, WorkflowStore } from './store.js';
 
 /** Which node an outcome belongs to. */
@@ -35,11 +37,14 @@ export class Settler {
   constructor(
     private readonly store: WorkflowStore,
     private readonly dispatcher: Dispatcher,
+    /** Where this app's waiters hear of the outcomes recorded here. */
+    private readonly local?: LocalOutcomes,
   ) {}
 
   /** Records a success envelope (see envelope.ts) and sends the successors it released. */
   async success(node: NodeRef, envelope: string, via: SendVia): Promise<Recorded> {
     const recorded = await this.store.advance(node.workflowId, node.index, envelope, DIRECT_RELEASE_LIMIT);
+    if (recorded.status === ScriptStatus.Recorded) this.local?.recorded(node.workflowId, node.index, envelope);
     const lone = recorded.releasedIndices === undefined && recorded.released.length === 1 ? recorded.released[0] : undefined;
     // Only one socket orders the add before the completion: a cluster client spreads them over nodes.
     if (lone !== undefined && via.handoff !== undefined && via.handoff.client.isCluster !== true) {
@@ -55,12 +60,9 @@ export class Settler {
    * ChordError naming it, everything else downstream with `remote`; its error callbacks are sent.
    */
   async failure(node: NodeRef, remote: RemoteError): Promise<Recorded> {
-    const recorded = await this.store.fail(
-      node.workflowId,
-      node.index,
-      encodeError('FAILURE', remote),
-      encodeError('FAILURE', chordFailure(node, remote)),
-    );
+    const envelope = encodeError('FAILURE', remote);
+    const recorded = await this.store.fail(node.workflowId, node.index, envelope, encodeError('FAILURE', chordFailure(node, remote)));
+    if (recorded.status === ScriptStatus.Recorded) this.local?.recorded(node.workflowId, node.index, envelope);
     // Error callbacks are few, and go to their own queues: no release job is needed.
     await this.dispatcher.send(node.workflowId, releaseOf(recorded.released), node.id);
     return recorded;

@@ -52,12 +52,20 @@ function outcomeRead(c: Executed): boolean {
 }
 
 /** An app with `add` and `sum`, and a worker running `concurrency` jobs at once. */
-async function setUp(concurrency: number) {
+/**
+ * An app with `add` and `sum`, and a worker running `concurrency` jobs at once: in an app of its own
+ * (producer and worker apart, the costs the README lists), or, `inProcess`, in the same app.
+ */
+async function setUp(concurrency: number, { inProcess = false } = {}) {
+  const tasks = (app: App) => ({
+    add: app.task('add', (x: number, y: number) => x + y),
+    sum: app.task('sum', (values: number[]) => values.reduce((a, b) => a + b, 0)),
+  });
   const app = testApp();
-  const add = app.task('add', (x: number, y: number) => x + y);
-  const sum = app.task('sum', (values: number[]) => values.reduce((a, b) => a + b, 0));
-  await app.worker({ concurrency }).waitUntilReady();
-  return { app, add, sum };
+  const workerApp = inProcess ? app : testApp({ prefix: app.prefix });
+  if (!inProcess) tasks(workerApp);
+  await workerApp.worker({ concurrency }).waitUntilReady();
+  return { app, ...tasks(app) };
 }
 
 /** Applies `canvas`, waits for its value, and counts the requests it cost. */
@@ -141,6 +149,20 @@ describe('requests per step', () => {
     expect(reads.reduce((nodes, c) => nodes + Number(c.args[2]) / 2, 0)).toBe(count);
     // ...in requests shared by the reads of the same moment (10-12 here; one per task before).
     expect(reads.length).toBeLessThanOrEqual(count / 4);
+  });
+
+  it("in one process: the app's own worker hands each get() its outcome, so no get() reads it", async () => {
+    const { app, add } = await setUp(50, { inProcess: true });
+    await (await add.delay(0, 0)).get(T);
+    const monitored = await monitor();
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => add.delay(i, i)));
+    expect(await Promise.all(results.map((res) => res.get(T)))).toEqual(Array.from({ length: 100 }, (_, i) => 2 * i));
+    const chained = await measure(app, chain([add.s(0, 1), ...Array.from({ length: 9 }, () => add.s(1))]));
+    expect(chained.value).toBe(10);
+    await monitored.caughtUp();
+    expect(monitored.executed.filter(outcomeRead)).toEqual([]);
+    for (const res of results) expect(costs(monitored.executed, app.prefix, res.id)).toMatchObject({ stateReads: 0, resultReads: 0 });
+    expect(chained.requests).toMatchObject({ advances: 10, adds: 10, stateReads: 0, resultReads: 0 });
   });
 
   it('a chain hop: one advance and one add, no STARTED mark', async () => {
