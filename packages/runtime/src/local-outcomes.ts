@@ -14,6 +14,8 @@ export type OutcomeListener = (envelope: Envelope) => void;
 export class LocalOutcomes {
   /** Listeners by `<workflow id> <node index>`, only while someone waits. */
   private readonly listeners = new Map<string, Set<OutcomeListener>>();
+  /** Outcomes recorded in this moment, not handed over yet. */
+  private due: [key: string, envelope: string][] = [];
 
   /** Calls `listener` if a worker of this app records the node's final outcome; returns the way to stop. */
   watch(workflowId: string, index: number, listener: OutcomeListener): () => void {
@@ -26,9 +28,6 @@ export class LocalOutcomes {
       if (forNode.size === 0 && this.listeners.get(key) === forNode) this.listeners.delete(key);
     };
   }
-
-  /** Outcomes recorded in this moment, not handed over yet. */
-  private due: [key: string, envelope: string][] = [];
 
   /**
    * A worker of this app has just recorded `envelope` as the node's final outcome. Its waiters hear
