@@ -260,7 +260,7 @@ export class WorkflowStore {
    * whose keys share a slot.
    */
   advance(workflowId: string, index: number, envelope: string, inlineLimit = 0): Promise<Recorded> {
-    return this.successes.add(isCluster(this.redis) ? workflowId : '', [workflowId, index, envelope, inlineLimit]);
+    return this.successes.add(this.batchKey(workflowId), [workflowId, index, envelope, inlineLimit]);
   }
 
   // Each node is recorded atomically and at most once, so when a shared call is refused and sent
@@ -274,6 +274,14 @@ export class WorkflowStore {
     },
     SUCCESSES_PER_CALL,
   );
+
+  /**
+   * Which calls of the same moment may share one script call: on one Redis server all of them, on a
+   * cluster those of one workflow (a script's keys must share a slot).
+   */
+  private batchKey(workflowId: string): string {
+    return isCluster(this.redis) ? workflowId : '';
+  }
 
   /** One `advance-n.lua` call: each workflow's six keys and channel once, its nodes by position. */
   private advanceScript(successes: readonly Success[]): Promise<ReleaseReply[]> {
@@ -395,7 +403,7 @@ export class WorkflowStore {
    * workflow, on a cluster those of one workflow, whose keys share a slot.
    */
   outcome(workflowId: string, index: number): Promise<[TaskState, Envelope | null]> {
-    return this.outcomes.add(isCluster(this.redis) ? workflowId : '', [workflowId, index]);
+    return this.outcomes.add(this.batchKey(workflowId), [workflowId, index]);
   }
 
   private readonly outcomes = new TickBatcher<OutcomeRead, OutcomeReply | Error, [TaskState, Envelope | null]>(
