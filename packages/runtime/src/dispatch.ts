@@ -136,21 +136,20 @@ export class Dispatcher {
   }
 
   /**
-   * On one Redis server, adds `release` — a new workflow's entries — behind `write`, the plan's
-   * write, without waiting for its reply. `write` must write its command to this dispatcher's
-   * connection before it returns (`store.createWhole` does): Redis runs one connection's commands
-   * in order, so a worker can fetch an entry only once the plan is in place, and the plan's script
-   * runs while the adds are being built. The adds go through BullMQ's `Job.addJob` on that
-   * connection, without `Queue.add`'s layers. Resolves to `write`'s value once Redis has answered
-   * everything.
+   * On one Redis server, adds `entries` — a new workflow's entry nodes — behind `written`, the
+   * plan's write, without waiting for its reply. The plan's command must already be written to
+   * this dispatcher's connection (`store.createWhole` writes it before returning): Redis runs one
+   * connection's commands in order, so a worker can fetch an entry only once the plan is in place,
+   * and the plan's script runs while the adds are being built. The adds go through BullMQ's
+   * `Job.addJob` on that connection, without `Queue.add`'s layers. Resolves to `written`'s value
+   * once Redis has answered everything.
    */
-  async sendBehind<T>(write: () => Promise<T>, workflowId: string, release: Release): Promise<T> {
-    for (let k = 0; k < release.size; k++) {
-      const name = release.queue(k);
+  async sendBehind<T>(written: Promise<T>, workflowId: string, entries: readonly Released[]): Promise<T> {
+    for (const { spec } of entries) {
+      const name = queueOf(spec);
       if (!this.clients.has(name)) this.clients.set(name, await this.queue(name).getBackend().client);
     }
     const sentAt = Date.now();
-    const written = write();
     // The adds wait a microtask, so a burst of applies (1 000 delays at once) writes its plans,
     // then its adds, as before the adds went behind the plan directly: workers on the same machine
     // then start on the burst when it is sent rather than competing with its sending for the CPU
@@ -158,7 +157,7 @@ export class Dispatcher {
     await null;
     const added: Promise<string>[] = [];
     try {
-      for (let k = 0; k < release.size; k++) added.push(this.addOn(this.clients.get(release.queue(k))!, workflowId, release.node(k), null, sentAt));
+      for (const node of entries) added.push(this.addOn(this.clients.get(queueOf(node.spec))!, workflowId, node, null, sentAt));
     } catch (error) {
       written.catch(() => {}); // the add's error is the one reported
       throw error;

@@ -63,8 +63,9 @@ export interface ResultBackend {
 
 /** A workflow's meta plus memoised handles, so `.parent` objects are shared, not rebuilt. */
 export class WorkflowView {
-  private readonly nodes = new Map<number, AsyncResult>();
-  private readonly groups = new Map<number, GroupResult>();
+  // Made on first use: most views hand out one result (a lone task's), many never a group's.
+  private nodes: Map<number, AsyncResult> | undefined;
+  private groups: Map<number, GroupResult> | undefined;
 
   constructor(
     readonly backend: ResultBackend,
@@ -76,19 +77,21 @@ export class WorkflowView {
   }
 
   node(index: number): AsyncResult {
-    let result = this.nodes.get(index);
+    const nodes = (this.nodes ??= new Map());
+    let result = nodes.get(index);
     if (result === undefined) {
       result = new AsyncResult(this, index);
-      this.nodes.set(index, result);
+      nodes.set(index, result);
     }
     return result;
   }
 
   group(index: number): GroupResult {
-    let result = this.groups.get(index);
+    const groups = (this.groups ??= new Map());
+    let result = groups.get(index);
     if (result === undefined) {
       result = new GroupResult(this, index);
-      this.groups.set(index, result);
+      groups.set(index, result);
     }
     return result;
   }
