@@ -136,19 +136,23 @@ export class Dispatcher {
   }
 
   /**
-   * On one Redis server, adds `entries` — a new workflow's entry nodes — behind `written`, the
-   * plan's write, without waiting for its reply. The plan's command must already be written to
-   * this dispatcher's connection (`store.createWhole` writes it before returning): Redis runs one
-   * connection's commands in order, so a worker can fetch an entry only once the plan is in place,
-   * and the plan's script runs while the adds are being built. The adds go through BullMQ's
-   * `Job.addJob` on that connection, without `Queue.add`'s layers. Resolves to `written`'s value
-   * once Redis has answered everything.
+   * On one Redis server, adds `entries` — a new workflow's entry nodes — behind `write`, the plan's
+   * write, without waiting for its reply. `write` must write its command to this dispatcher's
+   * connection before it returns (`store.createWhole` does): Redis runs one connection's commands
+   * in order, so a worker can fetch an entry only once the plan is in place, and the plan's script
+   * runs while the adds are being built. The adds go through BullMQ's `Job.addJob` on that
+   * connection, without `Queue.add`'s layers. Resolves to `write`'s value once Redis has answered
+   * everything. Nothing waiting for the replies holds `write`, nor the plan it writes.
    */
-  async sendBehind<T>(written: Promise<T>, workflowId: string, entries: readonly Released[]): Promise<T> {
-    for (const { spec } of entries) {
-      const name = queueOf(spec);
-      if (!this.clients.has(name)) this.clients.set(name, await this.queue(name).getBackend().client);
-    }
+  sendBehind<T>(write: () => Promise<T>, workflowId: string, entries: readonly Released[]): Promise<T> {
+    const unknown = entries.map(({ spec }) => queueOf(spec)).filter((name) => !this.clients.has(name));
+    if (unknown.length === 0) return this.addBehind(write(), workflowId, entries);
+    return Promise.all(unknown.map(async (name) => this.clients.set(name, await this.queue(name).getBackend().client))).then(() =>
+      this.addBehind(write(), workflowId, entries),
+    );
+  }
+
+  private async addBehind<T>(written: Promise<T>, workflowId: string, entries: readonly Released[]): Promise<T> {
     const sentAt = Date.now();
     // The adds wait a microtask, so a burst of applies (1 000 delays at once) writes its plans,
     // then its adds, as before the adds went behind the plan directly: workers on the same machine
@@ -165,6 +169,7 @@ export class Dispatcher {
     const [value] = await Promise.all([written, ...added]);
     return value;
   }
+
 
   /**
    * With `replicaWait`, waits until replicas hold what this connection wrote to `queues`: a WAIT
