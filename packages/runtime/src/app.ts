@@ -41,7 +41,7 @@ import {
   type RedisInput,
 } from './connection.js';
 import { createControlPlane, type ControlPlane, type RemoteControl, type TaskEventReader } from './control-plane/index.js';
-import { queuePrefix } from './keys.js';
+import { eventsChannelReader, queuePrefix } from './keys.js';
 import { Revoker, type RevokeOptions } from './control.js';
 import { Dispatcher, releaseOf, queueOf, type Release } from './dispatch.js';
 import { ClosedError, InvalidArgumentError } from './errors.js';
@@ -426,7 +426,7 @@ export class App {
     // Before anything is written, so that every announcement of the workflow is heard (heard.ts);
     // only for a generated id, which no workflow can have yet: one with a user's taskId may exist,
     // and may have ended, already.
-    if (!plan.idChosen) heard.follow(id, store.keys(id).events);
+    if (!plan.idChosen) heard.follow(id);
     // A small plan with a generated id goes in one round trip, its entries behind it.
     if (ordered && !plan.idChosen && store.replicaWait === undefined && store.fitsWhole(plan)) return this.launchWhole(plan);
     // A creation cut by a cluster failover never ran its last step, `create`: sending it again is safe.
@@ -675,7 +675,7 @@ export class App {
     const plane = createControlPlane({ redis, subscriber, prefix: this.prefix, logger: this.logger });
     // Without the app's pattern, each wait subscribes its own channel, and nothing is heard before it.
     const eventsPattern = this.resultSubscription === 'app' ? store.eventsPattern : undefined;
-    const heard = new HeardSinceApply(subscriber, eventsPattern);
+    const heard = new HeardSinceApply(subscriber, eventsPattern, eventsChannelReader(this.prefix));
     const parts = {
       heard,
       eventsPattern,

@@ -35,6 +35,19 @@ export function workflowKeys(prefix: string, workflowId: string): WorkflowKeys {
 }
 
 /**
+ * Reads the workflow id back from a workflow's `events` channel ({@link workflowKeys}): returns
+ * the function that does it for the app with this prefix, and undefined for any other channel.
+ */
+export function eventsChannelReader(prefix: string): (channel: string) => string | undefined {
+  const head = `${prefix}:wf:{`;
+  const tail = '}:events';
+  return (channel) =>
+    channel.length > head.length + tail.length && channel.startsWith(head) && channel.endsWith(tail)
+      ? channel.slice(head.length, channel.length - tail.length)
+      : undefined;
+}
+
+/**
  * A PSUBSCRIBE pattern matching every pub/sub channel of the app (glob characters in the prefix
  * escaped), so one subscription carries every workflow's events to every waiter (see
  * subscriber.ts). Redis checks a pattern against the ACL literally: this one is exactly what the

@@ -13,6 +13,8 @@
  * channel): then the channel costs no SUBSCRIBE of its own. The pattern is subscribed once
  * (PSUBSCRIBE) and kept for {@link PATTERN_LINGER_MS} after its last listener leaves, so waiting on
  * one workflow after another — a `get()` per lone task — costs no subscription round trip each.
+ * A listener may also take every channel a pattern matches (`listenPattern`): the app's record of
+ * what it heard about the workflows it applied (heard.ts) is one such listener, not one per workflow.
  */
 import { isCluster, subscriberConnection, type RedisClient } from './connection.js';
 import type { Redis } from 'ioredis';
@@ -21,6 +23,9 @@ import type { RateLimitedLog } from './logger.js';
 
 /** Receives each message published on a channel. It must not throw (if it does, that is logged). */
 export type MessageListener = (message: string) => void;
+
+/** Receives each message on any channel a pattern matches. It must not throw (if it does, that is logged). */
+export type PatternListener = (channel: string, message: string) => void;
 
 /** A listener's hold on a channel. */
 export interface Subscription {
@@ -53,6 +58,10 @@ interface Channel {
 /** A pattern subscription and the channels it carries (their own `confirmed` flags are not used). */
 interface Pattern {
   readonly channels: Set<string>;
+  /** Listeners of every channel the pattern matches ({@link ChannelSubscriber.listenPattern}). */
+  readonly listeners: Set<PatternListener>;
+  /** Called, for those listeners, when messages on the pattern may have been lost. */
+  readonly lost: Set<() => void>;
   confirmed: boolean;
   confirmedBefore: boolean;
   /** Set while no channel uses the pattern: it is unsubscribed when this fires. */
@@ -103,7 +112,7 @@ export class ChannelSubscriber {
     if (state === undefined) {
       state = { via, listeners: new Set(), resubscribed: new Set(), confirmed: false, confirmedBefore: false, waiting: new Set() };
       this.channels.set(channel, state);
-      if (via !== undefined) this.holdPattern(via, channel);
+      if (via !== undefined) this.holdPattern(via).channels.add(channel);
       else if (connection.status === 'ready') this.subscribe([channel]);
     }
     state.listeners.add(listener);
@@ -131,8 +140,33 @@ export class ChannelSubscriber {
         if (waiter !== undefined && held.waiting.delete(waiter)) waiter.reject(new ClosedError(`The subscription to ${channel}`));
         if (held.listeners.size > 0 || this.channels.get(channel) !== held) return;
         this.channels.delete(channel);
-        if (held.via !== undefined) this.releasePattern(held.via, channel);
+        if (held.via !== undefined) this.releasePattern(held.via, (state) => state.channels.delete(channel));
         else if (this.connection?.status === 'ready') this.connection.unsubscribe(channel).catch(() => {});
+      },
+    };
+  }
+
+  /**
+   * Delivers every message on any channel `pattern` matches to `listener`, through the pattern's
+   * one PSUBSCRIBE (held, like a channel's, while anyone listens), and calls `lost` whenever
+   * messages on it may have been missed: the pattern subscribed again after a disconnect, or
+   * refused by Redis. Confirmation is the caller's to check ({@link confirmed}).
+   */
+  listenPattern(pattern: string, listener: PatternListener, lost: () => void): { close(): void } {
+    if (this.closed) throw new ClosedError('The subscriber');
+    this.open();
+    const state = this.holdPattern(pattern);
+    state.listeners.add(listener);
+    state.lost.add(lost);
+    let open = true;
+    return {
+      close: () => {
+        if (!open) return;
+        open = false;
+        this.releasePattern(pattern, (held) => {
+          held.listeners.delete(listener);
+          held.lost.delete(lost);
+        });
       },
     };
   }
@@ -227,27 +261,27 @@ export class ChannelSubscriber {
     );
   }
 
-  /** Adds `channel` to the channels `pattern` carries, subscribing the pattern if it is new. */
-  private holdPattern(pattern: string, channel: string): void {
+  /** The state of `pattern`, for a new user to add itself to; subscribes the pattern if it is new. */
+  private holdPattern(pattern: string): Pattern {
     let state = this.patterns.get(pattern);
     if (state === undefined) {
-      state = { channels: new Set(), confirmed: false, confirmedBefore: false, linger: undefined };
+      state = { channels: new Set(), listeners: new Set(), lost: new Set(), confirmed: false, confirmedBefore: false, linger: undefined };
       this.patterns.set(pattern, state);
       if (this.connection?.status === 'ready') this.psubscribe([pattern]);
     }
     clearTimeout(state.linger);
     state.linger = undefined;
-    state.channels.add(channel);
+    return state;
   }
 
-  /** Removes `channel` from `pattern`'s; the pattern is unsubscribed once unused for a while. */
-  private releasePattern(pattern: string, channel: string): void {
+  /** Takes a user off `pattern` (`leave`); the pattern is unsubscribed once unused for a while. */
+  private releasePattern(pattern: string, leave: (state: Pattern) => void): void {
     const state = this.patterns.get(pattern);
     if (state === undefined) return;
-    state.channels.delete(channel);
-    if (state.channels.size > 0) return;
+    leave(state);
+    if (inUse(state)) return;
     state.linger = setTimeout(() => {
-      if (this.patterns.get(pattern) !== state || state.channels.size > 0) return;
+      if (this.patterns.get(pattern) !== state || inUse(state)) return;
       this.patterns.delete(pattern);
       if (this.connection?.status === 'ready') this.connection.punsubscribe(pattern).catch(() => {});
     }, PATTERN_LINGER_MS);
@@ -271,6 +305,7 @@ export class ChannelSubscriber {
             carried.waiting.clear();
             if (state.confirmedBefore) for (const callback of carried.resubscribed) this.call(channel, callback);
           }
+          if (state.confirmedBefore) for (const callback of state.lost) this.call(pattern, callback);
           state.confirmedBefore = true;
         }
       },
@@ -296,6 +331,8 @@ export class ChannelSubscriber {
       if (state === undefined) continue;
       this.patterns.delete(pattern);
       clearTimeout(state.linger);
+      // Nothing reaches them through this pattern any more.
+      for (const callback of state.lost) this.call(pattern, callback);
       for (const channel of state.channels) {
         const carried = this.channels.get(channel);
         if (carried === undefined || carried.via !== pattern) continue;
@@ -308,6 +345,10 @@ export class ChannelSubscriber {
 
   /** Delivers a message to its channel's listeners, if it came the way the channel is subscribed. */
   private deliver(channel: string, message: string, pattern: string | undefined): void {
+    if (pattern !== undefined) {
+      const listeners = this.patterns.get(pattern)?.listeners;
+      if (listeners !== undefined) for (const listener of listeners) this.call(channel, () => listener(channel, message));
+    }
     const state = this.channels.get(channel);
     if (state === undefined || state.via !== pattern) return;
     for (const listener of state.listeners) this.call(channel, () => listener(message));
@@ -320,4 +361,9 @@ export class ChannelSubscriber {
       this.log.error('listener', `subscriber: a listener on ${channel} threw; the message was dropped`, error);
     }
   }
+}
+
+/** Whether anyone still uses a pattern: a channel it carries, or a listener of all of them. */
+function inUse(state: Pattern): boolean {
+  return state.channels.size > 0 || state.listeners.size > 0;
 }
