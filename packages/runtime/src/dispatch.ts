@@ -170,7 +170,6 @@ export class Dispatcher {
     return value;
   }
 
-
   /**
    * With `replicaWait`, waits until replicas hold what this connection wrote to `queues`: a WAIT
    * sent after a key of each queue goes to that queue's node (one WAIT on one server).

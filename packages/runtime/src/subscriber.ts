@@ -64,7 +64,7 @@ interface Pattern {
   readonly lost: Set<() => void>;
   confirmed: boolean;
   confirmedBefore: boolean;
-  /** Set while no channel uses the pattern: it is unsubscribed when this fires. */
+  /** Set while nothing uses the pattern (no channel, no listener): it is unsubscribed when this fires. */
   linger: NodeJS.Timeout | undefined;
 }
 
