@@ -421,7 +421,7 @@ export class App {
   private async launch(graph: CompiledGraph): Promise<AnyResult> {
     const plan = freeze(graph, (task) => this.registry.get(task)?.defaults);
     if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
-    const { store, ordered, heard } = this.parts;
+    const { store, dispatcher, ordered, heard } = this.parts;
     const { id } = plan.meta;
     // Before anything is written, so that every announcement of the workflow is heard (heard.ts);
     // only for a generated id, which no workflow can have yet: one with a user's taskId may exist,
@@ -431,7 +431,6 @@ export class App {
     if (ordered && !plan.idChosen && store.replicaWait === undefined && store.fitsWhole(plan)) return this.launchWhole(plan);
     // A creation cut by a cluster failover never ran its last step, `create`: sending it again is safe.
     const created = await retryRedirected(() => store.create(plan));
-    const { dispatcher } = this.parts;
     await dispatcher.send(id, created ? entriesOf(plan) : releaseOf(await store.outbox(id)), null);
     const view = new WorkflowView(this.parts.backend, created ? plan.meta : ((await this.parts.store.meta(id)) ?? plan.meta));
     return view.resolve(view.meta.result);
@@ -625,15 +624,19 @@ export class App {
    * then holds `run` and what it closes over (a burst of applies' graphs).
    */
   private guard<T>(run: () => Promise<T>): Promise<T> {
-    let watch: ConnectionWatch | undefined;
+    let watch: ConnectionWatch;
     try {
       watch = this.parts.watch;
-      if (watch.bounds) return this.guardBounded(run, watch);
+    } catch (error) {
+      return Promise.reject(error); // the app is closed
+    }
+    if (watch.bounds) return this.guardBounded(run, watch);
+    try {
       return run().catch((error: unknown) => {
-        throw watch!.translate(error);
+        throw watch.translate(error);
       });
     } catch (error) {
-      return Promise.reject(watch === undefined ? error : watch.translate(error));
+      return Promise.reject(watch.translate(error));
     }
   }
 

@@ -145,8 +145,12 @@ export class Dispatcher {
    * everything. Nothing waiting for the replies holds `write`, nor the plan it writes.
    */
   sendBehind<T>(write: () => Promise<T>, workflowId: string, entries: readonly Released[]): Promise<T> {
-    const unknown = entries.map(({ spec }) => queueOf(spec)).filter((name) => !this.clients.has(name));
-    if (unknown.length === 0) return this.addBehind(write(), workflowId, entries);
+    let unknown: string[] | undefined;
+    for (const { spec } of entries) {
+      const name = queueOf(spec);
+      if (!this.clients.has(name)) (unknown ??= []).push(name);
+    }
+    if (unknown === undefined) return this.addBehind(write(), workflowId, entries);
     return Promise.all(unknown.map(async (name) => this.clients.set(name, await this.queue(name).getBackend().client))).then(() =>
       this.addBehind(write(), workflowId, entries),
     );
