@@ -432,7 +432,7 @@ export class App {
     // A creation cut by a cluster failover never ran its last step, `create`: sending it again is safe.
     const created = await retryRedirected(() => store.create(plan));
     await dispatcher.send(id, created ? entriesOf(plan) : releaseOf(await store.outbox(id)), null);
-    const view = new WorkflowView(this.parts.backend, created ? plan.meta : ((await this.parts.store.meta(id)) ?? plan.meta));
+    const view = new WorkflowView(this.parts.backend, created ? plan.meta : ((await store.meta(id)) ?? plan.meta));
     return view.resolve(view.meta.result);
   }
 

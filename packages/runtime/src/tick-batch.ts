@@ -4,8 +4,8 @@
  * jobs at once finishes many of them on the same turn (the replies that resume them arrive in one
  * socket read), so recording their outcomes in one request per key (the store's: one Redis server,
  * or one workflow on a cluster), instead of one per job, saves a request and its system calls on
- * both sides for each of them; so does reading them for the `get()`s woken together. A lone call waits for nothing: the batch leaves at the end of the
- * turn it was made in.
+ * both sides for each of them; so does reading them for the `get()`s woken together. A lone call
+ * waits for nothing: the batch leaves at the end of the turn it was made in.
  */
 
 interface Pending<TItem, TResult> {
