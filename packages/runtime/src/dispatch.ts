@@ -10,8 +10,12 @@
 import { Job, Queue, type JobsOptions, type RedisClient as BullClient } from 'bullmq';
 import { isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { RELEASE_JOB, releaseWire, taskWire, type ReleaseWire, type TaskWire } from './job-data.js';
+import { PLAN_KEYS, PLAN_RIDES_ADD, STANDARD_ADD_ARGS, STANDARD_ADD_KEYS, withScripts, type PlanWithAddCommand } from './lua.js';
 import type { NodeSpec, RunOptions } from './plan.js';
-import type { Released, ReplicaWait } from './store.js';
+import type { Released, ReplicaWait, WholeWrite } from './store.js';
+
+/** What BullMQ's `Job.addJob` uses of its client. */
+type CommandRunner = Pick<BullClient, 'runCommand'>;
 
 /** Name of the queue a task goes to when nothing routes it elsewhere. */
 export const DEFAULT_QUEUE = 'default';
@@ -136,42 +140,50 @@ export class Dispatcher {
   }
 
   /**
-   * On one Redis server, adds `entries` — a new workflow's entry nodes — behind `write`, the plan's
-   * write, without waiting for its reply. `write` must write its command to this dispatcher's
-   * connection before it returns (`store.createWhole` does): Redis runs one connection's commands
-   * in order, so a worker can fetch an entry only once the plan is in place, and the plan's script
-   * runs while the adds are being built. The adds go through BullMQ's `Job.addJob` on that
-   * connection, without `Queue.add`'s layers. Resolves to `write`'s value once Redis has answered
-   * everything. Nothing waiting for the replies holds `write`, nor the plan it writes.
+   * On one Redis server, writes a new workflow's plan and adds `entries`, its entry nodes, in one
+   * round trip. The first entry's add carries the plan when BullMQ adds it with its standard
+   * script (no countdown, no priority): `planWithAdd` (lua.ts) writes both atomically, one request
+   * where BullMQ's `add` makes one. Otherwise the plan's own script is written to the connection
+   * just before that add. Either way Redis runs one connection's commands in order, so the other
+   * entries' adds, sent next, run after the plan is in place, and a worker can fetch no entry of a
+   * workflow that does not exist yet. The adds go through BullMQ's `Job.addJob` on this
+   * connection, without `Queue.add`'s layers. Resolves to whether the workflow was created, once
+   * Redis has answered everything. Nothing waiting for the replies holds the plan.
    */
-  sendBehind<T>(write: () => Promise<T>, workflowId: string, entries: readonly Released[]): Promise<T> {
+  sendBehind(plan: WholeWrite, workflowId: string, entries: readonly Released[]): Promise<boolean> {
     let unknown: string[] | undefined;
     for (const { spec } of entries) {
       const name = queueOf(spec);
       if (!this.clients.has(name)) (unknown ??= []).push(name);
     }
-    if (unknown === undefined) return this.addBehind(write(), workflowId, entries);
+    if (unknown === undefined) return this.addBehind(plan, workflowId, entries);
     return Promise.all(unknown.map(async (name) => this.clients.set(name, await this.queue(name).getBackend().client))).then(() =>
-      this.addBehind(write(), workflowId, entries),
+      this.addBehind(plan, workflowId, entries),
     );
   }
 
-  private async addBehind<T>(written: Promise<T>, workflowId: string, entries: readonly Released[]): Promise<T> {
+  private async addBehind(plan: WholeWrite, workflowId: string, entries: readonly Released[]): Promise<boolean> {
     const sentAt = Date.now();
-    // The adds wait a microtask, so a burst of applies (1 000 delays at once) writes its plans,
-    // then its adds, as before the adds went behind the plan directly: workers on the same machine
-    // then start on the burst when it is sent rather than competing with its sending for the CPU
-    // (1 000 lone delays apart: 210-300 ms this way against 280-460 ms without, alternating runs).
+    // The adds wait a microtask, so a burst of applies (1 000 delays at once) is built before any
+    // of it is sent: workers on the same machine then start on the burst when it is sent rather
+    // than competing with its sending for the CPU (1 000 lone delays apart: 210-300 ms this way
+    // against 280-460 ms without, alternating runs).
     await null;
-    const added: Promise<string>[] = [];
+    const [first] = entries;
+    if (first === undefined) return plan.send(); // an empty group: nothing to add
+    const client = (node: Released): BullClient => this.clients.get(queueOf(node.spec))!;
+    const carrier = new PlanCarrier(withScripts(this.connection), client(first), plan);
+    let added: Promise<string>[];
     try {
-      for (const node of entries) added.push(this.addOn(this.clients.get(queueOf(node.spec))!, workflowId, node, null, sentAt));
+      added = entries.map((node) => this.addOn(node === first ? carrier : client(node), workflowId, node, null, sentAt));
     } catch (error) {
-      written.catch(() => {}); // the add's error is the one reported
+      carrier.created?.catch(() => {}); // the add's error is the one reported
       throw error;
     }
-    const [value] = await Promise.all([written, ...added]);
-    return value;
+    // `created` was set by the first add, which sent the plan; awaited with the adds, so that
+    // whichever fails first is the error reported and no rejection goes unheard.
+    const [created] = await Promise.all([carrier.created!, ...added]);
+    return created;
   }
 
   /**
@@ -192,10 +204,11 @@ export class Dispatcher {
    * before this returns (BullMQ's `Job.addJob`), so whatever is sent on `client` next runs after it
    * (see handoff.ts); the promise settles with Redis's reply.
    */
-  addOn(client: BullClient, workflowId: string, node: Released, parentId: string | null, sentAt = Date.now()): Promise<string> {
+  addOn(client: CommandRunner, workflowId: string, node: Released, parentId: string | null, sentAt = Date.now()): Promise<string> {
     const { spec } = node;
     const job = new Job(this.queue(queueOf(spec)), spec.task, taskWire(workflowId, node, parentId, sentAt), jobOptions(spec, sentAt), spec.id);
-    return job.addJob(client);
+    // `Job.addJob` calls nothing on its client but `runCommand` (BullMQ's version is pinned).
+    return job.addJob(client as BullClient);
   }
 
   /** Removes a job that has not started; a job a worker holds stays (it is running). */
@@ -256,4 +269,38 @@ function delayOf(options: RunOptions, sentAt: number): number {
   if (options.countdown !== undefined) return Math.max(0, sentAt + options.countdown * 1000 - Date.now());
   if (options.eta !== undefined) return Math.max(0, Date.parse(options.eta) - Date.now());
   return 0;
+}
+
+/**
+ * The client the first entry's add of a new workflow is given (`Dispatcher.sendBehind`): BullMQ's
+ * `Job.addJob` only calls `runCommand` on it, once, synchronously. The standard add becomes
+ * `planWithAdd`, carrying the plan; any other add (delayed, prioritised) goes after the plan's
+ * own script on the same connection.
+ */
+class PlanCarrier implements CommandRunner {
+  /** Whether the workflow was created, once the plan has been sent. */
+  created: Promise<boolean> | undefined;
+
+  constructor(
+    private readonly connection: RedisClient & PlanWithAddCommand,
+    /** The entry's queue's BullMQ client: the same connection, with BullMQ's scripts. */
+    private readonly client: BullClient,
+    private readonly plan: WholeWrite,
+  ) {}
+
+  runCommand(name: string, args: (string | number | Buffer)[]): Promise<unknown> {
+    const { script } = this.plan;
+    if (script !== null && PLAN_RIDES_ADD && name.startsWith('addStandardJob:') && args.length === STANDARD_ADD_KEYS + STANDARD_ADD_ARGS) {
+      const reply = this.connection.planWithAdd(
+        ...args.slice(0, STANDARD_ADD_KEYS),
+        ...script.slice(0, PLAN_KEYS),
+        ...args.slice(STANDARD_ADD_KEYS),
+        ...script.slice(PLAN_KEYS),
+      );
+      this.created = reply.then((id) => id !== 0);
+      return reply;
+    }
+    this.created = this.plan.send();
+    return this.client.runCommand(name, args);
+  }
 }
