@@ -9,13 +9,13 @@ const handedOver = (): Promise<void> => new Promise((resolve) => process.nextTic
 describe('LocalOutcomes', () => {
   it("hands a recorded outcome to the node's waiters only, each its own copy, once this moment's promises ran", async () => {
     const local = new LocalOutcomes();
-    const first: Envelope[] = [];
-    const second: Envelope[] = [];
-    const other: Envelope[] = [];
+    const first: (Envelope | undefined)[] = [];
+    const second: (Envelope | undefined)[] = [];
+    const other: (Envelope | undefined)[] = [];
     local.watch('w', 0, (envelope) => first.push(envelope));
     local.watch('w', 0, (envelope) => second.push(envelope));
     local.watch('w', 1, (envelope) => other.push(envelope));
-    local.recorded('w', 0, success({ list: [1, 2] }));
+    local.recording('w', 0)(success({ list: [1, 2] }));
     await Promise.resolve();
     expect(first).toEqual([]); // the worker's own continuations come first
     await handedOver();
@@ -27,12 +27,12 @@ describe('LocalOutcomes', () => {
 
   it('stops handing over once a waiter stops, and keeps nothing for nodes no one waits for', async () => {
     const local = new LocalOutcomes();
-    const heard: Envelope[] = [];
+    const heard: (Envelope | undefined)[] = [];
     const stop = local.watch('w', 0, (envelope) => heard.push(envelope));
-    local.recorded('w', 0, success(1));
+    local.recording('w', 0)(success(1));
     stop(); // before the hand-over: the waiter ended another way
     stop(); // twice is harmless
-    local.recorded('w', 0, success(2));
+    local.recording('w', 0)(success(2));
     await handedOver();
     expect(heard).toEqual([]);
     expect((local as unknown as { listeners: Map<string, unknown> }).listeners.size).toBe(0);
@@ -41,6 +41,23 @@ describe('LocalOutcomes', () => {
   it('decodes nothing when no one waits', () => {
     const local = new LocalOutcomes();
     // Not an envelope: decoding it would throw.
-    expect(() => local.recorded('w', 0, 'not json')).not.toThrow();
+    expect(() => local.recording('w', 0)('not json')).not.toThrow();
+  });
+
+  it('knows which nodes it is recording until each recording settles, and a recording that records nothing tells the waiters to read', async () => {
+    const local = new LocalOutcomes();
+    const heard: (Envelope | undefined)[] = [];
+    local.watch('w', 0, (envelope) => heard.push(envelope));
+    expect(local.isRecording('w', 0)).toBe(false);
+    const first = local.recording('w', 0);
+    const duplicate = local.recording('w', 0); // the same job delivered twice to this app's workers
+    expect(local.isRecording('w', 0)).toBe(true);
+    expect(local.isRecording('w', 1)).toBe(false);
+    duplicate(undefined); // ALREADY_RECORDED, or an error: nothing recorded by this one
+    expect(local.isRecording('w', 0)).toBe(true);
+    first(success(3));
+    expect(local.isRecording('w', 0)).toBe(false);
+    await handedOver();
+    expect(heard).toEqual([undefined, { state: 'SUCCESS', value: 3, doneAt: 1 }]);
   });
 });

@@ -4,18 +4,25 @@
  * the moment its worker has recorded it: no announcement to wait for, and no read after one. The
  * envelope handed over is the one `advance` or `fail` has just recorded (status RECORDED, atomically
  * with the node's state), so it is exactly what Redis holds: nothing a forged message could supply.
- * Nodes recorded by other processes, and the waiters of other apps, go through the announcements.
+ * Nodes recorded by other processes, and the waiters of other apps, go through the announcements;
+ * an announcement of a node this app's worker is recording waits for the hand-over instead.
  */
 import { decodeEnvelope, type Envelope } from './envelope.js';
 
-/** Receives a node's final outcome. It must not throw. */
-export type OutcomeListener = (envelope: Envelope) => void;
+/**
+ * Receives a node's final outcome, or undefined when this app's worker, which was recording it,
+ * recorded nothing after all (a duplicate delivery, an error): the waiter reads it from Redis. It
+ * must not throw.
+ */
+export type OutcomeListener = (envelope: Envelope | undefined) => void;
 
 export class LocalOutcomes {
   /** Listeners by `<workflow id> <node index>`, only while someone waits. */
   private readonly listeners = new Map<string, Set<OutcomeListener>>();
-  /** Outcomes recorded in this moment, not handed over yet. */
-  private due: [key: string, envelope: string][] = [];
+  /** Outcomes settled in this moment, not handed over yet (undefined: nothing recorded here). */
+  private due: [key: string, envelope: string | undefined][] = [];
+  /** Nodes whose outcome this app's workers are recording now, with how many recordings are under way. */
+  private readonly inFlight = new Map<string, number>();
 
   /** Calls `listener` if a worker of this app records the node's final outcome; returns the way to stop. */
   watch(workflowId: string, index: number, listener: OutcomeListener): () => void {
@@ -30,26 +37,47 @@ export class LocalOutcomes {
   }
 
   /**
-   * A worker of this app has just recorded `envelope` as the node's final outcome. Its waiters hear
-   * of it once the promises of this moment have run (`process.nextTick`), so the worker first
-   * writes the completions of the jobs it finished — and still before the announcement arrives,
-   * which would have a waiter read what it is about to be handed.
+   * A worker of this app starts recording the node's final outcome. Until the returned `settle`
+   * is called, an announcement of the node is this recording's (or a duplicate delivery's): the
+   * announcement travels on the subscriber's connection and the script's reply on the worker's,
+   * and Node may read either first, so a waiter that read on the announcement would read what it
+   * is about to be handed ({@link isRecording}). `settle(envelope)` hands over the envelope
+   * recorded now; `settle(undefined)` tells the waiters to read.
    */
-  recorded(workflowId: string, index: number, envelope: string): void {
-    if (this.listeners.size === 0) return;
+  recording(workflowId: string, index: number): (recorded: string | undefined) => void {
     const key = `${workflowId} ${index}`;
+    this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+    return (recorded) => {
+      const left = this.inFlight.get(key)! - 1;
+      if (left === 0) this.inFlight.delete(key);
+      else this.inFlight.set(key, left);
+      this.settled(key, recorded);
+    };
+  }
+
+  /** Whether a worker of this app is recording the node's outcome now (see {@link recording}). */
+  isRecording(workflowId: string, index: number): boolean {
+    return this.inFlight.size > 0 && this.inFlight.has(`${workflowId} ${index}`);
+  }
+
+  /**
+   * A recording has ended, with the envelope recorded, or none. Its waiters hear of it once the
+   * promises of this moment have run (`process.nextTick`), so the worker first writes the
+   * completions of the jobs it finished.
+   */
+  private settled(key: string, recorded: string | undefined): void {
     if (!this.listeners.has(key)) return;
     if (this.due.length === 0) process.nextTick(() => this.handOver());
-    this.due.push([key, envelope]);
+    this.due.push([key, recorded]);
   }
 
   private handOver(): void {
     const due = this.due;
     this.due = [];
-    for (const [key, envelope] of due) {
+    for (const [key, recorded] of due) {
       const forNode = this.listeners.get(key);
       // Each waiter decodes its own copy: a value one caller changes is not another's.
-      if (forNode !== undefined) for (const listener of [...forNode]) listener(decodeEnvelope(envelope));
+      if (forNode !== undefined) for (const listener of [...forNode]) listener(recorded === undefined ? undefined : decodeEnvelope(recorded));
     }
   }
 }

@@ -117,12 +117,17 @@ export class WorkflowView {
       read?: (indices: readonly number[], initial: boolean) => Promise<TaskState[]>;
       /**
        * Outcomes handed over in memory (local-outcomes.ts): called with `done`, which marks a leaf
-       * ended in `state` with no read; returns the way to stop.
+       * ended in `state` with no read, or, with no state, tells it to read what this app's worker
+       * did not record after all; returns the way to stop.
        */
-      local?: (done: (index: number, state: TaskState) => void) => () => void;
+      local?: (done: (index: number, state: TaskState | undefined) => void) => () => void;
     },
   ): Promise<void> {
     const { store, subscriber } = this.backend;
+    // A node this app's worker is recording is handed over in memory, or told to be read: its
+    // announcement, which may come first, asks for no read (local-outcomes.ts).
+    const local = options.local === undefined ? undefined : this.backend.local;
+    const recordedHere = (index: number): boolean => local?.isRecording(this.meta.id, index) === true;
     const pending = new Set(leaves);
     if (pending.size === 0) return;
     let wake: () => void = () => {};
@@ -142,7 +147,7 @@ export class WorkflowView {
       (message) => {
         const announced = parseAnnouncement(message);
         if (announced === undefined) return dropped(this.backend.log, this.meta.id, message);
-        if (!pending.has(announced.index)) return;
+        if (!pending.has(announced.index) || recordedHere(announced.index)) return;
         toRead.add(announced.index);
         if (announced.state !== 'SUCCESS') due = true;
         if (readNow()) wake();
@@ -159,12 +164,18 @@ export class WorkflowView {
     // announced need reading (nothing else can have ended). Set before any message can arrive.
     const heard = this.backend.heard(this.meta.id);
     if (heard?.complete === true) {
-      toRead = new Set([...pending].filter((index) => heard.announced.has(index)));
+      toRead = new Set([...pending].filter((index) => heard.announced.has(index) && !recordedHere(index)));
       due = toRead.size === pending.size;
       initial = false;
     }
     // An outcome this app's worker records is final and trusted: it ends the leaf with no read.
     const stopLocal = options.local?.((index, state) => {
+      if (state === undefined) {
+        if (!pending.has(index)) return;
+        toRead.add(index);
+        due = true;
+        return wake();
+      }
       if (!pending.delete(index)) return;
       toRead.delete(index);
       if (state !== 'SUCCESS') failed = true;
@@ -236,7 +247,7 @@ export class WorkflowView {
   }
 
   /** Calls `listener` when a worker of this app records the node's final outcome (local-outcomes.ts); returns the way to stop. */
-  watchLocal(index: number, listener: (envelope: Envelope) => void): () => void {
+  watchLocal(index: number, listener: (envelope: Envelope | undefined) => void): () => void {
     return this.backend.local?.watch(this.meta.id, index, listener) ?? (() => {});
   }
 
@@ -381,8 +392,8 @@ export class AsyncResult<T = unknown, TParent = AnyResult | null> {
         return [state];
       },
       local: (done) => this.view.watchLocal(this.index, (recorded) => {
-        envelope = recorded;
-        done(this.index, recorded.state);
+        if (recorded !== undefined) envelope = recorded;
+        done(this.index, recorded?.state);
       }),
     });
     if (envelope === undefined) [envelope] = await this.view.envelopes([this.index]);

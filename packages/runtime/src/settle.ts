@@ -43,8 +43,7 @@ export class Settler {
 
   /** Records a success envelope (see envelope.ts) and sends the successors it released. */
   async success(node: NodeRef, envelope: string, via: SendVia): Promise<Recorded> {
-    const recorded = await this.store.advance(node.workflowId, node.index, envelope, DIRECT_RELEASE_LIMIT);
-    if (recorded.status === ScriptStatus.Recorded) this.local?.recorded(node.workflowId, node.index, envelope);
+    const recorded = await this.recording(node, envelope, this.store.advance(node.workflowId, node.index, envelope, DIRECT_RELEASE_LIMIT));
     const lone = recorded.releasedIndices === undefined && recorded.released.length === 1 ? recorded.released[0] : undefined;
     // Only one socket orders the add before the completion: a cluster client spreads them over nodes.
     if (lone !== undefined && via.handoff !== undefined && via.handoff.client.isCluster !== true) {
@@ -61,8 +60,7 @@ export class Settler {
    */
   async failure(node: NodeRef, remote: RemoteError): Promise<Recorded> {
     const envelope = encodeError('FAILURE', remote);
-    const recorded = await this.store.fail(node.workflowId, node.index, envelope, encodeError('FAILURE', chordFailure(node, remote)));
-    if (recorded.status === ScriptStatus.Recorded) this.local?.recorded(node.workflowId, node.index, envelope);
+    const recorded = await this.recording(node, envelope, this.store.fail(node.workflowId, node.index, envelope, encodeError('FAILURE', chordFailure(node, remote))));
     // Error callbacks are few, and go to their own queues: no release job is needed.
     await this.dispatcher.send(node.workflowId, releaseOf(recorded.released), node.id);
     return recorded;
@@ -94,6 +92,21 @@ export class Settler {
     // For a node that already ended, the scripts ignore the envelopes and return its outbox.
     if (state === 'SUCCESS') await this.send(node, await this.store.advance(node.workflowId, node.index, '', DIRECT_RELEASE_LIMIT), queue);
     if (state === 'FAILURE') await this.dispatcher.send(node.workflowId, releaseOf((await this.store.fail(node.workflowId, node.index, '', '')).released), node.id);
+  }
+
+  /**
+   * Awaits `recording`, the script recording the node's outcome, sent just now: meanwhile this
+   * app's waiters take an announcement of the node for this recording's, and are handed the
+   * envelope once it is recorded, or told to read when nothing was recorded now (local-outcomes.ts).
+   */
+  private async recording(node: NodeRef, envelope: string, recording: Promise<Recorded>): Promise<Recorded> {
+    const settle = this.local?.recording(node.workflowId, node.index);
+    let recorded: Recorded | undefined;
+    try {
+      return (recorded = await recording);
+    } finally {
+      settle?.(recorded?.status === ScriptStatus.Recorded ? envelope : undefined);
+    }
   }
 
   private send(node: NodeRef, recorded: Recorded, queue: string): Promise<void> {
