@@ -10,7 +10,7 @@
 import { Job, Queue, type JobsOptions, type RedisClient as BullClient } from 'bullmq';
 import { isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { RELEASE_JOB, releaseWire, taskWire, type ReleaseWire, type TaskWire } from './job-data.js';
-import { PLAN_KEYS, PLAN_RIDES_ADD, STANDARD_ADD_ARGS, STANDARD_ADD_KEYS, withScripts, type PlanWithAddCommand } from './lua.js';
+import { PLAN_KEYS, PLAN_RIDES_ADDS, STANDARD_ADD_ARGS, STANDARD_ADD_KEYS, withScripts, type PlanWithAddsCommand } from './lua.js';
 import type { NodeSpec, RunOptions } from './plan.js';
 import type { Released, ReplicaWait, WholeWrite } from './store.js';
 
@@ -141,14 +141,14 @@ export class Dispatcher {
 
   /**
    * On one Redis server, writes a new workflow's plan and adds `entries`, its entry nodes, in one
-   * round trip. The first entry's add carries the plan when BullMQ adds it with its standard
-   * script (no countdown, no priority): `planWithAdd` (lua.ts) writes both atomically, one request
-   * where BullMQ's `add` makes one. Otherwise the plan's own script is written to the connection
-   * just before that add. Either way Redis runs one connection's commands in order, so the other
-   * entries' adds, sent next, run after the plan is in place, and a worker can fetch no entry of a
-   * workflow that does not exist yet. The adds go through BullMQ's `Job.addJob` on this
-   * connection, without `Queue.add`'s layers. Resolves to whether the workflow was created, once
-   * Redis has answered everything. Nothing waiting for the replies holds the plan.
+   * request: when BullMQ adds each with its standard script (no countdown, no priority),
+   * `planWithAdds` (lua.ts) writes the plan and runs BullMQ's script for each entry behind it, in
+   * one atomic step, as BullMQ's own `add` is one request. Otherwise the plan's own script is
+   * written to the connection just before the adds, and Redis, which runs one connection's
+   * commands in order, runs the adds once the plan is in place: either way a worker can fetch no
+   * entry of a workflow that does not exist yet, and the apply costs one round trip. The adds go
+   * through BullMQ's `Job.addJob`, without `Queue.add`'s layers. Resolves to whether the workflow
+   * was created, once Redis has answered everything. Nothing waiting for the replies holds the plan.
    */
   sendBehind(plan: WholeWrite, workflowId: string, entries: readonly Released[]): Promise<boolean> {
     let unknown: string[] | undefined;
@@ -169,20 +169,14 @@ export class Dispatcher {
     // than competing with its sending for the CPU (1 000 lone delays apart: 210-300 ms this way
     // against 280-460 ms without, alternating runs).
     await null;
-    const [first] = entries;
-    if (first === undefined) return plan.send(); // an empty group: nothing to add
-    const client = (node: Released): BullClient => this.clients.get(queueOf(node.spec))!;
-    const carrier = new PlanCarrier(withScripts(this.connection), client(first), plan);
-    let added: Promise<string>[];
-    try {
-      added = entries.map((node) => this.addOn(node === first ? carrier : client(node), workflowId, node, null, sentAt));
-    } catch (error) {
-      carrier.created?.catch(() => {}); // the add's error is the one reported
-      throw error;
+    const carrier = new PlanCarrier(withScripts(this.connection), plan);
+    const added: Promise<string>[] = [];
+    for (const node of entries) {
+      carrier.client = this.clients.get(queueOf(node.spec))!;
+      added.push(this.addOn(carrier, workflowId, node, null, sentAt));
     }
-    // `created` was set by the first add, which sent the plan; awaited with the adds, so that
-    // whichever fails first is the error reported and no rejection goes unheard.
-    const [created] = await Promise.all([carrier.created!, ...added]);
+    // Every add has been built (a bad one threw above, and nothing was sent): now the plan and they go.
+    const [created] = await Promise.all([carrier.send(), ...added]);
     return created;
   }
 
@@ -271,36 +265,62 @@ function delayOf(options: RunOptions, sentAt: number): number {
   return 0;
 }
 
+/** An add BullMQ asked {@link PlanCarrier} to run, and the way to settle what BullMQ awaits. */
+interface CarriedAdd {
+  readonly client: BullClient;
+  readonly name: string;
+  readonly args: (string | number | Buffer)[];
+  readonly resolve: (reply: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
- * The client the first entry's add of a new workflow is given (`Dispatcher.sendBehind`): BullMQ's
- * `Job.addJob` only calls `runCommand` on it, once, synchronously. The standard add becomes
- * `planWithAdd`, carrying the plan; any other add (delayed, prioritised) goes after the plan's
- * own script on the same connection.
+ * The client a new workflow's entries are added through (`Dispatcher.sendBehind`). BullMQ's
+ * `Job.addJob` calls only `runCommand` on it, once per job and before it awaits anything; the
+ * carrier collects those calls and {@link send} sends them with the plan.
  */
 class PlanCarrier implements CommandRunner {
-  /** Whether the workflow was created, once the plan has been sent. */
-  created: Promise<boolean> | undefined;
+  /** The BullMQ client of the queue of the entry being added next: the same connection, with BullMQ's scripts. */
+  client: BullClient | undefined;
+  private readonly adds: CarriedAdd[] = [];
 
   constructor(
-    private readonly connection: RedisClient & PlanWithAddCommand,
-    /** The entry's queue's BullMQ client: the same connection, with BullMQ's scripts. */
-    private readonly client: BullClient,
+    private readonly connection: RedisClient & PlanWithAddsCommand,
     private readonly plan: WholeWrite,
   ) {}
 
   runCommand(name: string, args: (string | number | Buffer)[]): Promise<unknown> {
-    const { script } = this.plan;
-    if (script !== null && PLAN_RIDES_ADD && name.startsWith('addStandardJob:') && args.length === STANDARD_ADD_KEYS + STANDARD_ADD_ARGS) {
-      const reply = this.connection.planWithAdd(
-        ...args.slice(0, STANDARD_ADD_KEYS),
-        ...script.slice(0, PLAN_KEYS),
-        ...args.slice(STANDARD_ADD_KEYS),
-        ...script.slice(PLAN_KEYS),
-      );
-      this.created = reply.then((id) => id !== 0);
-      return reply;
-    }
-    this.created = this.plan.send();
-    return this.client.runCommand(name, args);
+    const client = this.client!;
+    return new Promise((resolve, reject) => this.adds.push({ client, name, args, resolve, reject }));
   }
+
+  /** Sends the plan and the adds collected; resolves to whether the workflow was created. */
+  send(): Promise<boolean> {
+    const { adds, plan } = this;
+    const { script } = plan;
+    if (script === null || !PLAN_RIDES_ADDS || adds.length === 0 || !adds.every(isStandardAdd)) {
+      const created = plan.send();
+      for (const add of adds) add.client.runCommand(add.name, add.args).then(add.resolve, add.reject);
+      return created;
+    }
+    // The caller's number of keys, the plan's keys, each job's keys; the number of jobs, each job's
+    // arguments, the plan's arguments (lua.ts, PLAN_WITH_ADDS).
+    const args: (string | number | Buffer)[] = [PLAN_KEYS + STANDARD_ADD_KEYS * adds.length];
+    for (let k = 0; k < PLAN_KEYS; k++) args.push(script[k]!);
+    for (const add of adds) for (let k = 0; k < STANDARD_ADD_KEYS; k++) args.push(add.args[k]!);
+    args.push(adds.length);
+    for (const add of adds) for (let k = STANDARD_ADD_KEYS; k < add.args.length; k++) args.push(add.args[k]!);
+    for (let k = PLAN_KEYS; k < script.length; k++) args.push(script[k]!);
+    const reply = this.connection.planWithAdds(...args);
+    reply.then(
+      (ids) => adds.forEach((add, j) => add.resolve(ids === 0 ? 0 : ids[j])),
+      (error: unknown) => adds.forEach((add) => add.reject(error)),
+    );
+    return reply.then((ids) => ids !== 0);
+  }
+}
+
+/** Whether BullMQ asked for its standard add (not delayed, not prioritised), with the arguments `planWithAdds` expects. */
+function isStandardAdd(add: CarriedAdd): boolean {
+  return add.name.startsWith('addStandardJob:') && add.args.length === STANDARD_ADD_KEYS + STANDARD_ADD_ARGS;
 }

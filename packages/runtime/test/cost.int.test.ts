@@ -93,6 +93,19 @@ describe('requests per step', () => {
     expect(monitored.executed[addAt]).toBe(touching[0]);
   });
 
+  it('a small group: its plan and every member’s job are one script call', async () => {
+    const { app, add } = await setUp(5);
+    const monitored = await monitor();
+    const res = await app.apply(group(Array.from({ length: 5 }, (_, i) => add.si(i, i))));
+    expect(await res.get(T)).toEqual([0, 2, 4, 6, 8]);
+    await monitored.caughtUp();
+    const jobData = (c: Executed): number => c.args.filter((a) => a.startsWith(`{"v":1,"w":"${res.id}"`)).length;
+    const adding = monitored.executed.filter((c) => jobData(c) > 0);
+    expect(adding).toHaveLength(1);
+    expect(jobData(adding[0]!)).toBe(5);
+    expect(adding[0]!.args.some((a) => a.startsWith('{"v":1,"id"'))).toBe(true); // the plan's meta
+  });
+
   it('a lone task with a countdown: the plan goes first, then its delayed add, on one connection', async () => {
     const { app, add } = await setUp(1);
     const monitored = await monitor();
