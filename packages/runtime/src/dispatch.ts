@@ -196,7 +196,8 @@ export class Dispatcher {
   /**
    * Adds one released node's job through `client`, a worker's connection. The command is written
    * before this returns (BullMQ's `Job.addJob`), so whatever is sent on `client` next runs after it
-   * (see handoff.ts); the promise settles with Redis's reply.
+   * (see handoff.ts); the promise settles with Redis's reply. (A new workflow's entries go through
+   * a `PlanCarrier` instead, which holds each add until it sends them with the plan.)
    */
   addOn(client: CommandRunner, workflowId: string, node: Released, parentId: string | null, sentAt = Date.now()): Promise<string> {
     const { spec } = node;

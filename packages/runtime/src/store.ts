@@ -125,7 +125,7 @@ export class WorkflowStore {
 
   /**
    * A plan that {@link fitsWhole}, encoded for `create-whole-6.lua` and not yet sent: what
-   * `dispatch.sendBehind` sends ahead of the plan's entries, or with the first of them. Only the
+   * `dispatch.sendBehind` sends with the plan's entries' adds, or ahead of them. Only the
    * encoded write is kept, not the plan. A plan too large for `maxPayloadSize` throws here.
    */
   wholeWrite(plan: WorkflowPlan): WholeWrite {
@@ -473,7 +473,7 @@ function csv(text: string | null | undefined): number[] {
 export interface WholeWrite {
   /**
    * `create-whole-6.lua`'s keys (the first six) and arguments, when that one script is the whole
-   * write, so that it can travel with an entry's add (`lua.ts`'s `planWithAdd`); null when
+   * write, so that it can travel with the entries' adds (`lua.ts`'s `planWithAdds`); null when
    * pointers of ids a user chose, or a `WAIT`, go with it.
    */
   readonly script: readonly (string | number)[] | null;

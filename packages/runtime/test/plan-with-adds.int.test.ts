@@ -1,6 +1,6 @@
 /**
- * `planWithAdd` (lua.ts): a new workflow's plan and its first entry's job in one script, BullMQ's
- * own `addStandardJob` running behind the plan's write. What the app's cost tests cannot reach: a
+ * `planWithAdds` (lua.ts): a new workflow's plan and its entries' jobs in one script, BullMQ's
+ * own `addStandardJob` running behind the plan's write for each. What the app's cost tests cannot reach: a
  * workflow that exists already (an id `freeze` generates is new) must get no job at all.
  */
 import { chain, compile, group, signature, withOptions } from '@celeriac/canvas';
@@ -28,7 +28,7 @@ function setUp() {
   return { redis, prefix, store, send, errors };
 }
 
-describe('planWithAdd', () => {
+describe('planWithAdds', () => {
   it('writes the plan and adds the entry in one step; a second send finds the workflow and adds nothing', async () => {
     const { redis, prefix, store, send, errors } = setUp();
     // With the BullMQ this package pins, a lone task's plan rides its add (an upgrade that stops it fails here).
