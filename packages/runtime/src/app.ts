@@ -456,8 +456,8 @@ export class App {
     // A loop, not a closure: the reply's callback below shares this function's closure context.
     const entries: Released[] = [];
     for (const index of plan.entries) entries.push({ index, spec: plan.spec(index), inputs: NO_INPUTS });
-    // The write is encoded here, and only it is kept: nothing waiting for the reply holds `plan`.
-    return dispatcher.sendBehind(store.wholeWrite(plan), meta.id, entries).then((fresh) => {
+    // Bound, not a closure: a closure over `plan` would keep it in the context the callback shares.
+    return dispatcher.sendBehind(store.createWhole.bind(store, plan), meta.id, entries).then((fresh) => {
       if (!fresh) throw new InvalidArgumentError('taskId', `a workflow with the generated id ${meta.id} already exists`);
       return new WorkflowView(backend, meta).resolve(meta.result);
     });

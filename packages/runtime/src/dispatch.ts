@@ -10,12 +10,8 @@
 import { Job, Queue, type JobsOptions, type RedisClient as BullClient } from 'bullmq';
 import { isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { RELEASE_JOB, releaseWire, taskWire, type ReleaseWire, type TaskWire } from './job-data.js';
-import { PLAN_KEYS, PLAN_RIDES_ADDS, STANDARD_ADD_ARGS, STANDARD_ADD_KEYS, withScripts, type PlanWithAddsCommand } from './lua.js';
 import type { NodeSpec, RunOptions } from './plan.js';
-import type { Released, ReplicaWait, WholeWrite } from './store.js';
-
-/** What BullMQ's `Job.addJob` uses of its client. */
-type CommandRunner = Pick<BullClient, 'runCommand'>;
+import type { Released, ReplicaWait } from './store.js';
 
 /** Name of the queue a task goes to when nothing routes it elsewhere. */
 export const DEFAULT_QUEUE = 'default';
@@ -140,44 +136,42 @@ export class Dispatcher {
   }
 
   /**
-   * On one Redis server, writes a new workflow's plan and adds `entries`, its entry nodes, in one
-   * request: when BullMQ adds each with its standard script (no countdown, no priority),
-   * `planWithAdds` (lua.ts) writes the plan and runs BullMQ's script for each entry behind it, in
-   * one atomic step, as BullMQ's own `add` is one request. Otherwise the plan's own script is
-   * written to the connection just before the adds, and Redis, which runs one connection's
-   * commands in order, runs the adds once the plan is in place: either way a worker can fetch no
-   * entry of a workflow that does not exist yet, and the apply costs one round trip. The adds go
-   * through BullMQ's `Job.addJob`, without `Queue.add`'s layers. Resolves to whether the workflow
-   * was created, once Redis has answered everything. Nothing waiting for the replies holds the plan.
+   * On one Redis server, adds `entries` — a new workflow's entry nodes — behind `write`, the plan's
+   * write, without waiting for its reply. `write` must write its command to this dispatcher's
+   * connection before it returns (`store.createWhole` does): Redis runs one connection's commands
+   * in order, so a worker can fetch an entry only once the plan is in place, and the plan's script
+   * runs while the adds are being built. The adds go through BullMQ's `Job.addJob` on that
+   * connection, without `Queue.add`'s layers. Resolves to `write`'s value once Redis has answered
+   * everything. Nothing waiting for the replies holds `write`, nor the plan it writes.
    */
-  sendBehind(plan: WholeWrite, workflowId: string, entries: readonly Released[]): Promise<boolean> {
+  sendBehind<T>(write: () => Promise<T>, workflowId: string, entries: readonly Released[]): Promise<T> {
     let unknown: string[] | undefined;
     for (const { spec } of entries) {
       const name = queueOf(spec);
       if (!this.clients.has(name)) (unknown ??= []).push(name);
     }
-    if (unknown === undefined) return this.addBehind(plan, workflowId, entries);
+    if (unknown === undefined) return this.addBehind(write(), workflowId, entries);
     return Promise.all(unknown.map(async (name) => this.clients.set(name, await this.queue(name).getBackend().client))).then(() =>
-      this.addBehind(plan, workflowId, entries),
+      this.addBehind(write(), workflowId, entries),
     );
   }
 
-  private async addBehind(plan: WholeWrite, workflowId: string, entries: readonly Released[]): Promise<boolean> {
+  private async addBehind<T>(written: Promise<T>, workflowId: string, entries: readonly Released[]): Promise<T> {
     const sentAt = Date.now();
-    // The adds wait a microtask, so a burst of applies (1 000 delays at once) is built before any
-    // of it is sent: workers on the same machine then start on the burst when it is sent rather
-    // than competing with its sending for the CPU (1 000 lone delays apart: 210-300 ms this way
-    // against 280-460 ms without, alternating runs).
+    // The adds wait a microtask, so a burst of applies (1 000 delays at once) writes its plans,
+    // then its adds, as before the adds went behind the plan directly: workers on the same machine
+    // then start on the burst when it is sent rather than competing with its sending for the CPU
+    // (1 000 lone delays apart: 210-300 ms this way against 280-460 ms without, alternating runs).
     await null;
-    const carrier = new PlanCarrier(withScripts(this.connection), plan);
     const added: Promise<string>[] = [];
-    for (const node of entries) {
-      carrier.client = this.clients.get(queueOf(node.spec))!;
-      added.push(this.addOn(carrier, workflowId, node, null, sentAt));
+    try {
+      for (const node of entries) added.push(this.addOn(this.clients.get(queueOf(node.spec))!, workflowId, node, null, sentAt));
+    } catch (error) {
+      written.catch(() => {}); // the add's error is the one reported
+      throw error;
     }
-    // Every add has been built (a bad one threw above, and nothing was sent): now the plan and they go.
-    const [created] = await Promise.all([carrier.send(), ...added]);
-    return created;
+    const [value] = await Promise.all([written, ...added]);
+    return value;
   }
 
   /**
@@ -196,14 +190,12 @@ export class Dispatcher {
   /**
    * Adds one released node's job through `client`, a worker's connection. The command is written
    * before this returns (BullMQ's `Job.addJob`), so whatever is sent on `client` next runs after it
-   * (see handoff.ts); the promise settles with Redis's reply. (A new workflow's entries go through
-   * a `PlanCarrier` instead, which holds each add until it sends them with the plan.)
+   * (see handoff.ts); the promise settles with Redis's reply.
    */
-  addOn(client: CommandRunner, workflowId: string, node: Released, parentId: string | null, sentAt = Date.now()): Promise<string> {
+  addOn(client: BullClient, workflowId: string, node: Released, parentId: string | null, sentAt = Date.now()): Promise<string> {
     const { spec } = node;
     const job = new Job(this.queue(queueOf(spec)), spec.task, taskWire(workflowId, node, parentId, sentAt), jobOptions(spec, sentAt), spec.id);
-    // `Job.addJob` calls nothing on its client but `runCommand` (BullMQ's version is pinned).
-    return job.addJob(client as BullClient);
+    return job.addJob(client);
   }
 
   /** Removes a job that has not started; a job a worker holds stays (it is running). */
@@ -264,64 +256,4 @@ function delayOf(options: RunOptions, sentAt: number): number {
   if (options.countdown !== undefined) return Math.max(0, sentAt + options.countdown * 1000 - Date.now());
   if (options.eta !== undefined) return Math.max(0, Date.parse(options.eta) - Date.now());
   return 0;
-}
-
-/** An add BullMQ asked {@link PlanCarrier} to run, and the way to settle what BullMQ awaits. */
-interface CarriedAdd {
-  readonly client: BullClient;
-  readonly name: string;
-  readonly args: (string | number | Buffer)[];
-  readonly resolve: (reply: unknown) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-/**
- * The client a new workflow's entries are added through (`Dispatcher.sendBehind`). BullMQ's
- * `Job.addJob` calls only `runCommand` on it, once per job and before it awaits anything; the
- * carrier collects those calls and {@link send} sends them with the plan.
- */
-class PlanCarrier implements CommandRunner {
-  /** The BullMQ client of the queue of the entry being added next: the same connection, with BullMQ's scripts. */
-  client: BullClient | undefined;
-  private readonly adds: CarriedAdd[] = [];
-
-  constructor(
-    private readonly connection: RedisClient & PlanWithAddsCommand,
-    private readonly plan: WholeWrite,
-  ) {}
-
-  runCommand(name: string, args: (string | number | Buffer)[]): Promise<unknown> {
-    const client = this.client!;
-    return new Promise((resolve, reject) => this.adds.push({ client, name, args, resolve, reject }));
-  }
-
-  /** Sends the plan and the adds collected; resolves to whether the workflow was created. */
-  send(): Promise<boolean> {
-    const { adds, plan } = this;
-    const { script } = plan;
-    if (script === null || !PLAN_RIDES_ADDS || adds.length === 0 || !adds.every(isStandardAdd)) {
-      const created = plan.send();
-      for (const add of adds) add.client.runCommand(add.name, add.args).then(add.resolve, add.reject);
-      return created;
-    }
-    // The caller's number of keys, the plan's keys, each job's keys; the number of jobs, each job's
-    // arguments, the plan's arguments (lua.ts, PLAN_WITH_ADDS).
-    const args: (string | number | Buffer)[] = [PLAN_KEYS + STANDARD_ADD_KEYS * adds.length];
-    for (let k = 0; k < PLAN_KEYS; k++) args.push(script[k]!);
-    for (const add of adds) for (let k = 0; k < STANDARD_ADD_KEYS; k++) args.push(add.args[k]!);
-    args.push(adds.length);
-    for (const add of adds) for (let k = STANDARD_ADD_KEYS; k < add.args.length; k++) args.push(add.args[k]!);
-    for (let k = PLAN_KEYS; k < script.length; k++) args.push(script[k]!);
-    const reply = this.connection.planWithAdds(...args);
-    reply.then(
-      (ids) => adds.forEach((add, j) => add.resolve(ids === 0 ? 0 : ids[j])),
-      (error: unknown) => adds.forEach((add) => add.reject(error)),
-    );
-    return reply.then((ids) => ids !== 0);
-  }
-}
-
-/** Whether BullMQ asked for its standard add (not delayed, not prioritised), with the arguments `planWithAdds` expects. */
-function isStandardAdd(add: CarriedAdd): boolean {
-  return add.name.startsWith('addStandardJob:') && add.args.length === STANDARD_ADD_KEYS + STANDARD_ADD_ARGS;
 }

@@ -119,21 +119,6 @@ export class WorkflowStore {
    * nothing sent. Resolves to false when a workflow with this id already exists.
    */
   createWhole(plan: WorkflowPlan): Promise<boolean> {
-    const { args, pointers } = this.encodeWhole(plan);
-    return this.sendWhole(args, pointers);
-  }
-
-  /**
-   * A plan that {@link fitsWhole}, encoded for `create-whole-6.lua` and not yet sent: what
-   * `dispatch.sendBehind` sends with the plan's entries' adds, or ahead of them. Only the
-   * encoded write is kept, not the plan. A plan too large for `maxPayloadSize` throws here.
-   */
-  wholeWrite(plan: WorkflowPlan): WholeWrite {
-    const { args, pointers } = this.encodeWhole(plan);
-    return { script: pointers.length === 0 && this.replicaWait === undefined ? args : null, send: () => this.sendWhole(args, pointers) };
-  }
-
-  private encodeWhole(plan: WorkflowPlan): { args: (string | number)[]; pointers: Pointer[] } {
     const { meta } = plan;
     const size = meta.nodes.length;
     if (size > WHOLE_LIMIT) throw new RangeError(`a plan of ${size} nodes is written in slices, not whole`);
@@ -141,10 +126,7 @@ export class WorkflowStore {
     const { graph, deps, outbox } = this.encodeSlice(plan, 0, size, new Set(plan.entries), pointers);
     this.groupPointers(meta, pointers);
     const keys = this.keyList(this.keys(meta.id));
-    return { args: [...keys, this.ttl, JSON.stringify(meta), graph.length, ...graph, deps.length, ...deps, ...outbox], pointers };
-  }
-
-  private sendWhole(args: (string | number)[], pointers: readonly Pointer[]): Promise<boolean> {
+    const args = [...keys, this.ttl, JSON.stringify(meta), graph.length, ...graph, deps.length, ...deps, ...outbox];
     if (pointers.length === 0 && this.replicaWait === undefined) return this.redis.createWhole(...args).then((created) => created === 1);
     const pipeline = this.redis.pipeline() as ScriptPipeline;
     const apart = this.writePointers(pipeline, pointers);
@@ -467,18 +449,6 @@ export class WorkflowStore {
 
 function csv(text: string | null | undefined): number[] {
   return text === null || text === undefined || text === '' ? [] : text.split(',').map(Number);
-}
-
-/** A small plan's write, encoded and not yet sent (see {@link WorkflowStore.wholeWrite}). */
-export interface WholeWrite {
-  /**
-   * `create-whole-6.lua`'s keys (the first six) and arguments, when that one script is the whole
-   * write, so that it can travel with the entries' adds (`lua.ts`'s `planWithAdds`); null when
-   * pointers of ids a user chose, or a `WAIT`, go with it.
-   */
-  readonly script: readonly (string | number)[] | null;
-  /** Sends the write on its own, written to the connection before this returns; resolves to whether the workflow was created. */
-  send(): Promise<boolean>;
 }
 
 /** `WAIT <replicas> <timeout>` after each write that records an outcome (see `waitForReplicas` in app.ts). */

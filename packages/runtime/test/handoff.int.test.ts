@@ -35,10 +35,9 @@ describe('handing a successor off ahead of the completion', () => {
     const [first, second] = [header.parent!.parent!.id, header.parent!.id];
     const [members, body] = [header.results.map((member) => member.id), res.id];
     const queueKey = `${app.prefix}:q:default`;
-    // BullMQ's add script: it pushes to the queue's wait list, and its data is the node's job (the
-    // first add carries the plan too, whose specs name every node: the job data is what tells).
+    // BullMQ's add script: it pushes to the queue's wait list, and its data is the node's job.
     const addOf = (id: string) =>
-      executed.findIndex((c) => c.args.includes(`${queueKey}:wait`) && c.args.some((arg) => arg.startsWith('{"v":1,"w":') && arg.includes(`"id":"${id}"`)));
+      executed.findIndex((c) => c.args.includes(`${queueKey}:wait`) && c.args.some((arg) => arg.includes(`"id":"${id}"`)));
     const completionOf = (id: string) => executed.findLastIndex((c) => c.args.includes(`${queueKey}:${id}`));
     // The chain hop, and the chord join.
     const lastMember = members.reduce((last, id) => (completionOf(id) > completionOf(last) ? id : last));
