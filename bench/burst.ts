@@ -14,6 +14,8 @@
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import type * as Canvas from '@celeriac/canvas';
+import type * as Runtime from '@celeriac/runtime';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../scripts/private-redis.js';
@@ -24,8 +26,8 @@ import { startPrivateRedis } from '../scripts/private-redis.js';
  * is not what users run).
  */
 const dist = (name: string): string => new URL(`../packages/${name}/dist/index.js`, import.meta.url).href;
-const { group } = (await import(dist('canvas'))) as typeof import('@celeriac/canvas');
-const { createApp } = (await import(dist('runtime'))) as typeof import('@celeriac/runtime');
+const { group } = (await import(dist('canvas'))) as typeof Canvas;
+const { createApp } = (await import(dist('runtime'))) as typeof Runtime;
 
 const TASKS = 1_000;
 const GROUP_SIZE = 10;
