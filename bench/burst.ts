@@ -19,6 +19,7 @@ import type * as Runtime from '@celeriac/runtime';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../scripts/private-redis.js';
+import { delta, snapshot } from './lib/redis-stats.js';
 
 /**
  * Celeriac as npm ships it: its packages' `dist/`, imported by path, because tsx would follow the
@@ -75,28 +76,9 @@ const bullmq = (): Promise<unknown> =>
         ),
       );
 
-async function redisCpuMs(): Promise<number> {
-  const info = await admin.info('cpu');
-  let seconds = 0;
-  for (const match of info.matchAll(/used_cpu_(?:user|sys):([0-9.]+)/g)) seconds += Number(match[1]);
-  return seconds * 1000;
-}
-
-async function scripts(): Promise<{ calls: number; us: number }> {
-  const info = await admin.info('commandstats');
-  let calls = 0;
-  let us = 0;
-  for (const match of info.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+),usec=(\d+)/g)) {
-    calls += Number(match[1]);
-    us += Number(match[2]);
-  }
-  return { calls, us };
-}
-
 async function burst(run: () => Promise<unknown>): Promise<Burst> {
   await admin.flushall();
-  await admin.config('RESETSTAT');
-  const redisBefore = await redisCpuMs();
+  const redisBefore = await snapshot(admin);
   const gcBefore = gcMs;
   const cpuBefore = process.cpuUsage();
   const start = performance.now();
@@ -104,9 +86,8 @@ async function burst(run: () => Promise<unknown>): Promise<Burst> {
   const ms = performance.now() - start;
   const cpu = process.cpuUsage(cpuBefore);
   const gc = gcMs - gcBefore;
-  const redisCpu = (await redisCpuMs()) - redisBefore;
-  const { calls, us } = await scripts();
-  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, gcMs: gc, redisCpuMs: redisCpu, scriptCalls: calls, scriptUs: us };
+  const redisRun = delta(redisBefore, await snapshot(admin));
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, gcMs: gc, redisCpuMs: redisRun.cpuMs, scriptCalls: redisRun.scripts, scriptUs: redisRun.scriptUs };
 }
 
 function median(bursts: readonly Burst[], pick: (burst: Burst) => number): number {

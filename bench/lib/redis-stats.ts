@@ -13,6 +13,8 @@ export interface Admin {
 export interface RedisSnapshot {
   /** calls per command name, e.g. `{ evalsha: 120, hset: 240 }`. */
   readonly calls: Readonly<Record<string, number>>;
+  /** Microseconds the server spent in scripts (EVALSHA + EVAL), the commands they called included. */
+  readonly scriptUsec: number;
   /** Seconds of CPU the server has used (user + system, all threads). */
   readonly cpuSeconds: number;
   readonly usedMemoryBytes: number;
@@ -33,16 +35,18 @@ function fields(text: string): Map<string, string> {
 export async function snapshot(redis: Admin): Promise<RedisSnapshot> {
   const [commandstats, cpu, memory] = await Promise.all([redis.info('commandstats'), redis.info('cpu'), redis.info('memory')]);
   const calls: Record<string, number> = {};
+  let scriptUsec = 0;
   for (const [key, value] of fields(commandstats)) {
     if (!key.startsWith('cmdstat_')) continue;
     const name = key.slice('cmdstat_'.length);
     const count = /(?:^|,)calls=(\d+)/.exec(value);
     if (count !== null && !OWN.has(name)) calls[name] = Number(count[1]);
+    if (name === 'evalsha' || name === 'eval') scriptUsec += Number(/(?:^|,)usec=(\d+)/.exec(value)?.[1] ?? 0);
   }
   const cpuFields = fields(cpu);
   const cpuSeconds = Number(cpuFields.get('used_cpu_user') ?? 0) + Number(cpuFields.get('used_cpu_sys') ?? 0);
   const usedMemoryBytes = Number(fields(memory).get('used_memory') ?? 0);
-  return { calls, cpuSeconds, usedMemoryBytes };
+  return { calls, scriptUsec, cpuSeconds, usedMemoryBytes };
 }
 
 export interface RedisDelta {
@@ -50,6 +54,8 @@ export interface RedisDelta {
   readonly commands: number;
   /** Script invocations (EVALSHA + EVAL) among them. */
   readonly scripts: number;
+  /** Microseconds the server spent in those scripts. */
+  readonly scriptUs: number;
   readonly byName: Readonly<Record<string, number>>;
   readonly cpuMs: number;
   /** Memory in use at the second snapshot (everything the run left in Redis). */
@@ -68,6 +74,7 @@ export function delta(before: RedisSnapshot, after: RedisSnapshot): RedisDelta {
   return {
     commands,
     scripts: (byName['evalsha'] ?? 0) + (byName['eval'] ?? 0),
+    scriptUs: after.scriptUsec - before.scriptUsec,
     byName,
     cpuMs: (after.cpuSeconds - before.cpuSeconds) * 1000,
     usedMemoryBytes: after.usedMemoryBytes,
