@@ -9,26 +9,20 @@
  *   npm run bench:burst                          # lone delays, 5 bursts of warm-up, 15 timed
  *   npm run bench:burst -- --shape group --rounds 9
  *
- * Celeriac comes from its packages' `dist/` (run `npm run build` first), as `npm run bench` runs it.
+ * Celeriac comes from its packages' `dist/`, as `npm run bench` runs it (the script builds them).
  * To compare two commits, run it from a worktree of each, alternating (see bench/README.md).
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type * as Canvas from '@celeriac/canvas';
-import type * as Runtime from '@celeriac/runtime';
+import { group } from '@celeriac/canvas';
+import { createApp } from '@celeriac/runtime';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../scripts/private-redis.js';
+import { requireShippedPackages } from './lib/shipped.js';
 import { delta, snapshot } from './lib/redis-stats.js';
 
-/**
- * Celeriac as npm ships it: its packages' `dist/`, imported by path, because tsx would follow the
- * repository's tsconfig `paths` to the TypeScript sources (see bench/lib/compiled.ts for why that
- * is not what users run).
- */
-const dist = (name: string): string => new URL(`../packages/${name}/dist/index.js`, import.meta.url).href;
-const { group } = (await import(dist('canvas'))) as typeof Canvas;
-const { createApp } = (await import(dist('runtime'))) as typeof Runtime;
+requireShippedPackages('bench:burst');
 
 const TASKS = 1_000;
 const GROUP_SIZE = 10;

@@ -14,6 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { chain } from '@celeriac/canvas';
 import { createApp } from '@celeriac/runtime';
 import { startPrivateRedis } from '../scripts/private-redis.js';
+import { requireShippedPackages } from './lib/shipped.js';
+
+requireShippedPackages('bench:hop');
 
 const STEPS = 100;
 const PREFIX = 'hop';

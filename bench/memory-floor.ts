@@ -20,8 +20,11 @@ import { group } from '@celeriac/canvas';
 import { createApp } from '@celeriac/runtime';
 import { Queue } from 'bullmq';
 import { startPrivateRedis } from '../scripts/private-redis.js';
+import { requireShippedPackages } from './lib/shipped.js';
 import { peakRss } from './lib/memory.js';
 import { median } from './lib/report.js';
+
+requireShippedPackages('bench:floor');
 
 const SIZE = 100_000;
 const RUNS = 3;
