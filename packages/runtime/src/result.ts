@@ -110,11 +110,8 @@ export class WorkflowView {
       timeout?: number | undefined;
       stopOnFailure: boolean;
       what: string;
-      /**
-       * How the states are read (default: {@link states}); `initial` is the read of every leaf a
-       * wait starts with when nothing is known yet. A single node's `get()` reads its envelope along.
-       */
-      read?: (indices: readonly number[], initial: boolean) => Promise<TaskState[]>;
+      /** How the states are read (default: {@link states}); a single node's `get()` reads its envelope along. */
+      read?: (indices: readonly number[]) => Promise<TaskState[]>;
       /**
        * Outcomes handed over in memory (local-outcomes.ts): called with `done`, which marks a leaf
        * ended in `state` with no read, or, with no state, tells it to read what this app's worker
@@ -139,7 +136,6 @@ export class WorkflowView {
     /** Read now, or wait: a partial set of announced leaves waits for the rest. */
     const readNow = (): boolean => toRead.size > 0 && (due || toRead.size === pending.size);
     const read = options.read ?? ((indices: readonly number[]) => this.states(indices));
-    let initial = true;
     // Through the app's one pattern subscription, when it has one: no SUBSCRIBE round trip per wait.
     const { eventsPattern } = this.backend;
     const subscription = subscriber.listen(
@@ -166,7 +162,6 @@ export class WorkflowView {
     if (heard?.complete === true) {
       toRead = new Set([...pending].filter((index) => heard.announced.has(index) && !recordedHere(index)));
       due = toRead.size === pending.size;
-      initial = false;
     }
     // An outcome this app's worker records is final and trusted: it ends the leaf with no read.
     const stopLocal = options.local?.((index, state) => {
@@ -196,8 +191,7 @@ export class WorkflowView {
           const ids = [...toRead];
           toRead = new Set();
           due = false;
-          const states = await read(ids, initial);
-          initial = false;
+          const states = await read(ids);
           states.forEach((state, k) => {
             if (!READY_STATES.has(state)) return;
             pending.delete(ids[k]!);
@@ -378,15 +372,16 @@ export class AsyncResult<T = unknown, TParent = AnyResult | null> {
    */
   async get(options: GetOptions = {}): Promise<T> {
     const { propagate = true, followParents = true } = options;
-    // The first read, usually before the task has ended, takes the state alone; a read after an
-    // announcement takes the envelope along with the state, so the value needs no read of its own.
+    // Every read takes the envelope along with the state (outcome-n.lua, shared by the reads of the
+    // same moment), so the value needs no read of its own: not after an announcement, and not when
+    // the task had ended before this get() — one read, where a read of the state and then of the
+    // value were two in a row.
     let envelope: Envelope | null | undefined;
     await this.view.wait([this.index], {
       ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
       stopOnFailure: true,
       what: `Task ${this.task}[${this.id}]`,
-      read: async (indices, initial) => {
-        if (initial) return this.view.states(indices);
+      read: async () => {
         const [state, stored] = await this.view.outcome(this.index);
         envelope = stored;
         return [state];
