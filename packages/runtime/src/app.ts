@@ -60,6 +60,7 @@ import { WorkflowStore, type Released, type ReplicaWait } from './store.js';
 import { listWorkflows, type WorkflowList, type WorkflowListOptions } from './workflow-list.js';
 import { ChannelSubscriber } from './subscriber.js';
 import { HeardSinceApply } from './heard.js';
+import { Launcher } from './launcher.js';
 import { LocalOutcomes } from './local-outcomes.js';
 import {
   rateInterval,
@@ -421,14 +422,14 @@ export class App {
   private async launch(graph: CompiledGraph): Promise<AnyResult> {
     const plan = freeze(graph, (task) => this.registry.get(task)?.defaults);
     if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
-    const { store, dispatcher, ordered, heard } = this.parts;
+    const { store, dispatcher, launcher, heard } = this.parts;
     const { id } = plan.meta;
     // Before anything is written, so that every announcement of the workflow is heard (heard.ts);
     // only for a generated id, which no workflow can have yet: one with a user's taskId may exist,
     // and may have ended, already.
     if (!plan.idChosen) heard.follow(id);
     // A small plan with a generated id goes in one round trip, its entries behind it.
-    if (ordered && !plan.idChosen && store.replicaWait === undefined && store.fitsWhole(plan)) return this.launchWhole(plan);
+    if (launcher !== undefined && !plan.idChosen && store.replicaWait === undefined && store.fitsWhole(plan)) return this.launchWhole(launcher, plan);
     // A creation cut by a cluster failover never ran its last step, `create`: sending it again is safe.
     const created = await retryRedirected(() => store.create(plan));
     await dispatcher.send(id, created ? entriesOf(plan) : releaseOf(await store.outbox(id)), null);
@@ -437,30 +438,25 @@ export class App {
   }
 
   /**
-   * Writes a small plan with a generated id in one request and adds its entry jobs behind it on
-   * the same connection without waiting for its reply: Redis runs one connection's commands in
-   * order, so a worker can only fetch an entry once the plan is in place, and the apply costs one
-   * round trip, as a bare BullMQ `add` does. A generated id is new, so the write cannot find an
-   * existing workflow whose entries must not be added again. A crash in between leaves what a
-   * crash after `create` always left: the entries in the outbox. (A user's own `taskId`, a
-   * retried apply, waits for the write to know which case it is: `launch`.)
+   * Writes a small plan with a generated id and adds its entry jobs behind it, without waiting for
+   * Redis in between (launcher.ts): the apply costs one round trip, as a bare BullMQ `add` does,
+   * and the plans of the applies made in the same moment share one request. A generated id is new,
+   * so the write cannot find another workflow whose entries must not be added again. A crash in
+   * between leaves what a crash after `create` always left: the entries in the outbox. (A user's
+   * own `taskId`, a retried apply, waits for the write to know which case it is: `launch`.)
    *
    * Not async, and nothing waiting for Redis holds the plan: only its meta and its entry nodes
    * are kept until the reply, so a burst of applies carries less through each garbage collection
-   * (1 000 delays in flight held 11.6 KB of heap each when the plan stayed; 7.7 KB now, BullMQ's
+   * (1 000 delays in flight held 11.6 KB of heap each when the plan stayed; 7.7 KB then, BullMQ's
    * adds 4.5 KB; bench/README "Round two, continued (10)").
    */
-  private launchWhole(plan: WorkflowPlan): Promise<AnyResult> {
-    const { store, dispatcher, backend } = this.parts;
+  private launchWhole(launcher: Launcher, plan: WorkflowPlan): Promise<AnyResult> {
+    const { backend } = this.parts;
     const { meta } = plan;
     // A loop, not a closure: the reply's callback below shares this function's closure context.
     const entries: Released[] = [];
     for (const index of plan.entries) entries.push({ index, spec: plan.spec(index), inputs: NO_INPUTS });
-    // Bound, not a closure: a closure over `plan` would keep it in the context the callback shares.
-    return dispatcher.sendBehind(store.createWhole.bind(store, plan), meta.id, entries).then((fresh) => {
-      if (!fresh) throw new InvalidArgumentError('taskId', `a workflow with the generated id ${meta.id} already exists`);
-      return new WorkflowView(backend, meta).resolve(meta.result);
-    });
+    return launcher.launch(plan, entries).then(() => new WorkflowView(backend, meta).resolve(meta.result));
   }
 
   /**
@@ -686,7 +682,7 @@ export class App {
       redis,
       ownsRedis,
       // One Redis server runs the connection's commands in the order sent; a cluster spreads them over nodes.
-      ordered: !isCluster(redis),
+      launcher: cluster ? undefined : new Launcher(store, dispatcher),
       watch,
       store,
       dispatcher,
@@ -750,10 +746,11 @@ interface Connected {
   /** Outcomes this app's workers record, handed to its waiters in memory. */
   readonly local: LocalOutcomes;
   /**
-   * Whether commands sent on `redis` run in the order sent — true for one Redis server (the store
-   * and the dispatcher share the connection), false for a cluster, whose nodes each keep their own.
+   * Applies small workflows with their adds behind their plans: only on one Redis server, which
+   * runs the connection's commands in the order sent (the store and the dispatcher share it); a
+   * cluster's nodes each keep their own order.
    */
-  readonly ordered: boolean;
+  readonly launcher: Launcher | undefined;
   readonly plane: ControlPlane;
   readonly revoker: Revoker;
   readonly replacer: Replacer;

@@ -136,42 +136,32 @@ export class Dispatcher {
   }
 
   /**
-   * On one Redis server, adds `entries` — a new workflow's entry nodes — behind `write`, the plan's
-   * write, without waiting for its reply. `write` must write its command to this dispatcher's
-   * connection before it returns (`store.createWhole` does): Redis runs one connection's commands
-   * in order, so a worker can fetch an entry only once the plan is in place, and the plan's script
-   * runs while the adds are being built. The adds go through BullMQ's `Job.addJob` on that
-   * connection, without `Queue.add`'s layers. Resolves to `write`'s value once Redis has answered
-   * everything. Nothing waiting for the replies holds `write`, nor the plan it writes.
+   * Opens the queues `entries` go to that this dispatcher has not used yet: BullMQ defines its
+   * commands on a queue's client once. Undefined when every one is open, so that the caller can
+   * go on in the same turn of the event loop.
    */
-  sendBehind<T>(write: () => Promise<T>, workflowId: string, entries: readonly Released[]): Promise<T> {
+  openQueuesOf(entries: readonly Released[]): Promise<void> | undefined {
     let unknown: string[] | undefined;
     for (const { spec } of entries) {
       const name = queueOf(spec);
       if (!this.clients.has(name)) (unknown ??= []).push(name);
     }
-    if (unknown === undefined) return this.addBehind(write(), workflowId, entries);
-    return Promise.all(unknown.map(async (name) => this.clients.set(name, await this.queue(name).getBackend().client))).then(() =>
-      this.addBehind(write(), workflowId, entries),
-    );
+    if (unknown === undefined) return undefined;
+    return Promise.all(unknown.map(async (name) => this.clients.set(name, await this.queue(name).getBackend().client))).then(() => {});
   }
 
-  private async addBehind<T>(written: Promise<T>, workflowId: string, entries: readonly Released[]): Promise<T> {
-    const sentAt = Date.now();
-    // The adds wait a microtask, so a burst of applies (1 000 delays at once) writes its plans,
-    // then its adds, as before the adds went behind the plan directly: workers on the same machine
-    // then start on the burst when it is sent rather than competing with its sending for the CPU
-    // (1 000 lone delays apart: 210-300 ms this way against 280-460 ms without, alternating runs).
-    await null;
-    const added: Promise<string>[] = [];
+  /**
+   * Adds a new workflow's entry nodes on this dispatcher's connection, through BullMQ's
+   * `Job.addJob`, without `Queue.add`'s layers. Each add is written before this returns, so it runs
+   * after whatever was written on the connection before (the plan: see launcher.ts). Their queues
+   * must be open ({@link openQueuesOf}).
+   */
+  addEntries(workflowId: string, entries: readonly Released[], sentAt: number): Promise<unknown> {
     try {
-      for (const node of entries) added.push(this.addOn(this.clients.get(queueOf(node.spec))!, workflowId, node, null, sentAt));
+      return Promise.all(entries.map((node) => this.addOn(this.clients.get(queueOf(node.spec))!, workflowId, node, null, sentAt)));
     } catch (error) {
-      written.catch(() => {}); // the add's error is the one reported
-      throw error;
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    const [value] = await Promise.all([written, ...added]);
-    return value;
   }
 
   /**

@@ -15,7 +15,8 @@ export type MarkReply = [status: number, state?: string];
 /** The typed calls the scripts add to a client. */
 export interface ScriptCommands {
   create(...keysAndArgs: (string | number)[]): Promise<number>;
-  createWhole(...keysAndArgs: (string | number)[]): Promise<number>;
+  /** The number of keys first (6 per plan); one reply per plan. */
+  createWhole(...keysAndArgs: (string | number)[]): Promise<number[]>;
   advance(...keysAndArgs: (string | number)[]): Promise<ReleaseReply[]>;
   fail(...keysAndArgs: (string | number)[]): Promise<ReleaseReply>;
   mark(...keysAndArgs: (string | number)[]): Promise<MarkReply>;

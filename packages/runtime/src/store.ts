@@ -49,11 +49,21 @@ const SENTINEL = '_';
 /** Nodes written per pipeline when creating a workflow. */
 const SLICE = 1_000;
 /**
- * Plans of up to this many nodes are written by one script call (`create-whole-6.lua`): a lone
+ * Plans of up to this many nodes are written by one script call (`create-whole-n.lua`): a lone
  * task, a chain, a small group or chord. Larger ones go through staging keys, so no request and
  * no reply grows with the workflow.
  */
 const WHOLE_LIMIT = 100;
+
+/**
+ * A plan that fits whole, encoded for `create-whole-n.lua`: its workflow's six keys, its arguments
+ * (meta, graph, deps, outbox, each counted), and the pointers of the ids a user chose in it.
+ */
+export interface WholePlan {
+  readonly keys: readonly string[];
+  readonly args: readonly (string | number)[];
+  readonly pointers: readonly Pointer[];
+}
 
 /**
  * Successes recorded per `advance-n.lua` call at most. A worker with a high concurrency can reach
@@ -112,26 +122,56 @@ export class WorkflowStore {
   }
 
   /**
-   * Writes a plan that {@link fitsWhole} in one request (`create-whole-6.lua`, after the pointers
-   * of ids a user chose). On one Redis the request is written to the connection before this
-   * returns, so whatever is sent next on it runs after the plan is in place (a cluster gives no
-   * such order: the app awaits it there). A plan too large for `maxPayloadSize` throws here, with
-   * nothing sent. Resolves to false when a workflow with this id already exists.
+   * Encodes a plan that {@link fitsWhole} for {@link createWhole} or {@link writeWhole}. Throws,
+   * with nothing sent, when a node's arguments exceed `maxPayloadSize`.
    */
-  createWhole(plan: WorkflowPlan): Promise<boolean> {
+  encodeWhole(plan: WorkflowPlan): WholePlan {
     const { meta } = plan;
     const size = meta.nodes.length;
     if (size > WHOLE_LIMIT) throw new RangeError(`a plan of ${size} nodes is written in slices, not whole`);
     const pointers: Pointer[] = [];
     const { graph, deps, outbox } = this.encodeSlice(plan, 0, size, new Set(plan.entries), pointers);
     this.groupPointers(meta, pointers);
-    const keys = this.keyList(this.keys(meta.id));
-    const args = [...keys, this.ttl, JSON.stringify(meta), graph.length, ...graph, deps.length, ...deps, ...outbox];
-    if (pointers.length === 0 && this.replicaWait === undefined) return this.redis.createWhole(...args).then((created) => created === 1);
+    const args = [JSON.stringify(meta), graph.length, ...graph, deps.length, ...deps, outbox.length, ...outbox];
+    return { keys: this.keyList(this.keys(meta.id)), args, pointers };
+  }
+
+  /**
+   * Writes a plan that {@link fitsWhole} in one request (`create-whole-n.lua`, after the pointers
+   * of ids a user chose), followed by `WAIT` with `replicaWait`; on a cluster the pointers, which
+   * live in their own slots, are written first. Resolves to false when a workflow with this id
+   * already exists.
+   */
+  async createWhole(plan: WorkflowPlan): Promise<boolean> {
+    const whole = this.encodeWhole(plan);
+    if (whole.pointers.length === 0 && this.replicaWait === undefined) return (await this.writeWhole([whole]))[0] === 1;
     const pipeline = this.redis.pipeline() as ScriptPipeline;
-    const apart = this.writePointers(pipeline, pointers);
-    pipeline.createWhole(...args);
-    return this.execCreate(pipeline, apart);
+    const apart = this.writePointers(pipeline, whole.pointers);
+    pipeline.createWhole(whole.keys.length, ...whole.keys, this.ttl, ...whole.args);
+    const reply = (await this.execCreate(pipeline, apart)) as number[];
+    return reply[0] === 1;
+  }
+
+  /**
+   * On one Redis server, writes plans that {@link fitsWhole}, each created atomically, in one
+   * request (their pointers first, in the same pipeline), written to the connection before this
+   * returns: whatever is sent on it next runs after every plan is in place. Resolves to each
+   * plan's `create-whole-n.lua` reply: 1 created, 0 a workflow with its id already existed.
+   */
+  writeWhole(plans: readonly WholePlan[]): Promise<number[]> {
+    const keys: string[] = [];
+    const args: (string | number)[] = [this.ttl];
+    const pointers: Pointer[] = [];
+    for (const plan of plans) {
+      keys.push(...plan.keys);
+      args.push(...plan.args);
+      pointers.push(...plan.pointers);
+    }
+    if (pointers.length === 0) return this.redis.createWhole(keys.length, ...keys, ...args);
+    const pipeline = this.redis.pipeline() as ScriptPipeline;
+    const apart = this.writePointers(pipeline, pointers); // none apart on one Redis server
+    pipeline.createWhole(keys.length, ...keys, ...args);
+    return this.execCreate(pipeline, apart) as Promise<number[]>;
   }
 
   private async createStaged(plan: WorkflowPlan): Promise<boolean> {
@@ -163,20 +203,20 @@ export class WorkflowStore {
     this.groupPointers(meta, pointers);
     apart.push(...this.writePointers(pipeline, pointers));
     pipeline.create(...this.keyList(keys), ...staged, this.ttl, JSON.stringify(meta));
-    return this.execCreate(pipeline, apart);
+    return (await this.execCreate(pipeline, apart)) === 1;
   }
 
   /**
    * Sends a pipeline that ends with a create script — followed by `WAIT` with `replicaWait` —
-   * once the pointers written apart are in place, and says whether the workflow was created. With
-   * nothing written apart (one Redis server), the pipeline is written before this returns.
+   * once the pointers written apart are in place, and returns the script's reply. With nothing
+   * written apart (one Redis server), the pipeline is written before this returns.
    */
-  private async execCreate(pipeline: ScriptPipeline, apart: readonly Promise<unknown>[]): Promise<boolean> {
+  private async execCreate(pipeline: ScriptPipeline, apart: readonly Promise<unknown>[]): Promise<unknown> {
     if (apart.length > 0) await Promise.all(apart);
     const wait = this.replicaWait;
     if (wait !== undefined) pipeline.call('WAIT', wait.replicas, wait.timeout);
     const replies = await execOrThrow(pipeline);
-    return replies[replies.length - (wait === undefined ? 1 : 2)]![1] === 1;
+    return replies[replies.length - (wait === undefined ? 1 : 2)]![1];
   }
 
   /**

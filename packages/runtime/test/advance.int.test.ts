@@ -2,9 +2,11 @@
  * The store's atomic steps, driven directly: what a redelivered job or a second worker would do.
  * These pin the exactly-once rules the crash test relies on, without the timing of real crashes.
  */
-import { chain, chord, group, signature, withOptions } from '@celeriac/canvas';
+import { randomUUID } from 'node:crypto';
+import { chain, chord, compile, group, signature, withOptions, type Canvas } from '@celeriac/canvas';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { freeze } from '../src/plan.js';
 import { monitor, redisUrl, testApp } from './helpers.js';
 
 const success = (value: unknown): string => `{"s":"SUCCESS","d":0,"v":${JSON.stringify(value)}}`;
@@ -211,6 +213,37 @@ describe('workflow store', () => {
     expect((await store.advance(res.id, 0, success(1))).status).toBe(2);
     expect(await store.states(res.id, [0, 1, 2])).toEqual(['FAILURE', 'FAILURE', 'FAILURE']);
     expect(await store.releaseCounts(res.id)).toEqual({});
+  });
+
+  it('writes the plans of one moment in one call, each atomically: one whose workflow exists is left as it was', async () => {
+    const app = testApp();
+    const store = app.internals.store;
+    const plan = (canvas: Canvas) => freeze(compile(canvas), () => undefined)!;
+    const taken = `taken-${randomUUID()}`;
+    expect(await store.createWhole(plan(withOptions(signature('x', [1]), { taskId: taken })))).toBe(true);
+    const first = plan(chain(signature('a', [1]), signature('b')));
+    const last = plan(group(signature('c', [2]), signature('c', [3])));
+    const monitored = await monitor();
+    const replies = await store.writeWhole([first, plan(withOptions(signature('x', [2]), { taskId: taken })), last].map((p) => store.encodeWhole(p)));
+    await monitored.caughtUp();
+    expect(replies).toEqual([1, 0, 1]);
+    expect(monitored.executed.filter((c) => c.args[0] === 'evalsha' || c.args[0] === 'eval')).toHaveLength(1);
+    // The existing workflow kept its own plan.
+    expect((await store.specs(taken, [0]))[0]!.args).toEqual([1]);
+    // The others were written whole, with their entries in the outbox and a TTL on every key
+    // (a group's nodes wait for nothing: it has no deps hash).
+    expect((await store.meta(first.meta.id))!.nodes).toHaveLength(2);
+    expect(await store.outbox(first.meta.id)).toEqual([expect.objectContaining({ index: 0 })]);
+    expect((await store.outbox(last.meta.id)).map((node) => node.index).sort()).toEqual([0, 1]);
+    const redis = new Redis(redisUrl());
+    try {
+      for (const [id, keys] of [[first.meta.id, 6], [last.meta.id, 5]] as const) {
+        const ttls = await Promise.all(Object.values(store.keys(id)).filter((key) => !key.endsWith(':events')).map((key) => redis.ttl(key)));
+        expect(ttls.filter((ttl) => ttl > 0)).toHaveLength(keys);
+      }
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('writes a plan larger than one slice completely, publishes it once, and applies it idempotently', async () => {

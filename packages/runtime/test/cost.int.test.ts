@@ -114,6 +114,27 @@ describe('requests per step', () => {
     expect(new Set([pointerAt, planAt, addAt].map((at) => executed[at]!.source)).size).toBe(1);
   });
 
+  it('applies of one moment: their plans share requests of up to 50, each written before its adds, on one connection', async () => {
+    const { app, add } = await setUp(50);
+    const monitored = await monitor();
+    await null; // from a microtask, as most bursts are: the adds must still follow their plans
+    const results = await Promise.all(Array.from({ length: 120 }, (_, i) => add.delay(i, i)));
+    expect(await Promise.all(results.map((res) => res.get(T)))).toEqual(Array.from({ length: 120 }, (_, i) => 2 * i));
+    await monitored.caughtUp();
+    const { executed } = monitored;
+    // create-whole-n.lua: six keys per plan, the first a graph hash.
+    const isPlan = (c: Executed): boolean => (c.args[0] === 'evalsha' || c.args[0] === 'eval') && Number(c.args[2]) % 6 === 0 && c.args[3]!.endsWith(':graph') && !c.args.some((arg) => arg.startsWith('{"s":'));
+    const plans = executed.flatMap((c, at) => (isPlan(c) ? [at] : []));
+    expect(plans.map((at) => Number(executed[at]!.args[2]) / 6)).toEqual([50, 50, 20]);
+    for (const res of results) {
+      const planAt = plans.find((at) => executed[at]!.args.includes(`${app.prefix}:wf:{${res.id}}:graph`));
+      const addAt = executed.findIndex((c) => c.args.includes(`${app.prefix}:q:default:wait`) && c.args.some((arg) => arg.includes(`"w":"${res.id}"`)));
+      expect(planAt).toBeDefined();
+      expect(addAt).toBeGreaterThan(planAt!);
+      expect(executed[addAt]!.source).toBe(executed[planAt!]!.source);
+    }
+  });
+
   it('waiting: one pattern subscription for every get(), and one read after the announcement, with the value', async () => {
     const { app, add } = await setUp(1);
     await (await add.delay(0, 0)).get(T); // the app's pattern subscription is made once, here
