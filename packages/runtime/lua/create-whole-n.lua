@@ -13,6 +13,7 @@
     ARGV[1] ttl in seconds (0: never expire)
     then per plan, in order:
       meta JSON
+      1 when a node of the plan has successors or error callbacks (something can be released), else 0
       G, the number of graph arguments that follow (field, value, field, value, ...), then those
       D, the number of deps arguments that follow (index, count, ...), then those
       O, the number of outbox members that follow (the entry nodes), then those
@@ -44,8 +45,9 @@ local at = 2
 for p = 1, #KEYS / 6 do
   local k = 6 * (p - 1)
   local meta = ARGV[at]
-  local g = tonumber(ARGV[at + 1])
-  local graphFrom = at + 2
+  local releases = ARGV[at + 1] == '1'
+  local g = tonumber(ARGV[at + 2])
+  local graphFrom = at + 3
   local d = tonumber(ARGV[graphFrom + g])
   local depsFrom = graphFrom + g + 1
   local o = tonumber(ARGV[depsFrom + d])
@@ -57,12 +59,17 @@ for p = 1, #KEYS / 6 do
     write('HSET', KEYS[k + 1], graphFrom, graphFrom + g - 1, 'meta', meta)
     write('HSET', KEYS[k + 4], depsFrom, depsFrom + d - 1)
     write('SADD', KEYS[k + 5], outboxFrom, outboxFrom + o - 1, SENTINEL)
-    -- Sentinel members: these keys exist, with their TTL, for the workflow's whole life (see create-9.lua).
+    -- Sentinel members: these keys exist, with their TTL, for the workflow's whole life (see
+    -- create-9.lua). Only the scripts that release a node write the deps and released hashes
+    -- (advance-n.lua, fail-6.lua): a plan that can release nothing (a lone task, a flat group)
+    -- never has them, and skips three of its twelve commands.
     redis.call('HSET', KEYS[k + 2], SENTINEL, '')
     redis.call('HSET', KEYS[k + 3], SENTINEL, '')
-    redis.call('HSET', KEYS[k + 6], SENTINEL, 0)
+    if releases then redis.call('HSET', KEYS[k + 6], SENTINEL, 0) end
     for key = k + 1, k + 6 do
-      if ttl > 0 then redis.call('EXPIRE', KEYS[key], ttl) else redis.call('PERSIST', KEYS[key]) end
+      if (key ~= k + 4 or d > 0) and (key ~= k + 6 or releases) then
+        if ttl > 0 then redis.call('EXPIRE', KEYS[key], ttl) else redis.call('PERSIST', KEYS[key]) end
+      end
     end
     created[p] = 1
   end

@@ -132,7 +132,11 @@ export class WorkflowStore {
     const pointers: Pointer[] = [];
     const { graph, deps, outbox } = this.encodeSlice(plan, 0, size, new Set(plan.entries), pointers);
     this.groupPointers(meta, pointers);
-    const args = [JSON.stringify(meta), graph.length, ...graph, deps.length, ...deps, outbox.length, ...outbox];
+    // Whether a node can be released later (by a success or a failure): only then may the scripts
+    // write the deps and released hashes, so only then are they created with the plan.
+    let releases = 0;
+    for (let i = 0; i < size && releases === 0; i++) if (plan.successors[i]!.length > 0 || plan.errbacks[i]!.length > 0) releases = 1;
+    const args = [JSON.stringify(meta), releases, graph.length, ...graph, deps.length, ...deps, outbox.length, ...outbox];
     return { keys: this.keyList(this.keys(meta.id)), args, pointers };
   }
 
