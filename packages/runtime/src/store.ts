@@ -141,26 +141,21 @@ export class WorkflowStore {
   }
 
   /**
-   * Writes a plan that {@link fitsWhole} in one request (`create-whole-n.lua`, after the pointers
-   * of ids a user chose), followed by `WAIT` with `replicaWait`; on a cluster the pointers, which
-   * live in their own slots, are written first. Resolves to false when a workflow with this id
-   * already exists.
+   * Writes a plan that {@link fitsWhole} in one request ({@link writeWhole}). Resolves to false
+   * when a workflow with this id already exists.
    */
   async createWhole(plan: WorkflowPlan): Promise<boolean> {
-    const whole = this.encodeWhole(plan);
-    if (whole.pointers.length === 0 && this.replicaWait === undefined) return (await this.writeWhole([whole]))[0] === 1;
-    const pipeline = this.redis.pipeline() as ScriptPipeline;
-    const apart = this.writePointers(pipeline, whole.pointers);
-    pipeline.createWhole(whole.keys.length, ...whole.keys, this.ttl, ...whole.args);
-    const reply = (await this.execCreate(pipeline, apart)) as number[];
-    return reply[0] === 1;
+    return (await this.writeWhole([this.encodeWhole(plan)]))[0] === 1;
   }
 
   /**
-   * On one Redis server, writes plans that {@link fitsWhole}, each created atomically, in one
-   * request (their pointers first, in the same pipeline), written to the connection before this
-   * returns: whatever is sent on it next runs after every plan is in place. Resolves to each
-   * plan's `create-whole-n.lua` reply: 1 created, 0 a workflow with its id already existed.
+   * Writes plans that {@link fitsWhole}, each created atomically, in one `create-whole-n.lua`
+   * call, after the pointers of the ids a user chose, and followed by `WAIT` with `replicaWait`.
+   * On one Redis server without `replicaWait`, the request is written to the connection before
+   * this returns: whatever is sent on it next runs after every plan is in place (launcher.ts relies
+   * on it). On a cluster the pointers, which live in their own slots, are written first, and the
+   * plans must share a slot. Resolves to each plan's reply: 1 created, 0 a workflow with its id
+   * already existed (nothing written).
    */
   writeWhole(plans: readonly WholePlan[]): Promise<number[]> {
     const keys: string[] = [];
@@ -171,9 +166,9 @@ export class WorkflowStore {
       args.push(...plan.args);
       pointers.push(...plan.pointers);
     }
-    if (pointers.length === 0) return this.redis.createWhole(keys.length, ...keys, ...args);
+    if (pointers.length === 0 && this.replicaWait === undefined) return this.redis.createWhole(keys.length, ...keys, ...args);
     const pipeline = this.redis.pipeline() as ScriptPipeline;
-    const apart = this.writePointers(pipeline, pointers); // none apart on one Redis server
+    const apart = this.writePointers(pipeline, pointers);
     pipeline.createWhole(keys.length, ...keys, ...args);
     return this.execCreate(pipeline, apart) as Promise<number[]>;
   }
