@@ -585,10 +585,14 @@ export class App {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // The applies already made go out before anything closes: the launcher may still be gathering
+    // their plans for the end of this turn.
+    const launched = this.connected?.launcher?.settled();
     await Promise.all([...this.workers].map((worker) => worker.close()));
     const parts = this.connected;
     if (parts === undefined) return;
     // Each step is bounded: Redis may be gone, and then nothing would ever answer.
+    if (launched !== undefined) await within(CLOSE_STEP_MS, launched);
     await within(CLOSE_STEP_MS, parts.dispatcher.close());
     parts.heard.close();
     await within(CLOSE_STEP_MS, parts.subscriber.close());

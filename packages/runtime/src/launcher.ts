@@ -37,6 +37,9 @@ export class Launcher {
     PLANS_PER_CALL,
   );
 
+  /** Batches sent and not yet answered. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+
   constructor(
     private readonly store: WorkflowStore,
     private readonly dispatcher: Dispatcher,
@@ -55,8 +58,25 @@ export class Launcher {
     return opening === undefined ? this.launches.add('', launch) : opening.then(() => this.launches.add('', launch));
   }
 
+  /**
+   * Sends the applies gathered for the end of this turn at once, and resolves when every batch sent
+   * has been answered: an app closing right after a `delay` it did not await still applies it.
+   */
+  async settled(): Promise<void> {
+    this.launches.flush();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private send(launches: readonly Launch[]): Promise<(Error | undefined)[]> {
+    const sent = this.write(launches);
+    const done = (): void => void this.inFlight.delete(sent);
+    sent.then(done, done);
+    this.inFlight.add(sent);
+    return sent;
+  }
+
   /** One batch: its plans in one request, then every entry's add, all written before any reply. */
-  private async send(launches: readonly Launch[]): Promise<(Error | undefined)[]> {
+  private async write(launches: readonly Launch[]): Promise<(Error | undefined)[]> {
     const created = this.store.writeWhole(launches.map((launch) => launch.whole));
     const sentAt = Date.now();
     const added = launches.map(({ workflowId, entries }) => this.dispatcher.addEntries(workflowId, entries, sentAt));

@@ -36,7 +36,8 @@ export class TickBatcher<TItem, TReply, TResult> {
     });
   }
 
-  private flush(): void {
+  /** Sends what is gathered now, without waiting for the end of the turn (closing: launcher.ts). */
+  flush(): void {
     const batches = this.pending;
     this.pending = new Map();
     for (const [key, batch] of batches) {

@@ -194,6 +194,19 @@ describe('app and worker lifecycle', () => {
     expect(() => createApp({ redis: 'localhost:6379' })).toThrow(/redis:\/\//);
   });
 
+  it('sends a delay it was not awaited for before it closes, and the task runs', async () => {
+    const app = testApp();
+    const add = app.task('add', (x: number, y: number) => x + y);
+    await add.delay(0, 0); // connected, its queue open; what follows runs in a microtask
+    const sent = add.delay(1, 2);
+    await app.close();
+    const res = await sent;
+    const worker = testApp({ prefix: app.prefix });
+    worker.task('add', (x: number, y: number) => x + y);
+    worker.worker();
+    expect(await (await worker.result(res.id)).get(T)).toBe(3);
+  });
+
   it('refuses to be used after close', async () => {
     const app = testApp();
     await app.close();
