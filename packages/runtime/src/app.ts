@@ -581,7 +581,10 @@ export class App {
     });
   }
 
-  /** Closes the app's workers (gracefully), queues and connections. */
+  /**
+   * Closes the app's workers (gracefully), queues and connections. Work applied before the call
+   * is sent first, even a `delay` whose promise was not awaited.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
