@@ -37,7 +37,7 @@ export class Launcher {
     PLANS_PER_CALL,
   );
 
-  /** Batches sent and not yet answered. */
+  /** Batches sent and not yet answered, and applies waiting for a queue to open. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
@@ -55,7 +55,9 @@ export class Launcher {
   launch(plan: WorkflowPlan, entries: readonly Released[]): Promise<void> {
     const launch: Launch = { workflowId: plan.meta.id, whole: this.store.encodeWhole(plan), entries };
     const opening = this.dispatcher.openQueuesOf(entries);
-    return opening === undefined ? this.launches.add('', launch) : opening.then(() => this.launches.add('', launch));
+    if (opening === undefined) return this.launches.add('', launch);
+    // Gathered once its queue is open: until then {@link settled} waits for it here.
+    return this.track(opening.then(() => this.launches.add('', launch)));
   }
 
   /**
@@ -68,11 +70,15 @@ export class Launcher {
   }
 
   private send(launches: readonly Launch[]): Promise<(Error | undefined)[]> {
-    const sent = this.write(launches);
-    const done = (): void => void this.inFlight.delete(sent);
-    sent.then(done, done);
-    this.inFlight.add(sent);
-    return sent;
+    return this.track(this.write(launches));
+  }
+
+  /** Keeps `promise` in {@link inFlight} until it settles. */
+  private track<T>(promise: Promise<T>): Promise<T> {
+    const done = (): void => void this.inFlight.delete(promise);
+    promise.then(done, done);
+    this.inFlight.add(promise);
+    return promise;
   }
 
   /** One batch: its plans in one request, then every entry's add, all written before any reply. */

@@ -207,6 +207,18 @@ describe('app and worker lifecycle', () => {
     expect(await (await worker.result(res.id)).get(T)).toBe(3);
   });
 
+  it("sends its very first delay before it closes, though that delay's queue was still opening", async () => {
+    const app = testApp();
+    const add = app.task('add', (x: number, y: number) => x + y);
+    const sent = add.delay(2, 5);
+    await app.close();
+    const res = await sent;
+    const worker = testApp({ prefix: app.prefix });
+    worker.task('add', (x: number, y: number) => x + y);
+    worker.worker();
+    expect(await (await worker.result(res.id)).get(T)).toBe(7);
+  });
+
   it('refuses to be used after close', async () => {
     const app = testApp();
     await app.close();
