@@ -216,6 +216,8 @@ export class App {
   readonly name: string;
   private readonly registry = new Map<string, RegisteredTask>();
   private readonly workers = new Set<Worker>();
+  /** Applies not yet answered: `close()` lets them finish first. */
+  private readonly applying = new Set<Promise<unknown>>();
   private readonly ttl: number;
   private readonly maxPayloadSize: number;
   private readonly replicaWait: ReplicaWait | undefined;
@@ -412,7 +414,12 @@ export class App {
     if (callOptions !== undefined) prepared = withOptions(prepared, toTaskOptions(callOptions));
     if (prepared !== canvas) prepared = parseCanvas(prepared);
     const graph = compile(prepared);
-    return this.guard(() => this.launch(graph)) as Promise<ResultFor<TCanvas>>;
+    const applied = this.guard(() => this.launch(graph));
+    // Until it is answered, `close()` waits for it (a `delay` whose promise nobody awaits included).
+    this.applying.add(applied);
+    const done = (): void => void this.applying.delete(applied);
+    applied.then(done, done);
+    return applied as Promise<ResultFor<TCanvas>>;
   }
 
   /**
@@ -422,7 +429,8 @@ export class App {
   private async launch(graph: CompiledGraph): Promise<AnyResult> {
     const plan = freeze(graph, (task) => this.registry.get(task)?.defaults);
     if (plan === null) throw new CanvasError('', 'the canvas is an empty chain: there is nothing to run');
-    const { store, dispatcher, launcher, heard } = this.parts;
+    // Taken now: `close()` lets an apply in flight finish, and `parts` refuses a closed app.
+    const { store, dispatcher, launcher, heard, backend } = this.parts;
     const { id } = plan.meta;
     // Before anything is written, so that every announcement of the workflow is heard (heard.ts);
     // only for a generated id, which no workflow can have yet: one with a user's taskId may exist,
@@ -433,7 +441,7 @@ export class App {
     // A creation cut by a cluster failover never ran its last step, `create`: sending it again is safe.
     const created = await retryRedirected(() => store.create(plan));
     await dispatcher.send(id, created ? entriesOf(plan) : releaseOf(await store.outbox(id)), null);
-    const view = new WorkflowView(this.parts.backend, created ? plan.meta : ((await store.meta(id)) ?? plan.meta));
+    const view = new WorkflowView(backend, created ? plan.meta : ((await store.meta(id)) ?? plan.meta));
     return view.resolve(view.meta.result);
   }
 
@@ -588,14 +596,14 @@ export class App {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // The applies already made go out before anything closes: the launcher may still be gathering
-    // their plans for the end of this turn.
-    const launched = this.connected?.launcher?.settled();
+    // The applies already made go out before anything closes: their plans may still be gathered
+    // for the end of this turn (launcher.ts), their queues opening, their creation awaited.
+    const applied = Promise.allSettled([...this.applying]);
     await Promise.all([...this.workers].map((worker) => worker.close()));
     const parts = this.connected;
     if (parts === undefined) return;
     // Each step is bounded: Redis may be gone, and then nothing would ever answer.
-    if (launched !== undefined) await within(CLOSE_STEP_MS, launched);
+    await within(CLOSE_STEP_MS, applied);
     await within(CLOSE_STEP_MS, parts.dispatcher.close());
     parts.heard.close();
     await within(CLOSE_STEP_MS, parts.subscriber.close());

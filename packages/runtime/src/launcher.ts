@@ -37,9 +37,6 @@ export class Launcher {
     PLANS_PER_CALL,
   );
 
-  /** Batches sent and not yet answered, and applies waiting for a queue to open. */
-  private readonly inFlight = new Set<Promise<unknown>>();
-
   constructor(
     private readonly store: WorkflowStore,
     private readonly dispatcher: Dispatcher,
@@ -55,34 +52,11 @@ export class Launcher {
   launch(plan: WorkflowPlan, entries: readonly Released[]): Promise<void> {
     const launch: Launch = { workflowId: plan.meta.id, whole: this.store.encodeWhole(plan), entries };
     const opening = this.dispatcher.openQueuesOf(entries);
-    if (opening === undefined) return this.launches.add('', launch);
-    // Gathered once its queue is open: until then {@link settled} waits for it here.
-    return this.track(opening.then(() => this.launches.add('', launch)));
-  }
-
-  /**
-   * Sends the applies gathered for the end of this turn at once, and resolves when every batch sent
-   * has been answered: an app closing right after a `delay` it did not await still applies it.
-   */
-  async settled(): Promise<void> {
-    this.launches.flush();
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-  }
-
-  private send(launches: readonly Launch[]): Promise<(Error | undefined)[]> {
-    return this.track(this.write(launches));
-  }
-
-  /** Keeps `promise` in {@link inFlight} until it settles. */
-  private track<T>(promise: Promise<T>): Promise<T> {
-    const done = (): void => void this.inFlight.delete(promise);
-    promise.then(done, done);
-    this.inFlight.add(promise);
-    return promise;
+    return opening === undefined ? this.launches.add('', launch) : opening.then(() => this.launches.add('', launch));
   }
 
   /** One batch: its plans in one request, then every entry's add, all written before any reply. */
-  private async write(launches: readonly Launch[]): Promise<(Error | undefined)[]> {
+  private async send(launches: readonly Launch[]): Promise<(Error | undefined)[]> {
     const created = this.store.writeWhole(launches.map((launch) => launch.whole));
     const sentAt = Date.now();
     const added = launches.map(({ workflowId, entries }) => this.dispatcher.addEntries(workflowId, entries, sentAt));

@@ -36,8 +36,7 @@ export class TickBatcher<TItem, TReply, TResult> {
     });
   }
 
-  /** Sends what is gathered now, without waiting for the end of the turn (closing: launcher.ts). */
-  flush(): void {
+  private flush(): void {
     const batches = this.pending;
     this.pending = new Map();
     for (const [key, batch] of batches) {

@@ -207,6 +207,20 @@ describe('app and worker lifecycle', () => {
     expect(await (await worker.result(res.id)).get(T)).toBe(3);
   });
 
+  it('sends an apply with a taskId it was not awaited for before it closes: its plan, then its job', async () => {
+    const app = testApp();
+    const add = app.task('add', (x: number, y: number) => x + y);
+    await add.delay(0, 0);
+    const taskId = `mine-${randomUUID()}`;
+    const sent = app.apply(add.s(3, 4), { taskId }); // a chosen id: the add waits for the plan's reply
+    await app.close();
+    expect((await sent).id).toBe(taskId);
+    const worker = testApp({ prefix: app.prefix });
+    worker.task('add', (x: number, y: number) => x + y);
+    worker.worker();
+    expect(await (await worker.result(taskId)).get(T)).toBe(7);
+  });
+
   it("sends its very first delay before it closes, though that delay's queue was still opening", async () => {
     const app = testApp();
     const add = app.task('add', (x: number, y: number) => x + y);
