@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { chain, fromCelery } from '@celeriac/canvas';
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { consoleLogger, createApp, expandNodeName, InvalidArgumentError, type TaskContext } from '@celeriac/runtime';
+import { consoleLogger, createApp, expandNodeName, InvalidArgumentError, type App, type TaskContext } from '@celeriac/runtime';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { redisUrl, testApp } from './helpers.js';
@@ -194,43 +194,42 @@ describe('app and worker lifecycle', () => {
     expect(() => createApp({ redis: 'localhost:6379' })).toThrow(/redis:\/\//);
   });
 
-  it('sends a delay it was not awaited for before it closes, and the task runs', async () => {
-    const app = testApp();
-    const add = app.task('add', (x: number, y: number) => x + y);
-    await add.delay(0, 0); // connected, its queue open; what follows runs in a microtask
-    const sent = add.delay(1, 2);
-    await app.close();
-    const res = await sent;
-    const worker = testApp({ prefix: app.prefix });
-    worker.task('add', (x: number, y: number) => x + y);
-    worker.worker();
-    expect(await (await worker.result(res.id)).get(T)).toBe(3);
-  });
+  describe('closing right after an apply whose promise was not awaited: the apply is sent, and its task runs', () => {
+    const adder = (app: App) => app.task('add', (x: number, y: number) => x + y);
+    /** What a worker of another app on the same prefix computes for `id`. */
+    const runElsewhere = async (prefix: string, id: string): Promise<unknown> => {
+      const worker = testApp({ prefix });
+      adder(worker);
+      worker.worker();
+      return (await worker.result(id)).get(T);
+    };
 
-  it('sends an apply with a taskId it was not awaited for before it closes: its plan, then its job', async () => {
-    const app = testApp();
-    const add = app.task('add', (x: number, y: number) => x + y);
-    await add.delay(0, 0);
-    const taskId = `mine-${randomUUID()}`;
-    const sent = app.apply(add.s(3, 4), { taskId }); // a chosen id: the add waits for the plan's reply
-    await app.close();
-    expect((await sent).id).toBe(taskId);
-    const worker = testApp({ prefix: app.prefix });
-    worker.task('add', (x: number, y: number) => x + y);
-    worker.worker();
-    expect(await (await worker.result(taskId)).get(T)).toBe(7);
-  });
+    it('a delay', async () => {
+      const app = testApp();
+      const add = adder(app);
+      await add.delay(0, 0); // connected, its queue open; what follows runs in a microtask
+      const sent = add.delay(1, 2);
+      await app.close();
+      expect(await runElsewhere(app.prefix, (await sent).id)).toBe(3);
+    });
 
-  it("sends its very first delay before it closes, though that delay's queue was still opening", async () => {
-    const app = testApp();
-    const add = app.task('add', (x: number, y: number) => x + y);
-    const sent = add.delay(2, 5);
-    await app.close();
-    const res = await sent;
-    const worker = testApp({ prefix: app.prefix });
-    worker.task('add', (x: number, y: number) => x + y);
-    worker.worker();
-    expect(await (await worker.result(res.id)).get(T)).toBe(7);
+    it("an apply with a taskId, whose add waits for its plan's reply", async () => {
+      const app = testApp();
+      const add = adder(app);
+      await add.delay(0, 0);
+      const taskId = `mine-${randomUUID()}`;
+      const sent = app.apply(add.s(3, 4), { taskId });
+      await app.close();
+      expect((await sent).id).toBe(taskId);
+      expect(await runElsewhere(app.prefix, taskId)).toBe(7);
+    });
+
+    it("the app's very first delay, whose queue was still opening", async () => {
+      const app = testApp();
+      const sent = adder(app).delay(2, 5);
+      await app.close();
+      expect(await runElsewhere(app.prefix, (await sent).id)).toBe(7);
+    });
   });
 
   it('refuses to be used after close', async () => {
