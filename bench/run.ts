@@ -8,7 +8,8 @@
  *   npm run bench -- --in-process      producer and worker in one process only (--processes: apart only)
  *   npm run bench -- --only chain-100,group-1k --rounds 5
  *   npm run bench -- --profile         Redis round trips per chain hop, group member, chord join, lone task
- *   npm run bench -- --only lone-1k --cpu-prof    V8 CPU profiles of every child, in bench/results/cpu/
+ *   npm run bench -- --only lone-1k --cpu-prof    V8 CPU profiles of each child's measured run, in bench/results/cpu/
+ *   npm run bench -- --only lone-1k --heap-prof   V8 allocation samples of the same (both flags: both)
  *   npm run bench -- --cluster         Celeriac on one Redis beside a private 3-master Redis Cluster
  *
  * Each trial flushes the private Redis, starts a fresh worker process and a fresh producer process
@@ -31,6 +32,7 @@ import { profileEntry, profileMarkdown, type ProfileEntry } from './lib/profile.
 import { markdownTable, summarizeSystem, targetList, targetsFor, type ScenarioSummary } from './lib/report.js';
 import { PROFILE_UNITS, SCENARIOS, type Scenario } from './lib/scenarios.js';
 import { runTrial, type TrialResult } from './lib/trial.js';
+import type { TrialProfiles } from './lib/protocol.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -40,6 +42,7 @@ const { values: flags } = parseArgs({
     'in-process': { type: 'boolean', default: false },
     processes: { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
+    'heap-prof': { type: 'boolean', default: false },
     only: { type: 'string' },
     rounds: { type: 'string' },
     out: { type: 'string' },
@@ -48,7 +51,7 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.help) {
-  console.log('usage: npm run bench -- [--quick] [--profile | --cluster] [--in-process | --processes] [--only id,id] [--rounds n] [--cpu-prof] [--out file.json]');
+  console.log('usage: npm run bench -- [--quick] [--profile | --cluster] [--in-process | --processes] [--only id,id] [--rounds n] [--cpu-prof] [--heap-prof] [--out file.json]');
   console.log(`scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}`);
   console.log(`profile units (--profile --only): ${PROFILE_UNITS.map((u) => u.id).join(', ')}`);
   process.exit(0);
@@ -68,8 +71,10 @@ if (roundsOverride !== undefined && !(Number.isInteger(roundsOverride) && rounds
 }
 /** The modes to run: both unless one is asked for. */
 const modes: readonly Mode[] = flags['in-process'] && !flags.processes ? ['in-process'] : flags.processes && !flags['in-process'] ? ['processes'] : MODES;
-const cpuProfileDir = fileURLToPath(new URL('./results/cpu/', import.meta.url));
-const execArgv = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+const profiles: TrialProfiles | undefined =
+  flags['cpu-prof'] || flags['heap-prof']
+    ? { dir: fileURLToPath(new URL('./results/cpu/', import.meta.url)), cpu: flags['cpu-prof'], heap: flags['heap-prof'] }
+    : undefined;
 const outFile = flags.out ?? fileURLToPath(new URL(flags.profile ? './results/profile.json' : flags.cluster ? './results/cluster.json' : './results/latest.json', import.meta.url));
 
 function machine(redisVersion: string): Record<string, string | number> {
@@ -147,7 +152,7 @@ async function benchmark(url: string, admin: Redis): Promise<BenchmarkRun> {
         for (const system of order) {
           const outcome = await trialOrError(
             () =>
-              runTrial({ system, workload: scenario.workload, redisUrl: url, admin, timeoutMs: scenario.timeoutMs, countRoundTrips: false, mode, execArgv }),
+              runTrial({ system, workload: scenario.workload, redisUrl: url, admin, timeoutMs: scenario.timeoutMs, countRoundTrips: false, mode, profiles }),
             `round ${round + 1} ${system}`,
           );
           if (outcome.result !== undefined) trials[system].push(outcome.result);
@@ -204,7 +209,7 @@ async function profile(url: string, admin: Redis): Promise<ProfileEntry[]> {
       for (const system of SYSTEMS) {
         log(`profile ${unit.title} (${mode}): ${system}`);
         const run = (workload: typeof unit.small): Promise<TrialResult> =>
-          runTrial({ system, workload, redisUrl: url, admin, timeoutMs: 120_000, countRoundTrips: true, mode, execArgv });
+          runTrial({ system, workload, redisUrl: url, admin, timeoutMs: 120_000, countRoundTrips: true, mode, profiles });
         const small = await run(unit.small);
         const large = await run(unit.large);
         entries.push(profileEntry(unit, system, mode, small, large));

@@ -5,10 +5,13 @@
  * obeys the orchestrator's messages (see protocol.ts). Only the system under test is imported, so
  * its memory is the system's own.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Consumer, Producer, System, WorkerSettings } from './driver.js';
 import { peakRss } from './memory.js';
-import type { ChildConfig, ChildStats, FromChild, ToChild } from './protocol.js';
+import type { ChildConfig, ChildStats, FromChild, ToChild, TrialProfiles } from './protocol.js';
 import { installRoundTripCounter, resetRoundTrips, roundTrips } from './roundtrips.js';
 import { warmupOf } from './workload.js';
 
@@ -28,6 +31,53 @@ async function loadSystem(): Promise<System> {
   return (await import('./bullmq.js')).bullmq;
 }
 
+/**
+ * Profiles of the measured workload alone (`--cpu-prof`, `--heap-prof`), from the reset after the
+ * warm-up to the stop: Node's own `--cpu-prof` covers the whole process, whose start-up and warm-up
+ * outweigh a trial of a few hundred ms. Sampling slows both systems alike; compare, do not time.
+ */
+class TrialProfile {
+  private session: Session | null = null;
+
+  constructor(private readonly wanted: TrialProfiles) {}
+
+  async start(): Promise<void> {
+    const session = (this.session = new Session());
+    session.connect();
+    if (this.wanted.cpu) {
+      await session.post('Profiler.enable');
+      // 100 µs between samples instead of V8's 1 ms: a trial is short.
+      await session.post('Profiler.setSamplingInterval', { interval: 100 });
+      await session.post('Profiler.start');
+    }
+    if (this.wanted.heap) {
+      // Garbage included: what a task allocates, not only what outlives the trial.
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 256,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    const { session } = this;
+    if (session === null) return;
+    this.session = null;
+    const name = `${config.system}-${config.role}-${process.pid}`;
+    await mkdir(this.wanted.dir, { recursive: true });
+    if (this.wanted.cpu) {
+      const { profile } = await session.post('Profiler.stop');
+      await writeFile(join(this.wanted.dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    }
+    if (this.wanted.heap) {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      await writeFile(join(this.wanted.dir, `${name}.heapprofile`), JSON.stringify(profile));
+    }
+    session.disconnect();
+  }
+}
+
 async function main(): Promise<void> {
   if (config.countRoundTrips) installRoundTripCounter();
   const system = await loadSystem();
@@ -45,6 +95,7 @@ async function main(): Promise<void> {
         ? await system.inProcess(config.redisUrl, settings)
         : await system.consumer(config.redisUrl, settings);
 
+  const profile = config.profiles === undefined ? null : new TrialProfile(config.profiles);
   process.on('message', (message: ToChild) => {
     void (async () => {
       switch (message.type) {
@@ -55,6 +106,7 @@ async function main(): Promise<void> {
           return;
         }
         case 'reset':
+          await profile?.start();
           resetRoundTrips();
           cpuStart = process.cpuUsage();
           send({ type: 'reset-done' });
@@ -67,6 +119,7 @@ async function main(): Promise<void> {
         }
         case 'stop': {
           const final = stats();
+          await profile?.stop();
           await half.close();
           send({ type: 'stats', stats: final });
           process.disconnect?.();

@@ -20,10 +20,18 @@ export interface ChildConfig {
   readonly timeoutMs: number;
   /** Count client round trips (profile mode). */
   readonly countRoundTrips: boolean;
+  /** Profiles of the measured workload to write (`--cpu-prof`, `--heap-prof`); see child.ts. */
+  readonly profiles?: TrialProfiles;
 }
 
-/** Node flags a child is started with, besides tsx's (e.g. `--cpu-prof`). */
-export type ExecArgv = readonly string[];
+/** What to profile in a trial's measured workload, and where the files go. */
+export interface TrialProfiles {
+  readonly dir: string;
+  /** A V8 CPU profile, `<system>-<role>-<pid>.cpuprofile`. */
+  readonly cpu: boolean;
+  /** V8's sampled allocations, garbage included, `<system>-<role>-<pid>.heapprofile`. */
+  readonly heap: boolean;
+}
 
 export type ToChild =
   | { readonly type: 'warmup' }

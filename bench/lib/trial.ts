@@ -6,7 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { compileChildren } from './compiled.js';
 import type { Mode, SystemName } from './driver.js';
-import type { ChildConfig, ChildStats, ExecArgv, FromChild, Role, ToChild } from './protocol.js';
+import type { ChildConfig, ChildStats, FromChild, Role, ToChild, TrialProfiles } from './protocol.js';
 import { delta, snapshot, type Admin, type RedisDelta } from './redis-stats.js';
 
 export type { Admin };
@@ -25,8 +25,8 @@ export interface TrialOptions {
   readonly countRoundTrips: boolean;
   /** Separate producer and worker processes, or both in one. */
   readonly mode: Mode;
-  /** Extra Node flags for the children (`--cpu-prof`, ...). */
-  readonly execArgv?: ExecArgv;
+  /** Profiles of the measured workload to write, if any. */
+  readonly profiles?: TrialProfiles | undefined;
 }
 
 export interface TrialResult {
@@ -108,9 +108,9 @@ class Child {
 /** The children's entry point, compiled once per benchmark run (compiled.ts says why). */
 let childEntry: Promise<string> | undefined;
 
-function start(entry: string, config: ChildConfig, execArgv: ExecArgv = []): Child {
+function start(entry: string, config: ChildConfig): Child {
   // Plain Node, no TypeScript loader: the systems run as npm ships them.
-  const child = fork(entry, [JSON.stringify(config)], { execArgv: [...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(entry, [JSON.stringify(config)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Child(config.role, child);
 }
 
@@ -123,12 +123,13 @@ export async function runTrial(options: TrialOptions): Promise<TrialResult> {
     workload: options.workload,
     timeoutMs: options.timeoutMs,
     countRoundTrips: options.countRoundTrips,
+    ...(options.profiles === undefined ? {} : { profiles: options.profiles }),
   };
   const inProcess = options.mode === 'in-process';
   const entry = await (childEntry ??= compileChildren());
   // In one process, the one child plays both parts; `worker` only stands for it.
-  const producer = start(entry, { ...base, role: inProcess ? 'both' : 'producer' }, options.execArgv);
-  const worker = inProcess ? producer : start(entry, { ...base, role: 'worker' }, options.execArgv);
+  const producer = start(entry, { ...base, role: inProcess ? 'both' : 'producer' });
+  const worker = inProcess ? producer : start(entry, { ...base, role: 'worker' });
   const children = inProcess ? [producer] : [worker, producer];
   try {
     await Promise.all(children.map((child) => child.expect('ready', STEP_TIMEOUT_MS)));
