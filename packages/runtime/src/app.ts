@@ -373,6 +373,7 @@ export class App {
   /** Starts a worker consuming `queues` (default `["default"]`) with this app's tasks. */
   worker(options: WorkerOptions = {}): Worker {
     this.assertOpen();
+    this.parts.local.activate();
     const worker = new Worker(
       {
         app: this.name,
@@ -721,7 +722,7 @@ export class App {
       heard: (workflowId) => heard.heard(workflowId),
       revoke: (meta, ref, options) => revoker.revoke(meta, ref, options),
       guard: (run) => this.guard(run),
-      unavailable: () => watch.unavailableFor(this.unavailableTimeout),
+      unavailable: (fail) => watch.unavailableFor(this.unavailableTimeout, fail),
       log: this.throttledLog,
       recheckMs: isCluster(redis) ? CLUSTER_RECHECK_MS : undefined,
     };

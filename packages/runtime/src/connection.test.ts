@@ -163,19 +163,20 @@ describe('ConnectionWatch.unavailableFor (what a waiting get() gives up on)', ()
     const client = new EventEmitter();
     watch.follow(client as unknown as RedisClient, false);
     const timers = vi.getTimerCount();
-    const short = watch.unavailableFor(1_000);
-    const long = watch.unavailableFor(3_000);
-    const cancelled = watch.unavailableFor(1_000);
-    expect(vi.getTimerCount()).toBe(timers + 1);
-    cancelled.cancel();
     const settled: string[] = [];
-    void short.promise.then(() => settled.push('short'));
-    void long.promise.then(() => settled.push('long'));
-    void cancelled.promise.then(() => settled.push('cancelled'));
+    const errors: Error[] = [];
+    watch.unavailableFor(1_000, (error) => {
+      settled.push('short');
+      errors.push(error);
+    });
+    watch.unavailableFor(3_000, () => settled.push('long'));
+    const cancel = watch.unavailableFor(1_000, () => settled.push('cancelled'));
+    expect(vi.getTimerCount()).toBe(timers + 1);
+    cancel();
     client.emit('error', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
     await vi.advanceTimersByTimeAsync(1_250);
     expect(settled).toEqual(['short']);
-    await expect(short.promise).resolves.toMatchObject({ name: 'ConnectionError', message: expect.stringMatching(/has not answered for 1000 ms/) });
+    expect(errors[0]).toMatchObject({ name: 'ConnectionError', message: expect.stringMatching(/has not answered for 1000 ms/) });
     await vi.advanceTimersByTimeAsync(2_000);
     expect(settled).toEqual(['short', 'long']);
     // Nothing pending: the timer is gone.
@@ -187,9 +188,8 @@ describe('ConnectionWatch.unavailableFor (what a waiting get() gives up on)', ()
     const watch = new ConnectionWatch('redis://127.0.0.1:1', 'app', quiet);
     const client = new EventEmitter();
     watch.follow(client as unknown as RedisClient, false);
-    const wait = watch.unavailableFor(1_000);
     let told = false;
-    void wait.promise.then(() => (told = true));
+    const cancel = watch.unavailableFor(1_000, () => (told = true));
     await vi.advanceTimersByTimeAsync(5_000);
     expect(told).toBe(false);
     client.emit('error', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
@@ -197,6 +197,6 @@ describe('ConnectionWatch.unavailableFor (what a waiting get() gives up on)', ()
     client.emit('ready'); // back before the limit
     await vi.advanceTimersByTimeAsync(5_000);
     expect(told).toBe(false);
-    wait.cancel();
+    cancel();
   });
 });

@@ -317,10 +317,10 @@ function seedAddressesOf(seeds: readonly unknown[]): string[] {
   );
 }
 
-/** A wait of {@link ConnectionWatch.unavailableFor}: resolved once an outage has lasted `ms`. */
+/** A wait of {@link ConnectionWatch.unavailableFor}: told once an outage has lasted `ms`. */
 interface UnavailableWait {
   readonly ms: number;
-  readonly resolve: (error: ConnectionError) => void;
+  readonly fail: (error: ConnectionError) => void;
 }
 
 /**
@@ -399,19 +399,19 @@ export class ConnectionWatch {
   }
 
   /**
-   * Resolves to a `ConnectionError` once Redis has been unreachable for `ms` (checked a few
-   * times a second); `cancel` stops watching. For waits that depend on Redis coming back.
+   * Calls `fail` with a `ConnectionError` once Redis has been unreachable for `ms` (checked a few
+   * times a second); the returned function stops watching. For waits that depend on Redis coming
+   * back. A callback, not a promise: a producer may hold thousands of `get()`s, each watching.
    */
-  unavailableFor(ms: number): { readonly promise: Promise<ConnectionError>; cancel(): void } {
-    let wait!: UnavailableWait;
-    const promise = new Promise<ConnectionError>((resolve) => (wait = { ms, resolve }));
+  unavailableFor(ms: number, fail: (error: ConnectionError) => void): () => void {
+    const wait: UnavailableWait = { ms, fail };
     this.unavailableWaits.add(wait);
     // One check for every wait (a producer may hold thousands of `get()`s), while any is pending.
     if (this.unavailableCheck === undefined) {
       this.unavailableCheck = setInterval(() => this.checkUnavailable(), 250);
       this.unavailableCheck.unref();
     }
-    return { promise, cancel: () => this.dropUnavailable(wait) };
+    return () => this.dropUnavailable(wait);
   }
 
   private checkUnavailable(): void {
@@ -420,8 +420,8 @@ export class ConnectionWatch {
     for (const wait of this.unavailableWaits) {
       if (down < wait.ms) continue;
       const cause = this.lastError === undefined ? 'no answer' : describeCause(this.lastError);
-      wait.resolve(this.fatal ?? new ConnectionError(this.address, `Redis has not answered for ${wait.ms} ms (${cause}); check that it runs and is reachable from here`));
       this.dropUnavailable(wait);
+      wait.fail(this.fatal ?? new ConnectionError(this.address, `Redis has not answered for ${wait.ms} ms (${cause}); check that it runs and is reachable from here`));
     }
   }
 

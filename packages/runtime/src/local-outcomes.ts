@@ -23,6 +23,21 @@ export class LocalOutcomes {
   private due: [key: string, envelope: string | undefined][] = [];
   /** Nodes whose outcome this app's workers are recording now, with how many recordings are under way. */
   private readonly inFlight = new Map<string, number>();
+  private workers = false;
+
+  /**
+   * Whether a worker of this app was started in this process: before that, nothing can be handed
+   * over, and a waiting `get()` watches for nothing (an app that only applies work holds no watch
+   * per wait).
+   */
+  get active(): boolean {
+    return this.workers;
+  }
+
+  /** A worker of this app starts in this process: from now on, waits watch for its outcomes. */
+  activate(): void {
+    this.workers = true;
+  }
 
   /** Calls `listener` if a worker of this app records the node's final outcome; returns the way to stop. */
   watch(workflowId: string, index: number, listener: OutcomeListener): () => void {

@@ -22,7 +22,7 @@ function harness(states: Map<number, TaskState>) {
       },
     },
     heard: () => undefined,
-    unavailable: () => ({ promise: new Promise<Error>(() => {}), cancel: () => {} }),
+    unavailable: () => () => {},
     guard: <T>(run: () => Promise<T>) => run(),
     log: { warn: () => {} },
   } as unknown as ResultBackend;
@@ -38,7 +38,7 @@ function harness(states: Map<number, TaskState>) {
     return indices.map((index) => states.get(index) ?? 'PENDING');
   };
   const wait = (leaves: readonly number[], stopOnFailure = false) =>
-    view.wait(leaves, { timeout: 1_000, stopOnFailure, what: 'the test', read });
+    view.wait(leaves, { timeout: 1_000, stopOnFailure, what: () => 'the test', read });
   const announce = (index: number, state: TaskState = 'SUCCESS'): void => {
     states.set(index, state);
     deliver(`${index}:${state}`);

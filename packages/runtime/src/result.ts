@@ -52,8 +52,8 @@ export interface ResultBackend {
   guard<T>(run: () => Promise<T>): Promise<T>;
   /** Where malformed channel messages are reported (at most once a minute). */
   readonly log: RateLimitedLog;
-  /** Settles with a `ConnectionError` once Redis has been down for the app's `unavailableTimeout`. */
-  unavailable(): { readonly promise: Promise<Error>; cancel(): void };
+  /** Calls `fail` with a `ConnectionError` once Redis has been down for the app's `unavailableTimeout`; returns the way to stop. */
+  unavailable(fail: (error: Error) => void): () => void;
   /**
    * Milliseconds after which a waiter reads its states again though nothing was announced; set on
    * a cluster, where a message can be lost while the subscriber moves to another node unnoticed.
@@ -109,7 +109,8 @@ export class WorkflowView {
     options: {
       timeout?: number | undefined;
       stopOnFailure: boolean;
-      what: string;
+      /** What is waited for, as a timeout names it (built only then). */
+      what: () => string;
       /** How the states are read (default: {@link states}); a single node's `get()` reads its envelope along. */
       read?: (indices: readonly number[]) => Promise<TaskState[]>;
       /**
@@ -120,10 +121,14 @@ export class WorkflowView {
       local?: (done: (index: number, state: TaskState | undefined) => void) => () => void;
     },
   ): Promise<void> {
+    // A burst of lone tasks holds thousands of waits at once, each until its task ends: what one
+    // holds is what the collector copies while they wait, so it holds no promise it can do without.
     const { store, subscriber } = this.backend;
     // A node this app's worker is recording is handed over in memory, or told to be read: its
-    // announcement, which may come first, asks for no read (local-outcomes.ts).
-    const local = options.local === undefined ? undefined : this.backend.local;
+    // announcement, which may come first, asks for no read (local-outcomes.ts). Without a worker
+    // of this app in this process when the wait begins, it watches for nothing: a worker started
+    // later was not watched for, so its announcements are read like another process's.
+    const local = options.local !== undefined && this.backend.local?.active === true ? this.backend.local : undefined;
     const recordedHere = (index: number): boolean => local?.isRecording(this.meta.id, index) === true;
     const pending = new Set(leaves);
     if (pending.size === 0) return;
@@ -164,7 +169,7 @@ export class WorkflowView {
       due = toRead.size === pending.size;
     }
     // An outcome this app's worker records is final and trusted: it ends the leaf with no read.
-    const stopLocal = options.local?.((index, state) => {
+    const stopLocal = local === undefined ? undefined : options.local?.((index, state) => {
       if (state === undefined) {
         if (!pending.has(index)) return;
         toRead.add(index);
@@ -179,14 +184,26 @@ export class WorkflowView {
     const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
     // A wait outlives a short outage (the states are read again when Redis is back), but fails
     // with a ConnectionError once Redis has been down for the app's `unavailableTimeout`.
-    const unavailable = this.backend.unavailable();
-    const outage = unavailable.promise.then((error) => Promise.reject(error));
-    outage.catch(() => {});
+    let outage: Error | undefined;
+    const stopWatching = this.backend.unavailable((error) => {
+      outage = error;
+      wake();
+    });
     try {
       // Riding the app's confirmed pattern, the subscription is ready now: no race, no timer.
-      const ready = (eventsPattern !== undefined && subscriber.confirmed(eventsPattern)) || (await beforeDeadline(Promise.race([subscription.ready, outage]), deadline));
-      if (!ready) throw new TimeoutError(options.what, options.timeout!);
+      if (eventsPattern === undefined || !subscriber.confirmed(eventsPattern)) {
+        const interrupted = new Promise<never>((_, reject) => {
+          wake = () => {
+            if (outage !== undefined) reject(outage);
+          };
+        });
+        interrupted.catch(() => {});
+        const ready = await beforeDeadline(Promise.race([subscription.ready, interrupted]), deadline);
+        wake = () => {};
+        if (!ready) throw new TimeoutError(options.what(), options.timeout!);
+      }
       for (;;) {
+        if (outage !== undefined) throw outage;
         if (readNow()) {
           const ids = [...toRead];
           toRead = new Set();
@@ -201,11 +218,13 @@ export class WorkflowView {
         }
         if (pending.size === 0 || (failed && options.stopOnFailure)) return;
         if (readNow()) continue; // announced while the states were read
+        if (outage !== undefined) throw outage;
         const remaining = deadline - Date.now();
-        if (remaining <= 0) throw new TimeoutError(options.what, options.timeout!);
+        if (remaining <= 0) throw new TimeoutError(options.what(), options.timeout!);
         const recheck = this.backend.recheckMs;
         const sleep = recheck === undefined ? remaining : Math.min(remaining, recheck);
-        const woken = new Promise<void>((resolve) => {
+        // Woken by an announcement, a handed-over outcome, a resubscription, an outage, or the timer.
+        await new Promise<void>((resolve) => {
           const timer = Number.isFinite(sleep)
             ? setTimeout(() => {
                 if (sleep < remaining) {
@@ -220,11 +239,10 @@ export class WorkflowView {
             resolve();
           };
         });
-        await Promise.race([woken, outage]);
         wake = () => {};
       }
     } finally {
-      unavailable.cancel();
+      stopWatching();
       subscription.close();
       stopLocal?.();
     }
@@ -380,7 +398,7 @@ export class AsyncResult<T = unknown, TParent = AnyResult | null> {
     await this.view.wait([this.index], {
       ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
       stopOnFailure: true,
-      what: `Task ${this.task}[${this.id}]`,
+      what: () => `Task ${this.task}[${this.id}]`,
       read: async () => {
         const [state, stored] = await this.view.outcome(this.index);
         envelope = stored;
@@ -498,7 +516,7 @@ export class GroupResult<T = unknown[], TParent = AnyResult | null> {
     await this.view.wait(leaves, {
       ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
       stopOnFailure: propagate,
-      what: `Group ${this.id}`,
+      what: () => `Group ${this.id}`,
     });
     // Decoded a slice at a time into one value list (errors in failed places): a 100 000-member
     // group never holds all its raw envelopes at once.

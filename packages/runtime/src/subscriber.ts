@@ -41,19 +41,37 @@ export interface Subscription {
 /** How long a pattern stays subscribed after its last channel's last listener left. */
 export const PATTERN_LINGER_MS = 30_000;
 
+/** One {@link ChannelSubscriber.listen}: what it is called with. */
+interface ChannelListener {
+  readonly message: MessageListener;
+  /** Called when the channel is subscribed again after a disconnect: messages may have been lost. */
+  readonly resubscribed: (() => void) | undefined;
+}
+
+/** A subscription that waits for Redis to confirm its channel (or the channel's pattern). */
+interface ConfirmationWaiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A channel and its listeners. Each waiting `get()` holds one until it ends (a burst of lone tasks
+ * holds thousands), so it keeps one set, and a set of waiters only while one waits.
+ */
 interface Channel {
   /** The pattern that carries this channel's messages; undefined: its own SUBSCRIBE. */
   via: string | undefined;
-  readonly listeners: Set<MessageListener>;
-  /** Called when the channel is subscribed again after a disconnect: messages may have been lost. */
-  readonly resubscribed: Set<() => void>;
+  readonly listeners: Set<ChannelListener>;
   /** Whether Redis confirmed the subscription on the current connection. */
   confirmed: boolean;
   /** Whether Redis ever confirmed it: a later confirmation is a resubscription. */
   confirmedBefore: boolean;
-  /** Subscriptions waiting for the confirmation (of the channel, or of its pattern). */
-  readonly waiting: Set<{ resolve(): void; reject(error: Error): void }>;
+  /** Subscriptions waiting for the confirmation (of the channel, or of its pattern), if any. */
+  waiting: Set<ConfirmationWaiter> | undefined;
 }
+
+/** The `ready` of a subscription confirmed already: one promise for all of them. */
+const CONFIRMED: Promise<void> = Promise.resolve();
 
 /** A pattern subscription and the channels it carries (their own `confirmed` flags are not used). */
 interface Pattern {
@@ -110,34 +128,34 @@ export class ChannelSubscriber {
     let state = this.channels.get(channel);
     if (via !== undefined && this.refused.has(via)) via = undefined;
     if (state === undefined) {
-      state = { via, listeners: new Set(), resubscribed: new Set(), confirmed: false, confirmedBefore: false, waiting: new Set() };
+      state = { via, listeners: new Set(), confirmed: false, confirmedBefore: false, waiting: undefined };
       this.channels.set(channel, state);
       if (via !== undefined) this.holdPattern(via).channels.add(channel);
       else if (connection.status === 'ready') this.subscribe([channel]);
     }
-    state.listeners.add(listener);
-    if (resubscribed !== undefined) state.resubscribed.add(resubscribed);
+    const entry: ChannelListener = { message: listener, resubscribed };
+    state.listeners.add(entry);
     const held = state;
     // A channel riding on a pattern is confirmed with it.
     const confirmed = held.via === undefined ? held.confirmed : this.patterns.get(held.via)!.confirmed;
-    let waiter: { resolve(): void; reject(error: Error): void } | undefined;
-    const ready = confirmed
-      ? Promise.resolve()
-      : new Promise<void>((resolve, reject) => {
-          waiter = { resolve, reject };
-          held.waiting.add(waiter);
-        });
-    // Nobody has to await `ready`; a rejection then must not be reported as unhandled.
-    ready.catch(() => {});
+    let waiter: ConfirmationWaiter | undefined;
+    let ready = CONFIRMED;
+    if (!confirmed) {
+      ready = new Promise<void>((resolve, reject) => {
+        waiter = { resolve, reject };
+        (held.waiting ??= new Set()).add(waiter);
+      });
+      // Nobody has to await `ready`; a rejection then must not be reported as unhandled.
+      ready.catch(() => {});
+    }
     let open = true;
     return {
       ready,
       close: () => {
         if (!open) return;
         open = false;
-        held.listeners.delete(listener);
-        if (resubscribed !== undefined) held.resubscribed.delete(resubscribed);
-        if (waiter !== undefined && held.waiting.delete(waiter)) waiter.reject(new ClosedError(`The subscription to ${channel}`));
+        held.listeners.delete(entry);
+        if (waiter !== undefined && held.waiting?.delete(waiter) === true) waiter.reject(new ClosedError(`The subscription to ${channel}`));
         if (held.listeners.size > 0 || this.channels.get(channel) !== held) return;
         this.channels.delete(channel);
         if (held.via !== undefined) this.releasePattern(held.via, (state) => state.channels.delete(channel));
@@ -181,7 +199,7 @@ export class ChannelSubscriber {
     if (this.closed) return;
     this.closed = true;
     for (const [channel, state] of this.channels) {
-      for (const waiter of state.waiting) waiter.reject(new ClosedError(`The subscription to ${channel}`));
+      for (const waiter of state.waiting ?? []) waiter.reject(new ClosedError(`The subscription to ${channel}`));
     }
     for (const state of this.patterns.values()) clearTimeout(state.linger);
     this.channels.clear();
@@ -250,9 +268,7 @@ export class ChannelSubscriber {
           const state = this.channels.get(channel);
           if (state === undefined) continue;
           state.confirmed = true;
-          for (const waiter of state.waiting) waiter.resolve();
-          state.waiting.clear();
-          if (state.confirmedBefore) for (const callback of state.resubscribed) this.call(channel, callback);
+          this.confirm(channel, state, state.confirmedBefore);
           state.confirmedBefore = true;
         }
       },
@@ -300,10 +316,7 @@ export class ChannelSubscriber {
           state.confirmed = true;
           for (const channel of state.channels) {
             const carried = this.channels.get(channel);
-            if (carried === undefined) continue;
-            for (const waiter of carried.waiting) waiter.resolve();
-            carried.waiting.clear();
-            if (state.confirmedBefore) for (const callback of carried.resubscribed) this.call(channel, callback);
+            if (carried !== undefined) this.confirm(channel, carried, state.confirmedBefore);
           }
           if (state.confirmedBefore) for (const callback of state.lost) this.call(pattern, callback);
           state.confirmedBefore = true;
@@ -343,6 +356,15 @@ export class ChannelSubscriber {
     if (moved.length > 0 && this.connection?.status === 'ready') this.subscribe(moved);
   }
 
+  /** Tells a channel's listeners Redis confirmed it; `again`: messages since the last time may be lost. */
+  private confirm(channel: string, state: Channel, again: boolean): void {
+    const { waiting } = state;
+    state.waiting = undefined;
+    for (const waiter of waiting ?? []) waiter.resolve();
+    if (!again) return;
+    for (const { resubscribed } of state.listeners) if (resubscribed !== undefined) this.call(channel, resubscribed);
+  }
+
   /** Delivers a message to its channel's listeners, if it came the way the channel is subscribed. */
   private deliver(channel: string, message: string, pattern: string | undefined): void {
     if (pattern !== undefined) {
@@ -351,7 +373,7 @@ export class ChannelSubscriber {
     }
     const state = this.channels.get(channel);
     if (state === undefined || state.via !== pattern) return;
-    for (const listener of state.listeners) this.call(channel, () => listener(message));
+    for (const listener of state.listeners) this.call(channel, () => listener.message(message));
   }
 
   private call(channel: string, callback: () => void): void {

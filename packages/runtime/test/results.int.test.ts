@@ -99,6 +99,20 @@ describe('results', () => {
     expect(await res.get(T)).toBe('done');
   });
 
+  it('get()s begun before the app started its worker hear the results that worker records', async () => {
+    // Waits begun with no worker of the app in the process watch for no hand-over in memory
+    // (local-outcomes.ts): they must not take the announcements of this worker's recordings for
+    // hand-overs to come, or they would wait for ever.
+    const app = testApp();
+    const add = app.task('add', (x: number, y: number) => x + y);
+    // 300 at once: with 100, a worker's reply came before its announcement too often to show it.
+    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => add.delay(i, i)));
+    const values = Promise.all(results.map((res) => res.get(T)));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // every wait is under way
+    app.worker({ concurrency: 50 });
+    expect(await values).toEqual(Array.from({ length: 300 }, (_, i) => 2 * i));
+  });
+
   it('rejects get() with TimeoutError when the timeout passes first', async () => {
     const app = testApp();
     const add = app.task('add', (x: number, y: number) => x + y);
