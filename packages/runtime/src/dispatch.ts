@@ -152,16 +152,13 @@ export class Dispatcher {
 
   /**
    * Adds a new workflow's entry nodes on this dispatcher's connection, through BullMQ's
-   * `Job.addJob`, without `Queue.add`'s layers. Each add is written before this returns, so it runs
-   * after whatever was written on the connection before (the plan: see launcher.ts). Their queues
-   * must be open ({@link openQueuesOf}).
+   * `Job.addJob`, without `Queue.add`'s layers. Each add is written before this returns (an async
+   * function runs to its first `await` at once), so it runs after whatever was written on the
+   * connection before (the plan: see launcher.ts); a node that cannot be added rejects. Their
+   * queues must be open ({@link openQueuesOf}).
    */
-  addEntries(workflowId: string, entries: readonly Released[], sentAt: number): Promise<unknown> {
-    try {
-      return Promise.all(entries.map((node) => this.addOn(this.clients.get(queueOf(node.spec))!, workflowId, node, null, sentAt)));
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+  async addEntries(workflowId: string, entries: readonly Released[], sentAt: number): Promise<unknown> {
+    return Promise.all(entries.map((node) => this.addOn(this.clients.get(queueOf(node.spec))!, workflowId, node, null, sentAt)));
   }
 
   /**
