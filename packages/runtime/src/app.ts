@@ -72,6 +72,7 @@ import {
   type TaskContext,
   type TaskDefinitionOptions,
 } from './task.js';
+import { Waiters } from './wait.js';
 import { Worker, type WorkerOptions } from './worker.js';
 
 /** How waiting results hear of their announcements: see {@link AppOptions.resultSubscription}. */
@@ -607,6 +608,7 @@ export class App {
     await within(CLOSE_STEP_MS, applied);
     await within(CLOSE_STEP_MS, parts.dispatcher.close());
     parts.heard.close();
+    parts.waiters?.close();
     await within(CLOSE_STEP_MS, parts.subscriber.close());
     if (parts.ownsRedis) {
       await within(CLOSE_STEP_MS, parts.redis.quit());
@@ -690,10 +692,12 @@ export class App {
     const plane = createControlPlane({ redis, subscriber, prefix: this.prefix, logger: this.logger });
     // Without the app's pattern, each wait subscribes its own channel, and nothing is heard before it.
     const eventsPattern = this.resultSubscription === 'app' ? store.eventsPattern : undefined;
-    const heard = new HeardSinceApply(subscriber, eventsPattern, eventsChannelReader(this.prefix));
+    const workflowOf = eventsChannelReader(this.prefix);
+    const heard = new HeardSinceApply(subscriber, eventsPattern, workflowOf);
     const parts = {
       heard,
       eventsPattern,
+      waiters: eventsPattern === undefined ? undefined : new Waiters(subscriber, eventsPattern, workflowOf, this.throttledLog),
       local,
       redis,
       ownsRedis,
@@ -713,11 +717,12 @@ export class App {
 
   /** What results need from the app; made once, with the parts it hands out. */
   private resultBackend(parts: Omit<Connected, 'backend'>): ResultBackend {
-    const { store, subscriber, revoker, heard, eventsPattern, local, redis, watch } = parts;
+    const { store, subscriber, revoker, heard, eventsPattern, waiters, local, redis, watch } = parts;
     return {
       store,
       subscriber,
       eventsPattern,
+      waiters,
       local,
       heard: (workflowId) => heard.heard(workflowId),
       revoke: (meta, ref, options) => revoker.revoke(meta, ref, options),
@@ -759,6 +764,8 @@ interface Connected {
   readonly heard: HeardSinceApply;
   /** The pattern that carries every workflow's announcements to waiters; undefined: each wait subscribes its own channel. */
   readonly eventsPattern: string | undefined;
+  /** The waits riding `eventsPattern`, found by workflow. */
+  readonly waiters: Waiters | undefined;
   /** Outcomes this app's workers record, handed to its waiters in memory. */
   readonly local: LocalOutcomes;
   /**

@@ -12,7 +12,7 @@
  * Only the absence of announcements is relied on, never their content: an announced node is read
  * like any other, so a forged message still changes nothing but a read.
  */
-import { announcedIndex, type Heard } from './result.js';
+import { announcedIndex, type Heard } from './wait.js';
 import type { ChannelSubscriber } from './subscriber.js';
 
 /** How long what was heard about a workflow is kept for a `get()` to come. */

@@ -34,6 +34,11 @@ export function workflowKeys(prefix: string, workflowId: string): WorkflowKeys {
   };
 }
 
+/** A workflow's events channel ({@link WorkflowKeys.events}), without its six keys. */
+export function eventsChannel(prefix: string, workflowId: string): string {
+  return `${prefix}:wf:{${workflowId}}:events`;
+}
+
 /**
  * Reads the workflow id back from a workflow's `events` channel ({@link workflowKeys}): returns
  * the function that does it for the app with this prefix, and undefined for any other channel.

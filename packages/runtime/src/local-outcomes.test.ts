@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from './envelope.js';
-import { LocalOutcomes } from './local-outcomes.js';
+import { LocalOutcomes, type OutcomeWatcher } from './local-outcomes.js';
 
 const success = (value: unknown): string => JSON.stringify({ s: 'SUCCESS', d: 1, v: value });
+/** A watcher that keeps what it is handed in `into`. */
+const keeper = (into: (Envelope | undefined)[]): OutcomeWatcher => ({ handed: (envelope) => into.push(envelope) });
 /** Lets the hand-over, queued with process.nextTick, run. */
 const handedOver = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
 
@@ -12,9 +14,9 @@ describe('LocalOutcomes', () => {
     const first: (Envelope | undefined)[] = [];
     const second: (Envelope | undefined)[] = [];
     const other: (Envelope | undefined)[] = [];
-    local.watch('w', 0, (envelope) => first.push(envelope));
-    local.watch('w', 0, (envelope) => second.push(envelope));
-    local.watch('w', 1, (envelope) => other.push(envelope));
+    local.watch('w', 0, keeper(first));
+    local.watch('w', 0, keeper(second));
+    local.watch('w', 1, keeper(other));
     local.recording('w', 0)(success({ list: [1, 2] }));
     await Promise.resolve();
     expect(first).toEqual([]); // the worker's own continuations come first
@@ -28,14 +30,16 @@ describe('LocalOutcomes', () => {
   it('stops handing over once a waiter stops, and keeps nothing for nodes no one waits for', async () => {
     const local = new LocalOutcomes();
     const heard: (Envelope | undefined)[] = [];
-    const stop = local.watch('w', 0, (envelope) => heard.push(envelope));
+    const watcher = keeper(heard);
+    local.watch('w', 0, watcher);
+    local.watch('w', 0, watcher); // twice is harmless
     local.recording('w', 0)(success(1));
-    stop(); // before the hand-over: the waiter ended another way
-    stop(); // twice is harmless
+    local.unwatch('w', 0, watcher); // before the hand-over: the waiter ended another way
+    local.unwatch('w', 0, watcher); // twice is harmless
     local.recording('w', 0)(success(2));
     await handedOver();
     expect(heard).toEqual([]);
-    expect((local as unknown as { listeners: Map<string, unknown> }).listeners.size).toBe(0);
+    expect((local as unknown as { watchers: Map<string, unknown> }).watchers.size).toBe(0);
   });
 
   it('decodes nothing when no one waits', () => {
@@ -47,7 +51,7 @@ describe('LocalOutcomes', () => {
   it('knows which nodes it is recording until each recording settles, and a recording that records nothing tells the waiters to read', async () => {
     const local = new LocalOutcomes();
     const heard: (Envelope | undefined)[] = [];
-    local.watch('w', 0, (envelope) => heard.push(envelope));
+    local.watch('w', 0, keeper(heard));
     expect(local.isRecording('w', 0)).toBe(false);
     const first = local.recording('w', 0);
     const duplicate = local.recording('w', 0); // the same job delivered twice to this app's workers

@@ -9,16 +9,19 @@
  */
 import { decodeEnvelope, type Envelope } from './envelope.js';
 
-/**
- * Receives a node's final outcome, or undefined when this app's worker, which was recording it,
- * recorded nothing after all (a duplicate delivery, an error): the waiter reads it from Redis. It
- * must not throw.
- */
-export type OutcomeListener = (envelope: Envelope | undefined) => void;
+/** A waiter of one node (wait.ts's `Wait`), told of its outcome. */
+export interface OutcomeWatcher {
+  /**
+   * Receives the node's final outcome, or undefined when this app's worker, which was recording it,
+   * recorded nothing after all (a duplicate delivery, an error): the waiter reads it from Redis. It
+   * must not throw.
+   */
+  handed(envelope: Envelope | undefined): void;
+}
 
 export class LocalOutcomes {
-  /** Listeners by `<workflow id> <node index>`, only while someone waits. */
-  private readonly listeners = new Map<string, Set<OutcomeListener>>();
+  /** Watchers by `<workflow id> <node index>`, only while someone waits: one, or several. */
+  private readonly watchers = new Map<string, OutcomeWatcher | Set<OutcomeWatcher>>();
   /** Outcomes settled in this moment, not handed over yet (undefined: nothing recorded here). */
   private due: [key: string, envelope: string | undefined][] = [];
   /** Nodes whose outcome this app's workers are recording now, with how many recordings are under way. */
@@ -39,16 +42,20 @@ export class LocalOutcomes {
     this.workers = true;
   }
 
-  /** Calls `listener` if a worker of this app records the node's final outcome; returns the way to stop. */
-  watch(workflowId: string, index: number, listener: OutcomeListener): () => void {
+  /** Tells `watcher` if a worker of this app records the node's final outcome, until {@link unwatch}. */
+  watch(workflowId: string, index: number, watcher: OutcomeWatcher): void {
     const key = `${workflowId} ${index}`;
-    let forNode = this.listeners.get(key);
-    if (forNode === undefined) this.listeners.set(key, (forNode = new Set()));
-    forNode.add(listener);
-    return () => {
-      forNode.delete(listener);
-      if (forNode.size === 0 && this.listeners.get(key) === forNode) this.listeners.delete(key);
-    };
+    const held = this.watchers.get(key);
+    if (held === undefined) this.watchers.set(key, watcher);
+    else if (held instanceof Set) held.add(watcher);
+    else if (held !== watcher) this.watchers.set(key, new Set([held, watcher]));
+  }
+
+  /** Stops telling `watcher` about the node; calling it again is harmless. */
+  unwatch(workflowId: string, index: number, watcher: OutcomeWatcher): void {
+    const key = `${workflowId} ${index}`;
+    const held = this.watchers.get(key);
+    if (held === watcher || (held instanceof Set && held.delete(watcher) && held.size === 0)) this.watchers.delete(key);
   }
 
   /**
@@ -81,7 +88,7 @@ export class LocalOutcomes {
    * completions of the jobs it finished.
    */
   private settled(key: string, recorded: string | undefined): void {
-    if (!this.listeners.has(key)) return;
+    if (!this.watchers.has(key)) return;
     if (this.due.length === 0) process.nextTick(() => this.handOver());
     this.due.push([key, recorded]);
   }
@@ -90,9 +97,10 @@ export class LocalOutcomes {
     const due = this.due;
     this.due = [];
     for (const [key, recorded] of due) {
-      const forNode = this.listeners.get(key);
+      const held = this.watchers.get(key);
+      if (held === undefined) continue;
       // Each waiter decodes its own copy: a value one caller changes is not another's.
-      if (forNode !== undefined) for (const listener of [...forNode]) listener(recorded === undefined ? undefined : decodeEnvelope(recorded));
+      for (const watcher of held instanceof Set ? [...held] : [held]) watcher.handed(recorded === undefined ? undefined : decodeEnvelope(recorded));
     }
   }
 }

@@ -2,18 +2,14 @@
  * Result handles: `AsyncResult` for one task, `GroupResult` for a group or chord header. They are
  * built from a workflow's stored meta, so a result rebuilt from an id in another process has the
  * same `.parent` chain and children as the one `apply` returned. Waiting is event-driven
- * (see events.ts) and bounded by an optional timeout.
+ * (see wait.ts) and bounded by an optional timeout.
  */
 import type { RevokeOptions } from './control.js';
 import { READY_STATES, type Envelope, type TaskState } from './envelope.js';
-import { TimeoutError } from './errors.js';
 import { fromRemoteError } from './failure.js';
-import type { RateLimitedLog } from './logger.js';
-import type { LocalOutcomes } from './local-outcomes.js';
-import { truncatedRepr } from './repr.js';
-import type { ChannelSubscriber } from './subscriber.js';
 import { leavesOf, nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
 import { READ_SLICE, type WorkflowStore } from './store.js';
+import { Wait, type WaitBackend, type WaitSource } from './wait.js';
 
 /** Options of `get()` / `join()`. */
 export interface GetOptions {
@@ -28,41 +24,17 @@ export interface GetOptions {
 /** Either kind of result handle, with an untyped `.parent`. */
 export type AnyResult<T = unknown> = AsyncResult<T> | GroupResult<T>;
 
-/** What the app heard about a workflow since it applied it (see heard.ts). */
-export interface Heard {
-  /** False when an announcement may have been missed: a waiter must read every state. */
-  readonly complete: boolean;
-  /** Node indices announced so far. */
-  readonly announced: ReadonlySet<number>;
-}
-
 /** What result handles need from their app. */
-export interface ResultBackend {
-  /** What was heard about a workflow this app applied moments ago; undefined: nothing is known. */
-  heard(workflowId: string): Heard | undefined;
+export interface ResultBackend extends WaitBackend {
   readonly store: WorkflowStore;
-  readonly subscriber: ChannelSubscriber;
-  /** The pattern every workflow's announcements ride on (the app's `resultSubscription: 'app'`); undefined: a wait subscribes its own channel. */
-  readonly eventsPattern: string | undefined;
-  /** Outcomes the app's own workers record, handed over in memory (see local-outcomes.ts). */
-  readonly local?: LocalOutcomes | undefined;
   /** Revokes a result by its place in its workflow; resolves to the revoked task ids. */
   revoke(meta: WorkflowMeta, ref: ResultIndex, options: RevokeOptions): Promise<string[]>;
   /** Runs a Redis operation, turning a connection failure into the error a user can act on. */
   guard<T>(run: () => Promise<T>): Promise<T>;
-  /** Where malformed channel messages are reported (at most once a minute). */
-  readonly log: RateLimitedLog;
-  /** Calls `fail` with a `ConnectionError` once Redis has been down for the app's `unavailableTimeout`; returns the way to stop. */
-  unavailable(fail: (error: Error) => void): () => void;
-  /**
-   * Milliseconds after which a waiter reads its states again though nothing was announced; set on
-   * a cluster, where a message can be lost while the subscriber moves to another node unnoticed.
-   */
-  readonly recheckMs?: number | undefined;
 }
 
 /** A workflow's meta plus memoised handles, so `.parent` objects are shared, not rebuilt. */
-export class WorkflowView {
+export class WorkflowView implements WaitSource {
   // Made on first use: most views hand out one result (a lone task's), many never a group's.
   private nodes: Map<number, AsyncResult> | undefined;
   private groups: Map<number, GroupResult> | undefined;
@@ -97,155 +69,11 @@ export class WorkflowView {
   }
 
   /**
-   * Waits until every leaf is ready, or (with `stopOnFailure`) one has failed. Messages on the
-   * workflow's channel are only hints: each names a node whose state is then read from Redis, so a
-   * message forged by anyone who can publish changes nothing but a read. The read waits until every
-   * pending leaf was announced, or one announced a failure: a group of 10 000 is then read in
-   * one go instead of once per burst of announcements (a forged announcement only makes the read
-   * come early; the nodes it finds unfinished stay pending).
+   * Waits until every leaf of `target` (`leaves`) is ready, or (with `stopOnFailure`) one has
+   * failed; a node's wait resolves to its outcome when it was read or handed over (see wait.ts).
    */
-  async wait(
-    leaves: readonly number[],
-    options: {
-      timeout?: number | undefined;
-      stopOnFailure: boolean;
-      /** What is waited for, as a timeout names it (built only then). */
-      what: () => string;
-      /** How the states are read (default: {@link states}); a single node's `get()` reads its envelope along. */
-      read?: (indices: readonly number[]) => Promise<TaskState[]>;
-      /**
-       * Outcomes handed over in memory (local-outcomes.ts): called with `done`, which marks a leaf
-       * ended in `state` with no read, or, with no state, tells it to read what this app's worker
-       * did not record after all; returns the way to stop.
-       */
-      local?: (done: (index: number, state: TaskState | undefined) => void) => () => void;
-    },
-  ): Promise<void> {
-    // A burst of lone tasks holds thousands of waits at once, each until its task ends: what one
-    // holds is what the collector copies while they wait, so it holds no promise it can do without.
-    const { store, subscriber } = this.backend;
-    // A node this app's worker is recording is handed over in memory, or told to be read: its
-    // announcement, which may come first, asks for no read (local-outcomes.ts). Without a worker
-    // of this app in this process when the wait begins, it watches for nothing: a worker started
-    // later was not watched for, so its announcements are read like another process's.
-    const local = options.local !== undefined && this.backend.local?.active === true ? this.backend.local : undefined;
-    const recordedHere = (index: number): boolean => local?.isRecording(this.meta.id, index) === true;
-    const pending = new Set(leaves);
-    if (pending.size === 0) return;
-    let wake: () => void = () => {};
-    let failed = false;
-    // Start by reading every state: messages published before the subscription are not delivered.
-    let toRead = new Set(pending);
-    /** Whether `toRead` is owed a read now (the start, a resubscription, an announced failure). */
-    let due = true;
-    /** Read now, or wait: a partial set of announced leaves waits for the rest. */
-    const readNow = (): boolean => toRead.size > 0 && (due || toRead.size === pending.size);
-    const read = options.read ?? ((indices: readonly number[]) => this.states(indices));
-    // Through the app's one pattern subscription, when it has one: no SUBSCRIBE round trip per wait.
-    const { eventsPattern } = this.backend;
-    const subscription = subscriber.listen(
-      store.keys(this.meta.id).events,
-      (message) => {
-        const announced = parseAnnouncement(message);
-        if (announced === undefined) return dropped(this.backend.log, this.meta.id, message);
-        if (!pending.has(announced.index) || recordedHere(announced.index)) return;
-        toRead.add(announced.index);
-        if (announced.state !== 'SUCCESS') due = true;
-        if (readNow()) wake();
-      },
-      // Messages published while the connection was down are lost: read every state again.
-      () => {
-        toRead = new Set(pending);
-        due = true;
-        wake();
-      },
-      eventsPattern,
-    );
-    // Applied by this app moments ago, with every announcement since heard: only the nodes
-    // announced need reading (nothing else can have ended). Set before any message can arrive.
-    const heard = this.backend.heard(this.meta.id);
-    if (heard?.complete === true) {
-      toRead = new Set([...pending].filter((index) => heard.announced.has(index) && !recordedHere(index)));
-      due = toRead.size === pending.size;
-    }
-    // An outcome this app's worker records is final and trusted: it ends the leaf with no read.
-    const stopLocal = local === undefined ? undefined : options.local?.((index, state) => {
-      if (state === undefined) {
-        if (!pending.has(index)) return;
-        toRead.add(index);
-        due = true;
-        return wake();
-      }
-      if (!pending.delete(index)) return;
-      toRead.delete(index);
-      if (state !== 'SUCCESS') failed = true;
-      wake();
-    });
-    const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
-    // A wait outlives a short outage (the states are read again when Redis is back), but fails
-    // with a ConnectionError once Redis has been down for the app's `unavailableTimeout`.
-    let outage: Error | undefined;
-    const stopWatching = this.backend.unavailable((error) => {
-      outage = error;
-      wake();
-    });
-    try {
-      // Riding the app's confirmed pattern, the subscription is ready now: no race, no timer.
-      if (eventsPattern === undefined || !subscriber.confirmed(eventsPattern)) {
-        const interrupted = new Promise<never>((_, reject) => {
-          wake = () => {
-            if (outage !== undefined) reject(outage);
-          };
-        });
-        interrupted.catch(() => {});
-        const ready = await beforeDeadline(Promise.race([subscription.ready, interrupted]), deadline);
-        wake = () => {};
-        if (!ready) throw new TimeoutError(options.what(), options.timeout!);
-      }
-      for (;;) {
-        if (outage !== undefined) throw outage;
-        if (readNow()) {
-          const ids = [...toRead];
-          toRead = new Set();
-          due = false;
-          const states = await read(ids);
-          states.forEach((state, k) => {
-            if (!READY_STATES.has(state)) return;
-            pending.delete(ids[k]!);
-            toRead.delete(ids[k]!); // announced again while it was read: `toRead` holds pending nodes only
-            if (state !== 'SUCCESS') failed = true;
-          });
-        }
-        if (pending.size === 0 || (failed && options.stopOnFailure)) return;
-        if (readNow()) continue; // announced while the states were read
-        if (outage !== undefined) throw outage;
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) throw new TimeoutError(options.what(), options.timeout!);
-        const recheck = this.backend.recheckMs;
-        const sleep = recheck === undefined ? remaining : Math.min(remaining, recheck);
-        // Woken by an announcement, a handed-over outcome, a resubscription, an outage, or the timer.
-        await new Promise<void>((resolve) => {
-          const timer = Number.isFinite(sleep)
-            ? setTimeout(() => {
-                if (sleep < remaining) {
-                  toRead = new Set(pending);
-                  due = true;
-                }
-                resolve();
-              }, sleep)
-            : undefined;
-          wake = () => {
-            if (timer !== undefined) clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = () => {};
-      }
-    } finally {
-      stopWatching();
-      subscription.close();
-      stopLocal?.();
-    }
+  wait(target: ResultIndex, leaves: readonly number[], timeout: number | undefined, stopOnFailure: boolean): Promise<Envelope | null | undefined> {
+    return new Wait(this, target, leaves, timeout, stopOnFailure).run();
   }
 
   /** States of some of the workflow's nodes. */
@@ -256,11 +84,6 @@ export class WorkflowView {
   /** One node's state and stored outcome, in one round trip. */
   outcome(index: number): Promise<[TaskState, Envelope | null]> {
     return this.backend.guard(() => this.backend.store.outcome(this.meta.id, index));
-  }
-
-  /** Calls `listener` when a worker of this app records the node's final outcome (local-outcomes.ts); returns the way to stop. */
-  watchLocal(index: number, listener: (envelope: Envelope | undefined) => void): () => void {
-    return this.backend.local?.watch(this.meta.id, index, listener) ?? (() => {});
   }
 
   /** Stored outcomes of some of the workflow's nodes (null: none yet). */
@@ -286,34 +109,6 @@ export class WorkflowView {
   parentOf(ref: ResultIndex): ResultIndex | null {
     return 'n' in ref ? (this.meta.nodes[ref.n]!.parent ?? null) : this.meta.groups[ref.g]!.parent;
   }
-}
-
-/** Whether `promise` settled before `deadline` (epoch ms; Infinity: wait as long as it takes). */
-async function beforeDeadline(promise: Promise<unknown>, deadline: number): Promise<boolean> {
-  if (!Number.isFinite(deadline)) return promise.then(() => true);
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), false)));
-  try {
-    return await Promise.race([promise.then(() => true as const), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The node index and state a `<index>:<STATE>` message announces, if it is one (a hint: see {@link WorkflowView.wait}). */
-export function parseAnnouncement(message: string): { readonly index: number; readonly state: string } | undefined {
-  const match = /^(\d{1,9}):([A-Z]{1,10})$/.exec(message);
-  return match === null ? undefined : { index: Number(match[1]), state: match[2]! };
-}
-
-/** The node index a `<index>:<STATE>` message announces, if it is one. */
-export function announcedIndex(message: string): number | undefined {
-  return parseAnnouncement(message)?.index;
-}
-
-/** Reports a message on a workflow's channel that no Celeriac script sent. */
-export function dropped(log: RateLimitedLog, workflowId: string, message: string): void {
-  log.warn('workflow message', `dropped a malformed message on the channel of workflow ${workflowId}: ${truncatedRepr(message, 100)}`);
 }
 
 function errorOf(envelope: Envelope): Error {
@@ -394,21 +189,7 @@ export class AsyncResult<T = unknown, TParent = AnyResult | null> {
     // same moment), so the value needs no read of its own: not after an announcement, and not when
     // the task had ended before this get() — one read, where a read of the state and then of the
     // value were two in a row.
-    let envelope: Envelope | null | undefined;
-    await this.view.wait([this.index], {
-      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
-      stopOnFailure: true,
-      what: () => `Task ${this.task}[${this.id}]`,
-      read: async () => {
-        const [state, stored] = await this.view.outcome(this.index);
-        envelope = stored;
-        return [state];
-      },
-      local: (done) => this.view.watchLocal(this.index, (recorded) => {
-        if (recorded !== undefined) envelope = recorded;
-        done(this.index, recorded?.state);
-      }),
-    });
+    let envelope = await this.view.wait({ n: this.index }, [this.index], options.timeout, true);
     if (envelope === undefined) [envelope] = await this.view.envelopes([this.index]);
     if (envelope === null || envelope === undefined) return null as T;
     if (envelope.state === 'SUCCESS') return envelope.value as T;
@@ -513,11 +294,7 @@ export class GroupResult<T = unknown[], TParent = AnyResult | null> {
   async get(options: GetOptions = {}): Promise<T> {
     const { propagate = true } = options;
     const leaves = this.leaves();
-    await this.view.wait(leaves, {
-      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
-      stopOnFailure: propagate,
-      what: () => `Group ${this.id}`,
-    });
+    await this.view.wait({ g: this.index }, leaves, options.timeout, propagate);
     // Decoded a slice at a time into one value list (errors in failed places): a 100 000-member
     // group never holds all its raw envelopes at once.
     const values = new Array<unknown>(leaves.length);

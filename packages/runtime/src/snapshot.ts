@@ -10,7 +10,7 @@ import type { RemoteError } from './failure.js';
 import { leavesOf, nodeId, type ResultIndex, type RunOptions, type WorkflowMeta } from './plan.js';
 import type { RateLimitedLog } from './logger.js';
 import { truncatedRepr } from './repr.js';
-import { announcedIndex, dropped } from './result.js';
+import { announcedIndex, dropped } from './wait.js';
 import type { NodeLinks, WorkflowStore } from './store.js';
 import type { ChannelSubscriber } from './subscriber.js';
 
@@ -191,7 +191,7 @@ export async function* watchWorkflow(
   let toRead = new Set(all);
   let wake: () => void = () => {};
   const subscription = subscriber.listen(
-    store.keys(meta.id).events,
+    store.eventsChannel(meta.id),
     (message) => {
       const index = announcedIndex(message);
       if (index === undefined) return dropped(log, meta.id, message);

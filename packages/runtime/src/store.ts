@@ -7,7 +7,7 @@ import { ReplyError } from 'ioredis';
 import { isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { checkSize, decodeEnvelope, DEFAULT_MAX_PAYLOAD, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
-import { appChannelsPattern, pointerKey, rateKey, stagingKeys, workflowKeys, type WorkflowKeys } from './keys.js';
+import { appChannelsPattern, eventsChannel, pointerKey, rateKey, stagingKeys, workflowKeys, type WorkflowKeys } from './keys.js';
 import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
 import { checkStatus, ScriptStatus, type ScriptAnswer } from './script-status.js';
 import { TickBatcher } from './tick-batch.js';
@@ -99,6 +99,11 @@ export class WorkflowStore {
 
   keys(workflowId: string): WorkflowKeys {
     return workflowKeys(this.prefix, workflowId);
+  }
+
+  /** The channel that announces the workflow's nodes' final states (`<index>:<STATE>`). */
+  eventsChannel(workflowId: string): string {
+    return eventsChannel(this.prefix, workflowId);
   }
 
   /** A pattern every workflow's events channel matches (one subscription for all waiters). */
