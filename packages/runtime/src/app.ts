@@ -727,7 +727,8 @@ export class App {
       heard: (workflowId) => heard.heard(workflowId),
       revoke: (meta, ref, options) => revoker.revoke(meta, ref, options),
       guard: (run) => this.guard(run),
-      unavailable: (fail) => watch.unavailableFor(this.unavailableTimeout, fail),
+      unavailable: (wait) => watch.unavailableFor(this.unavailableTimeout, wait),
+      stopUnavailable: (wait) => watch.stopUnavailable(wait),
       log: this.throttledLog,
       recheckMs: isCluster(redis) ? CLUSTER_RECHECK_MS : undefined,
     };

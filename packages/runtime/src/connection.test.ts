@@ -165,14 +165,17 @@ describe('ConnectionWatch.unavailableFor (what a waiting get() gives up on)', ()
     const timers = vi.getTimerCount();
     const settled: string[] = [];
     const errors: Error[] = [];
-    watch.unavailableFor(1_000, (error) => {
-      settled.push('short');
-      errors.push(error);
+    watch.unavailableFor(1_000, {
+      unavailable: (error) => {
+        settled.push('short');
+        errors.push(error);
+      },
     });
-    watch.unavailableFor(3_000, () => settled.push('long'));
-    const cancel = watch.unavailableFor(1_000, () => settled.push('cancelled'));
+    watch.unavailableFor(3_000, { unavailable: () => settled.push('long') });
+    const cancelled = { unavailable: () => settled.push('cancelled') };
+    watch.unavailableFor(1_000, cancelled);
     expect(vi.getTimerCount()).toBe(timers + 1);
-    cancel();
+    watch.stopUnavailable(cancelled);
     client.emit('error', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
     await vi.advanceTimersByTimeAsync(1_250);
     expect(settled).toEqual(['short']);
@@ -189,7 +192,8 @@ describe('ConnectionWatch.unavailableFor (what a waiting get() gives up on)', ()
     const client = new EventEmitter();
     watch.follow(client as unknown as RedisClient, false);
     let told = false;
-    const cancel = watch.unavailableFor(1_000, () => (told = true));
+    const wait = { unavailable: () => (told = true) };
+    watch.unavailableFor(1_000, wait);
     await vi.advanceTimersByTimeAsync(5_000);
     expect(told).toBe(false);
     client.emit('error', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
@@ -197,6 +201,6 @@ describe('ConnectionWatch.unavailableFor (what a waiting get() gives up on)', ()
     client.emit('ready'); // back before the limit
     await vi.advanceTimersByTimeAsync(5_000);
     expect(told).toBe(false);
-    cancel();
+    watch.stopUnavailable(wait);
   });
 });

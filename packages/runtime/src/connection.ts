@@ -317,10 +317,10 @@ function seedAddressesOf(seeds: readonly unknown[]): string[] {
   );
 }
 
-/** A wait of {@link ConnectionWatch.unavailableFor}: told once an outage has lasted `ms`. */
-interface UnavailableWait {
-  readonly ms: number;
-  readonly fail: (error: ConnectionError) => void;
+/** A wait of {@link ConnectionWatch.unavailableFor}: told once an outage has lasted its time. */
+export interface UnavailableWait {
+  /** Redis has been down for the time given: the wait fails with `error`. Must not throw. */
+  unavailable(error: ConnectionError): void;
 }
 
 /**
@@ -340,8 +340,8 @@ export class ConnectionWatch {
   private readonly tooLongListeners = new Set<(error: ConnectionError) => void>();
   /** See {@link boundCalls}. */
   private callLimit: number | undefined;
-  /** The pending waits of {@link unavailableFor}, and the one timer that checks them all. */
-  private readonly unavailableWaits = new Set<UnavailableWait>();
+  /** The pending waits of {@link unavailableFor}, each with its time, and the one timer that checks them all. */
+  private readonly unavailableWaits = new Map<UnavailableWait, number>();
   private unavailableCheck: NodeJS.Timeout | undefined;
 
   constructor(
@@ -399,37 +399,37 @@ export class ConnectionWatch {
   }
 
   /**
-   * Calls `fail` with a `ConnectionError` once Redis has been unreachable for `ms` (checked a few
-   * times a second); the returned function stops watching. For waits that depend on Redis coming
-   * back. A callback, not a promise: a producer may hold thousands of `get()`s, each watching.
+   * Tells `wait` (its `unavailable`) once Redis has been unreachable for `ms` (checked a few times
+   * a second), unless {@link stopUnavailable} comes first. For waits that depend on Redis coming
+   * back. An object, not a promise or a callback: a producer may hold thousands of `get()`s, each
+   * watching, and the wait itself is the one thing each holds.
    */
-  unavailableFor(ms: number, fail: (error: ConnectionError) => void): () => void {
-    const wait: UnavailableWait = { ms, fail };
-    this.unavailableWaits.add(wait);
+  unavailableFor(ms: number, wait: UnavailableWait): void {
+    this.unavailableWaits.set(wait, ms);
     // One check for every wait (a producer may hold thousands of `get()`s), while any is pending.
     if (this.unavailableCheck === undefined) {
       this.unavailableCheck = setInterval(() => this.checkUnavailable(), 250);
       this.unavailableCheck.unref();
     }
-    return () => this.dropUnavailable(wait);
+  }
+
+  /** Stops watching for `wait` ({@link unavailableFor}); calling it again is harmless. */
+  stopUnavailable(wait: UnavailableWait): void {
+    this.unavailableWaits.delete(wait);
+    if (this.unavailableWaits.size > 0) return;
+    clearInterval(this.unavailableCheck);
+    this.unavailableCheck = undefined;
   }
 
   private checkUnavailable(): void {
     if (this.downSince === undefined) return;
     const down = Date.now() - this.downSince;
-    for (const wait of this.unavailableWaits) {
-      if (down < wait.ms) continue;
+    for (const [wait, ms] of this.unavailableWaits) {
+      if (down < ms) continue;
       const cause = this.lastError === undefined ? 'no answer' : describeCause(this.lastError);
-      this.dropUnavailable(wait);
-      wait.fail(this.fatal ?? new ConnectionError(this.address, `Redis has not answered for ${wait.ms} ms (${cause}); check that it runs and is reachable from here`));
+      this.stopUnavailable(wait);
+      wait.unavailable(this.fatal ?? new ConnectionError(this.address, `Redis has not answered for ${ms} ms (${cause}); check that it runs and is reachable from here`));
     }
-  }
-
-  private dropUnavailable(wait: UnavailableWait): void {
-    this.unavailableWaits.delete(wait);
-    if (this.unavailableWaits.size > 0) return;
-    clearInterval(this.unavailableCheck);
-    this.unavailableCheck = undefined;
   }
 
   /**

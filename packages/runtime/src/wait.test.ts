@@ -46,7 +46,8 @@ function harness(states: Map<number, TaskState>, riding: boolean) {
     waiters: new Waiters(subscriber, 'events:*', (channel) => channel.slice('events:'.length), log),
     subscriber,
     heard: () => undefined,
-    unavailable: () => () => {},
+    unavailable: () => {},
+    stopUnavailable: () => {},
     guard: <T>(run: () => Promise<T>) => run(),
     log,
   } as unknown as ResultBackend;

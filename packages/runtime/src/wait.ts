@@ -16,6 +16,7 @@ import type { LocalOutcomes, OutcomeWatcher } from './local-outcomes.js';
 import type { RateLimitedLog } from './logger.js';
 import { nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
 import { truncatedRepr } from './repr.js';
+import type { UnavailableWait } from './connection.js';
 import type { ChannelSubscriber, Subscription } from './subscriber.js';
 
 /** What the app heard about a workflow since it applied it (see heard.ts). */
@@ -40,8 +41,9 @@ export interface WaitBackend {
   readonly local?: LocalOutcomes | undefined;
   /** Where malformed channel messages are reported (at most once a minute). */
   readonly log: RateLimitedLog;
-  /** Calls `fail` with a `ConnectionError` once Redis has been down for the app's `unavailableTimeout`; returns the way to stop. */
-  unavailable(fail: (error: Error) => void): () => void;
+  /** Tells `wait` once Redis has been down for the app's `unavailableTimeout`, until {@link stopUnavailable}. */
+  unavailable(wait: UnavailableWait): void;
+  stopUnavailable(wait: UnavailableWait): void;
   /**
    * Milliseconds after which a waiter reads its states again though nothing was announced; set on
    * a cluster, where a message can be lost while the subscriber moves to another node unnoticed.
@@ -66,7 +68,7 @@ export interface WaitSource {
  * the read come early; the nodes it finds unfinished stay pending). A node's wait (`target` a
  * node) reads its outcome with its state, and takes its outcome from this app's worker in memory.
  */
-export class Wait implements OutcomeWatcher {
+export class Wait implements OutcomeWatcher, UnavailableWait {
   /** The node's outcome, for a node's wait: read with its state, or handed over; undefined: neither. */
   private envelope: Envelope | null | undefined;
   /** Leaves not ended yet. */
@@ -126,11 +128,7 @@ export class Wait implements OutcomeWatcher {
     const deadline = this.timeout === undefined ? Infinity : Date.now() + this.timeout;
     // A wait outlives a short outage (the states are read again when Redis is back), but fails
     // with a ConnectionError once Redis has been down for the app's `unavailableTimeout`.
-    const stopWatching = backend.unavailable((error) => {
-      this.outage = error;
-      this.interrupt?.(error);
-      this.wake();
-    });
+    backend.unavailable(this);
     try {
       if (!riding && !(await this.confirmedBefore(deadline))) throw new TimeoutError(this.what(), this.timeout!);
       for (;;) {
@@ -144,7 +142,7 @@ export class Wait implements OutcomeWatcher {
         await this.sleep(remaining);
       }
     } finally {
-      stopWatching();
+      backend.stopUnavailable(this);
       clearTimeout(this.timer);
       if (this.subscription !== undefined) this.subscription.close();
       else backend.waiters!.leave(meta.id, this);
@@ -158,6 +156,13 @@ export class Wait implements OutcomeWatcher {
     this.toRead.add(index);
     if (state !== 'SUCCESS') this.due = true;
     if (this.readNow()) this.wake();
+  }
+
+  /** Redis has been down for too long: the wait fails with `error`. */
+  unavailable(error: Error): void {
+    this.outage = error;
+    this.interrupt?.(error);
+    this.wake();
   }
 
   /** Announcements may have been lost (the subscription was made again after a disconnect): read every state. */
