@@ -77,8 +77,9 @@ export async function admit(job: TaskJob, node: NodeRef, delivery: Delivery, con
   const task = context.registry.get(job.task);
   const overrides = context.overrides.get(job.task);
   // The task's defaults fill what the producer did not set (it may not know the task); this
-  // worker's overrides win over both.
-  const options = withOverrides({ ...(task === undefined ? {} : jobOptionsOf(task.defaults, delivery.createdAt)), ...job.options }, overrides);
+  // worker's overrides win over both. Object.assign, not spreads: a fresh hidden class per job
+  // otherwise (plan.ts's encodeSpec says why); `job.options` holds only known options (job-data.ts).
+  const options = withOverrides(Object.assign(task === undefined ? {} : jobOptionsOf(task.defaults, delivery.createdAt), job.options), overrides);
 
   if (options.expiresAt !== undefined && Date.now() > options.expiresAt) {
     await context.settler.revoke(node.workflowId, [node.index], toRemoteError(new ExpiredError(job.id), node));
@@ -113,7 +114,10 @@ function withOverrides(options: JobOptions, overrides: TaskOverrides | undefined
   const { timeLimit, softTimeLimit, ...rest } = options;
   const hard = overrides.timeLimit === undefined ? timeLimit : (overrides.timeLimit ?? undefined);
   const soft = overrides.softTimeLimit === undefined ? softTimeLimit : (overrides.softTimeLimit ?? undefined);
-  return { ...rest, ...(hard === undefined ? {} : { timeLimit: hard }), ...(soft === undefined ? {} : { softTimeLimit: soft }) };
+  const merged: { -readonly [K in keyof JobOptions]: JobOptions[K] } = rest;
+  if (hard !== undefined) merged.timeLimit = hard;
+  if (soft !== undefined) merged.softTimeLimit = soft;
+  return merged;
 }
 
 /** Registered task names a user would recognise: Celery's own `celery.*` built-ins are left out. */

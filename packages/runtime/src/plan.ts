@@ -36,14 +36,17 @@ const SPEC_DEFAULTS = { kwargs: Object.freeze({}), options: Object.freeze({}), i
  * group's plan about a quarter smaller, in Redis and in the garbage of the process writing it.
  */
 export function encodeSpec(spec: NodeSpec): string {
-  const { kwargs, options, input, role, ...rest } = spec;
-  return JSON.stringify({
-    ...rest,
-    ...(Object.keys(kwargs).length === 0 ? {} : { kwargs }),
-    ...(Object.keys(options).length === 0 ? {} : { options }),
-    ...(input === null ? {} : { input }),
-    ...(role === SPEC_DEFAULTS.role ? {} : { role }),
-  });
+  // Built by assignment, in the order the fields always had: conditional spreads in an object
+  // literal give each object a hidden class of its own once V8 optimises the function (and
+  // JSON.stringify a slow path), which a group of 100 000 or a burst of `delay`s pays per node.
+  const stored: { -readonly [K in keyof NodeSpec]?: NodeSpec[K] } = { id: spec.id, task: spec.task, args: spec.args, rootId: spec.rootId };
+  if (spec.groupId !== undefined) stored.groupId = spec.groupId;
+  if (spec.groupIndex !== undefined) stored.groupIndex = spec.groupIndex;
+  if (Object.keys(spec.kwargs).length > 0) stored.kwargs = spec.kwargs;
+  if (Object.keys(spec.options).length > 0) stored.options = spec.options;
+  if (spec.input !== null) stored.input = spec.input;
+  if (spec.role !== SPEC_DEFAULTS.role) stored.role = spec.role;
+  return JSON.stringify(stored);
 }
 
 /** Reads a spec written by {@link encodeSpec}. */
@@ -234,17 +237,21 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
     const own: RunOptions = fix ? runOptionsOf(node.options, feedsSuccessor[i]!) : node.options;
     const taskDefaults = defaults(node.task);
     const group = node.group === null ? undefined : groupIndexOf.get(node.group.key);
-    return {
+    const built: { -readonly [K in keyof NodeSpec]: NodeSpec[K] } = {
       id: idOf(i),
       task: node.task,
       args: node.args,
       kwargs: node.kwargs,
-      options: taskDefaults === undefined ? own : { ...taskDefaults, ...own },
+      options: taskDefaults === undefined ? own : Object.assign({}, taskDefaults, own),
       input: node.input === null ? null : toInput(node.input),
       rootId,
-      ...(group === undefined ? {} : { groupId: groupIds[group]!, groupIndex: node.group!.index }),
       role: node.role,
     };
+    if (group !== undefined) {
+      built.groupId = groupIds[group]!;
+      built.groupIndex = node.group!.index;
+    }
+    return built;
   };
 
   // One shared object per task name for the many nodes with a derived id, no parent, no children.
@@ -258,12 +265,10 @@ export function freeze(graph: CompiledGraph, defaults: (task: string) => RunOpti
       if (shared === undefined) plainNodes.set(node.task, (shared = { task: node.task }));
       return shared;
     }
-    return {
-      ...(id === undefined ? {} : { id }),
-      task: node.task,
-      ...(parent === null ? {} : { parent }),
-      ...(children.length === 0 ? {} : { children }),
-    };
+    const built: { -readonly [K in keyof MetaNode]: MetaNode[K] } = id === undefined ? { task: node.task } : { id, task: node.task };
+    if (parent !== null) built.parent = parent;
+    if (children.length > 0) built.children = children;
+    return built;
   };
 
   return {

@@ -96,11 +96,10 @@ export interface ApplyOptions<TArgs extends readonly unknown[] = readonly Json[]
 /** Turns `Date`s in call options into the ISO text canvases store. */
 export function toTaskOptions(options: CallOptions): TaskOptions {
   const { eta, expires, ...rest } = options;
-  return {
-    ...rest,
-    ...(eta === undefined ? {} : { eta: eta instanceof Date ? eta.toISOString() : eta }),
-    ...(expires === undefined ? {} : { expires: expires instanceof Date ? expires.toISOString() : expires }),
-  };
+  const converted: { -readonly [K in keyof TaskOptions]: TaskOptions[K] } = rest;
+  if (eta !== undefined) converted.eta = eta instanceof Date ? eta.toISOString() : eta;
+  if (expires !== undefined) converted.expires = expires instanceof Date ? expires.toISOString() : expires;
+  return converted;
 }
 
 /** A registered task: a typed reference for building canvases, and a way to send it directly. */
