@@ -14,7 +14,8 @@
  * (PSUBSCRIBE) and kept for {@link PATTERN_LINGER_MS} after its last listener leaves, so waiting on
  * one workflow after another — a `get()` per lone task — costs no subscription round trip each.
  * A listener may also take every channel a pattern matches (`listenPattern`): the app's record of
- * what it heard about the workflows it applied (heard.ts) is one such listener, not one per workflow.
+ * what it heard about the workflows it applied (heard.ts) is one such listener, and its table of
+ * waiting `get()`s (wait.ts) another, not one per workflow or per wait.
  */
 import { isCluster, subscriberConnection, type RedisClient } from './connection.js';
 import type { Redis } from 'ioredis';
