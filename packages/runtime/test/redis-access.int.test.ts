@@ -65,6 +65,35 @@ describe('authentication and ACL users', () => {
     await runsWorkflows(app(redis.url.replace('redis://', 'redis://celeriac:s3cret@')));
   });
 
+  it("keeps a waiting get() when Redis refuses the app's pattern after a reconnect: the wait moves to its workflow's channel", async () => {
+    const redis = await server();
+    const admin = new Redis(redis.url);
+    await admin.call(...(ACL_LINE as [string, ...string[]]));
+    const url = redis.url.replace('redis://', 'redis://celeriac:s3cret@');
+    // The worker runs in another app, so the outcome reaches the get() by its announcement only.
+    const producer = app(url);
+    const consumer = app(url);
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const slow = producer.task('slow', (_hold: boolean) => 'done');
+    consumer.task('slow', async (hold: boolean) => {
+      if (hold) await finished;
+      return 'done';
+    });
+    await consumer.worker({ concurrency: 1 }).waitUntilReady();
+    // A first get() leaves the producer's pattern confirmed: the next one rides the app's table of waits.
+    expect(await (await slow.delay(false)).get(T)).toBe('done');
+    const waiting = (await slow.delay(true)).get(T);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Only the workflows' channels from now on: Redis drops the subscribers of the app's pattern,
+    // and refuses it when they subscribe again.
+    await admin.call('ACL', 'SETUSER', 'celeriac', 'resetchannels', '&celeriac:wf:*');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    finish();
+    expect(await waiting).toBe('done');
+    admin.disconnect();
+  });
+
   it('fails fast with the credentials as the cause when the password is wrong', async () => {
     const redis = await server({ args: ['--requirepass', 's3cret'] });
     const started = Date.now();
