@@ -87,6 +87,8 @@ export class Wait implements OutcomeWatcher, UnavailableWait {
   private interrupt: ((error: Error) => void) | undefined;
   /** The wait's own subscription to the workflow's channel; undefined while it rides the app's table. */
   private subscription: Subscription | undefined;
+  /** The node waited for, for a node's wait (`target` a node); undefined for a group's. */
+  private readonly node: number | undefined;
   /** Set when this app's worker runs in this process and this is a node's wait. */
   private readonly local: LocalOutcomes | undefined;
 
@@ -104,8 +106,9 @@ export class Wait implements OutcomeWatcher, UnavailableWait {
     // announcement, which may come first, asks for no read (local-outcomes.ts). Without a worker
     // of this app in this process when the wait begins, it watches for nothing: a worker started
     // later was not watched for, so its announcements are read like another process's.
+    this.node = 'n' in target ? target.n : undefined;
     const { local } = source.backend;
-    this.local = 'n' in target && local?.active === true ? local : undefined;
+    this.local = this.node !== undefined && local?.active === true ? local : undefined;
   }
 
   /** Waits; resolves to a node's outcome when it was read or handed over. */
@@ -123,8 +126,7 @@ export class Wait implements OutcomeWatcher, UnavailableWait {
       for (const index of pending) if (!heard.announced.has(index) || this.recordedHere(index)) this.toRead.delete(index);
       this.due = this.toRead.size === pending.size;
     }
-    const node = 'n' in this.target ? this.target.n : undefined;
-    if (this.local !== undefined) this.local.watch(meta.id, node!, this);
+    if (this.local !== undefined) this.local.watch(meta.id, this.node!, this);
     const deadline = this.timeout === undefined ? Infinity : Date.now() + this.timeout;
     // A wait outlives a short outage (the states are read again when Redis is back), but fails
     // with a ConnectionError once Redis has been down for the app's `unavailableTimeout`.
@@ -133,7 +135,7 @@ export class Wait implements OutcomeWatcher, UnavailableWait {
       if (!riding && !(await this.confirmedBefore(deadline))) throw new TimeoutError(this.what(), this.timeout!);
       for (;;) {
         if (this.outage !== undefined) throw this.outage;
-        if (this.readNow()) await this.read(node);
+        if (this.readNow()) await this.read();
         if (pending.size === 0 || (this.failed && this.stopOnFailure)) return this.envelope;
         if (this.readNow()) continue; // announced while the states were read
         if (this.outage !== undefined) throw this.outage;
@@ -146,7 +148,7 @@ export class Wait implements OutcomeWatcher, UnavailableWait {
       clearTimeout(this.timer);
       if (this.subscription !== undefined) this.subscription.close();
       else backend.waiters!.leave(meta.id, this);
-      if (this.local !== undefined) this.local.unwatch(meta.id, node!, this);
+      if (this.local !== undefined) this.local.unwatch(meta.id, this.node!, this);
     }
   }
 
@@ -200,7 +202,7 @@ export class Wait implements OutcomeWatcher, UnavailableWait {
 
   /** This app's worker recorded the node's outcome (`envelope`), or recorded nothing after all (undefined: read it). */
   handed(envelope: Envelope | undefined): void {
-    const index = (this.target as { n: number }).n;
+    const index = this.node!;
     if (envelope === undefined) {
       if (!this.pending.has(index)) return;
       this.toRead.add(index);
@@ -224,7 +226,8 @@ export class Wait implements OutcomeWatcher, UnavailableWait {
     return this.local !== undefined && this.local.isRecording(this.source.meta.id, index);
   }
 
-  private async read(node: number | undefined): Promise<void> {
+  private async read(): Promise<void> {
+    const { node } = this;
     const ids = [...this.toRead];
     this.toRead.clear();
     this.due = false;
