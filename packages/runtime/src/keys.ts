@@ -30,7 +30,7 @@ export function workflowKeys(prefix: string, workflowId: string): WorkflowKeys {
     deps: `${base}:deps`,
     outbox: `${base}:outbox`,
     released: `${base}:released`,
-    events: `${base}:events`,
+    events: eventsChannel(prefix, workflowId),
   };
 }
 

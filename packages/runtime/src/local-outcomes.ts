@@ -8,6 +8,7 @@
  * an announcement of a node this app's worker is recording waits for the hand-over instead.
  */
 import { decodeEnvelope, type Envelope } from './envelope.js';
+import { ValuesByKey } from './values-by-key.js';
 
 /** A waiter of one node (wait.ts's `Wait`), told of its outcome. */
 export interface OutcomeWatcher {
@@ -20,8 +21,8 @@ export interface OutcomeWatcher {
 }
 
 export class LocalOutcomes {
-  /** Watchers by `<workflow id> <node index>`, only while someone waits: one, or several. */
-  private readonly watchers = new Map<string, OutcomeWatcher | Set<OutcomeWatcher>>();
+  /** Watchers by `<workflow id> <node index>`, only while someone waits. */
+  private readonly watchers = new ValuesByKey<string, OutcomeWatcher>();
   /** Outcomes settled in this moment, not handed over yet (undefined: nothing recorded here). */
   private due: [key: string, envelope: string | undefined][] = [];
   /** Nodes whose outcome this app's workers are recording now, with how many recordings are under way. */
@@ -44,18 +45,12 @@ export class LocalOutcomes {
 
   /** Tells `watcher` if a worker of this app records the node's final outcome, until {@link unwatch}. */
   watch(workflowId: string, index: number, watcher: OutcomeWatcher): void {
-    const key = `${workflowId} ${index}`;
-    const held = this.watchers.get(key);
-    if (held === undefined) this.watchers.set(key, watcher);
-    else if (held instanceof Set) held.add(watcher);
-    else if (held !== watcher) this.watchers.set(key, new Set([held, watcher]));
+    this.watchers.add(`${workflowId} ${index}`, watcher);
   }
 
   /** Stops telling `watcher` about the node; calling it again is harmless. */
   unwatch(workflowId: string, index: number, watcher: OutcomeWatcher): void {
-    const key = `${workflowId} ${index}`;
-    const held = this.watchers.get(key);
-    if (held === watcher || (held instanceof Set && held.delete(watcher) && held.size === 0)) this.watchers.delete(key);
+    this.watchers.delete(`${workflowId} ${index}`, watcher);
   }
 
   /**
@@ -97,10 +92,8 @@ export class LocalOutcomes {
     const due = this.due;
     this.due = [];
     for (const [key, recorded] of due) {
-      const held = this.watchers.get(key);
-      if (held === undefined) continue;
       // Each waiter decodes its own copy: a value one caller changes is not another's.
-      for (const watcher of held instanceof Set ? [...held] : [held]) watcher.handed(recorded === undefined ? undefined : decodeEnvelope(recorded));
+      for (const watcher of this.watchers.get(key)) watcher.handed(recorded === undefined ? undefined : decodeEnvelope(recorded));
     }
   }
 }

@@ -56,8 +56,8 @@ interface ConfirmationWaiter {
 }
 
 /**
- * A channel and its listeners. Each waiting `get()` holds one until it ends (a burst of lone tasks
- * holds thousands), so it keeps one set, and a set of waiters only while one waits.
+ * A channel and its listeners. A `get()` that cannot ride the app's table of waits (wait.ts) holds
+ * one until it ends, so it keeps one set, and a set of waiters only while one waits.
  */
 interface Channel {
   /** The pattern that carries this channel's messages; undefined: its own SUBSCRIBE. */

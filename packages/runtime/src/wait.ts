@@ -18,6 +18,7 @@ import { nodeId, type ResultIndex, type WorkflowMeta } from './plan.js';
 import { truncatedRepr } from './repr.js';
 import type { UnavailableWait } from './connection.js';
 import type { ChannelSubscriber, Subscription } from './subscriber.js';
+import { ValuesByKey } from './values-by-key.js';
 
 /** What the app heard about a workflow since it applied it (see heard.ts). */
 export interface Heard {
@@ -296,8 +297,8 @@ export class Wait implements OutcomeWatcher, UnavailableWait {
  * subscription with its listener records (about 0.6 KB each, held until its task ends).
  */
 export class Waiters {
-  /** One wait, or several (a chain's result and its parent, waited on at once). */
-  private readonly byWorkflow = new Map<string, Wait | Set<Wait>>();
+  /** Mostly one wait per workflow; several when a chain's result and its parent are waited on at once. */
+  private readonly byWorkflow = new ValuesByKey<string, Wait>();
   private listening: { close(): void } | undefined;
 
   constructor(
@@ -319,16 +320,12 @@ export class Waiters {
       (channel, message) => this.deliver(channel, message),
       () => this.lost(),
     );
-    const held = this.byWorkflow.get(workflowId);
-    if (held === undefined) this.byWorkflow.set(workflowId, wait);
-    else if (held instanceof Set) held.add(wait);
-    else this.byWorkflow.set(workflowId, new Set([held, wait]));
+    this.byWorkflow.add(workflowId, wait);
     return true;
   }
 
   leave(workflowId: string, wait: Wait): void {
-    const held = this.byWorkflow.get(workflowId);
-    if (held === wait || (held instanceof Set && held.delete(wait) && held.size === 0)) this.byWorkflow.delete(workflowId);
+    this.byWorkflow.delete(workflowId, wait);
     if (this.byWorkflow.size === 0) this.close();
   }
 
@@ -340,12 +337,10 @@ export class Waiters {
 
   private deliver(channel: string, message: string): void {
     const workflowId = this.workflowOf(channel);
-    const held = workflowId === undefined ? undefined : this.byWorkflow.get(workflowId);
-    if (held === undefined) return;
+    if (workflowId === undefined || !this.byWorkflow.has(workflowId)) return;
     const announced = parseAnnouncement(message);
-    if (announced === undefined) return dropped(this.log, workflowId!, message);
-    if (held instanceof Set) for (const wait of [...held]) wait.announced(announced.index, announced.state);
-    else held.announced(announced.index, announced.state);
+    if (announced === undefined) return dropped(this.log, workflowId, message);
+    for (const wait of this.byWorkflow.get(workflowId)) wait.announced(announced.index, announced.state);
   }
 
   /**
@@ -354,7 +349,7 @@ export class Waiters {
    */
   private lost(): void {
     const refused = !this.subscriber.confirmed(this.pattern);
-    const waits = [...this.byWorkflow.values()].flatMap((held) => (held instanceof Set ? [...held] : [held]));
+    const waits = this.byWorkflow.all();
     if (refused) this.close();
     for (const wait of waits) {
       if (refused) wait.leftByTable();
