@@ -15,7 +15,7 @@ import pLimit from 'p-limit';
 import { admit, type AdmitContext } from './admit.js';
 import { releaseOf, type Dispatcher } from './dispatch.js';
 import { encodeSuccess, type TaskState } from './envelope.js';
-import { InvalidJobError, MaxRetriesExceededError, RevokedError } from './errors.js';
+import { InvalidJobError, MaxRetriesExceededError, RevokedError, WorkerLostError } from './errors.js';
 import { TaskAbort, type Executor, type Outcome } from './execute.js';
 import { revokedFailure, toRemoteError, type RemoteError } from './failure.js';
 import type { Handoff } from './handoff.js';
@@ -123,7 +123,7 @@ export class JobProcessor {
     const node: NodeRef = { workflowId: job.workflowId, index: job.index, id: job.id, task: job.task };
     context.observer.received(job, bull.queueName);
 
-    if (Replacer.handles(job.task)) return this.runBuiltin(job, node, bull.queueName, client);
+    if (Replacer.handles(job.task)) return this.runBuiltin(job, node, bull.queueName, client, bull.stalledCounter);
     const delivery = { createdAt: bull.timestamp, redelivered: bull.attemptsStarted > 1 || bull.stalledCounter > 0, stalls: bull.stalledCounter };
     const admission = await admit(job, node, delivery, context);
     switch (admission.kind) {
@@ -265,11 +265,21 @@ export class JobProcessor {
     throw new RecordedFailure(remote);
   }
 
-  /** A built-in step of a replaced task (see replace.ts); a job that fails verification changes nothing. */
-  private async runBuiltin(job: TaskJob, node: NodeRef, queue: string, client: Promise<RedisClient>): Promise<void> {
+  /**
+   * A built-in step of a replaced task (see replace.ts); a job that fails verification changes
+   * nothing. One orphaned more than `maxStalledCount` times ends the replaced task and itself with
+   * `WorkerLostError`, as a task job does (admit.ts), instead of killing workers forever.
+   */
+  private async runBuiltin(job: TaskJob, node: NodeRef, queue: string, client: Promise<RedisClient>, stalls: number): Promise<void> {
+    const { replacer, maxStalledCount } = this.context;
     let outcome: Outcome;
     try {
-      outcome = await this.context.replacer.run(job, queue);
+      if (stalls > maxStalledCount) {
+        const lost = new WorkerLostError(stalls);
+        await replacer.abandon(job, toRemoteError(lost, node));
+        return await this.fail(job, node, lost, 0);
+      }
+      outcome = await replacer.run(job, queue);
     } catch (error) {
       if (!(error instanceof RefusedJobError)) throw error;
       this.context.logger.warn(`worker ${this.context.name}: ${error.message}`);

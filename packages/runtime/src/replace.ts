@@ -16,6 +16,7 @@ import * as v from 'valibot';
 import { encodeSuccess } from './envelope.js';
 import { InvalidJobError } from './errors.js';
 import type { Outcome } from './execute.js';
+import type { RemoteError } from './failure.js';
 import { incomingValue, type TaskJob } from './job-data.js';
 import { locate } from './lookup.js';
 import { inputIndices, type NodeSpec } from './plan.js';
@@ -69,14 +70,7 @@ export class Replacer {
    * spec describes, or its input is not there yet.
    */
   async run(job: TaskJob, queue: string): Promise<Outcome> {
-    const [spec] = await this.store.specs(job.workflowId, [job.index]);
-    if (spec === null || spec === undefined) throw new RefusedJobError(job, 'its workflow has no such node');
-    if (spec.task !== job.task || spec.id !== job.id) throw new RefusedJobError(job, 'it does not match the node its workflow stored');
-    const parsed = v.safeParse(targetSchema, spec.kwargs);
-    if (!parsed.success) throw new RefusedJobError(job, 'its stored target is malformed');
-    const { w, i, id, task } = parsed.output;
-    const target: NodeRef = { workflowId: w, index: i, id, task };
-
+    const { spec, target } = await this.verified(job);
     if (job.task === REPLACED) {
       const value = await this.storedInput(job, spec);
       await this.settler.success(target, encodeSuccess(value, this.store.maxPayloadSize), { queue });
@@ -94,6 +88,27 @@ export class Replacer {
     const { error } = envelope;
     await this.settler.failure(target, error.code === 'CHORD_FAILED' && error.cause !== undefined ? error.cause : error);
     return { kind: 'success', value: null };
+  }
+
+  /**
+   * Ends the replaced node with `error` instead of running the step: a step whose workers keep
+   * dying with it (the results of a replacement too big to gather) gives up as a task job does,
+   * so the replaced task's waiters do not wait forever. Throws {@link RefusedJobError} as `run` does.
+   */
+  async abandon(job: TaskJob, error: RemoteError): Promise<void> {
+    const { target } = await this.verified(job);
+    await this.settler.failure(target, error);
+  }
+
+  /** The job's stored spec, and the node it records into, once the job is found to be the one the spec describes. */
+  private async verified(job: TaskJob): Promise<{ spec: NodeSpec; target: NodeRef }> {
+    const [spec] = await this.store.specs(job.workflowId, [job.index]);
+    if (spec === null || spec === undefined) throw new RefusedJobError(job, 'its workflow has no such node');
+    if (spec.task !== job.task || spec.id !== job.id) throw new RefusedJobError(job, 'it does not match the node its workflow stored');
+    const parsed = v.safeParse(targetSchema, spec.kwargs);
+    if (!parsed.success) throw new RefusedJobError(job, 'its stored target is malformed');
+    const { w, i, id, task } = parsed.output;
+    return { spec, target: { workflowId: w, index: i, id, task } };
   }
 
   /** The value a step receives, read from its predecessors' stored results. */

@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { signature } from '@celeriac/canvas';
-import { TaskError, type AsyncResult, type TaskState } from '@celeriac/runtime';
+import { TaskError, type AsyncResult, type TaskContext, type TaskState } from '@celeriac/runtime';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -86,6 +86,39 @@ describe('every way a job ends ends its node', () => {
     const queue = bullQueue(app.prefix);
     expect((await queue.getJob(lost.id))!.failedReason).toMatch(/WorkerLostError/);
     expect(() => app.worker({ maxStalledCount: -1 })).toThrow(/maxStalledCount: expected a whole number >= 0, got -1/);
+  });
+
+  it.each([
+    ['records the replacement\'s result', false, 'celeriac.replaced'],
+    ['records the replacement\'s failure', true, 'celeriac.replace_failed'],
+  ])('fails a replaced task whose built-in step that %s was orphaned more than maxStalledCount times', async (_, fails, step) => {
+    const app = testApp();
+    const inner = app.task('inner', (x: number) => {
+      if (fails) throw new Error('inside the replacement');
+      return x + 1;
+    });
+    // The replaced task and so its built-in steps run on a queue of their own, the replacement on `default`.
+    const replacer = app.task('replacer', (ctx: TaskContext, x: number) => ctx.replace(inner.s(x)), { bind: true, queue: 'replacing' });
+    const res = await replacer.delay(1);
+    const first = app.worker({ concurrency: 1, queues: ['replacing'] });
+    // The replacement waits in `default`, where no worker runs yet.
+    await expect.poll(() => bullQueue(app.prefix).getWaitingCount(), T).toBe(1);
+    await first.close();
+    const second = app.worker({ concurrency: 1, queues: ['default'] });
+    const replacing = bullQueue(app.prefix, 'replacing');
+    const builtin = async (): Promise<string | undefined> => (await replacing.getWaiting()).find((job) => job.data.task === step)?.id;
+    await expect.poll(builtin, T).toBeDefined();
+    await second.close();
+    // What BullMQ's stalled check leaves on a job whose workers died with it six times.
+    const redis = new Redis(redisUrl());
+    clients.push(redis);
+    const id = (await builtin())!;
+    expect(await redis.hincrby(`${app.prefix}:q:replacing:${id}`, 'stc', 6)).toBe(6);
+    app.worker({ concurrency: 1, queues: ['replacing'], maxStalledCount: 5 });
+    await expect(res.get(T)).rejects.toMatchObject({ remoteName: 'WorkerLostError', message: expect.stringMatching(/6 time\(s\)/) });
+    expect(await res.state()).toBe('FAILURE');
+    await expect.poll(async () => (await replacing.getJob(id))?.failedReason ?? '', T).toMatch(/WorkerLostError/);
+    await expect.poll(() => replacing.getWaitingCount(), T).toBe(0);
   });
 
   it('fails a job whose data has the wrong shape with InvalidJobError, and goes on', async () => {
