@@ -9,8 +9,10 @@
  */
 import { Job, Queue, type JobsOptions, type RedisClient as BullClient } from 'bullmq';
 import { isCluster, retryRedirected, type RedisClient } from './connection.js';
+import { releaseJobPattern } from './keys.js';
 import { RELEASE_JOB, releaseWire, taskWire, type ReleaseWire, type TaskWire } from './job-data.js';
 import type { NodeSpec, RunOptions } from './plan.js';
+import { scanKeys } from './scan.js';
 import type { Released, ReplicaWait } from './store.js';
 
 /** Name of the queue a task goes to when nothing routes it elsewhere. */
@@ -185,6 +187,37 @@ export class Dispatcher {
     return job.addJob(client);
   }
 
+  /**
+   * The nodes among `nodes` that have no job in their queue: none waiting, delayed, running, or
+   * kept after failing (one EXISTS per node; a completed job is removed at once, see
+   * {@link KEEP_FAILED}).
+   */
+  async withoutJobs<TNode extends { readonly spec: NodeSpec }>(nodes: readonly TNode[]): Promise<TNode[]> {
+    const found = await Promise.all(nodes.map(({ spec }) => this.connection.exists(this.queue(queueOf(spec)).toKey(spec.id))));
+    return nodes.filter((_, k) => found[k] === 0);
+  }
+
+  /**
+   * Whether a release job of the workflow is still to run, in any of the app's queues (`prefix`):
+   * found by one SCAN of the keyspace, and not finished (a failed one is kept a week). For the
+   * outbox sweeper, which must not enqueue the nodes such a job will.
+   */
+  async hasReleaseJobToRun(prefix: string, workflowId: string): Promise<boolean> {
+    const pattern = releaseJobPattern(prefix, workflowId, isCluster(this.connection));
+    const marker = `:${workflowId}.r`;
+    // The job's hash itself, not its `:lock` or `:logs`: `<queue prefix>:<queue>:<workflow id>.r<n>`.
+    const isReleaseJob = (key: string): boolean => {
+      const at = key.lastIndexOf(marker);
+      return at >= 0 && /^\d+$/.test(key.slice(at + marker.length));
+    };
+    for await (const keys of scanKeys(this.connection, pattern)) {
+      for (const key of keys.filter(isReleaseJob)) {
+        if ((await this.connection.hexists(key, 'finishedOn')) === 0) return true;
+      }
+    }
+    return false;
+  }
+
   /** Removes a job that has not started; a job a worker holds stays (it is running). */
   async remove(queue: string, jobId: string): Promise<void> {
     await this.queue(queue).remove(jobId).catch(() => 0);
@@ -214,6 +247,7 @@ export class Dispatcher {
             name: RELEASE_JOB,
             data: releaseWire({ workflowId, indices: batch, parentId, sentAt }),
             // Derived from the first node, so a release sent twice (a retried apply) is added once.
+            // (`hasReleaseJobToRun` recognises the form.)
             opts: { jobId: `${workflowId}.r${batch[0]!}`, removeOnComplete: true, removeOnFail: KEEP_FAILED, ...INFRASTRUCTURE_RETRIES },
           });
         }

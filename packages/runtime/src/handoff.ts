@@ -55,8 +55,8 @@ export class Handoff {
 
   /**
    * The job that released `node` has completed, so nothing will redeliver it: retry the add from
-   * here. The node stays in its workflow's outbox until it ends, so a later retried apply can
-   * still enqueue it if every attempt fails.
+   * here. The node stays in its workflow's outbox until it ends, so the outbox sweeper (or a
+   * retried apply) still enqueues it if every attempt fails.
    */
   private async retry(workflowId: string, node: Released, parentId: string, sentAt: number, error: unknown): Promise<void> {
     const what = `the job of task ${node.spec.id} (${node.spec.task}, workflow ${workflowId})`;
@@ -75,7 +75,7 @@ export class Handoff {
       }
     }
     this.logger.error(
-      `gave up adding ${what}: it stays in the workflow's outbox, and applying the workflow again with the same taskId enqueues it`,
+      `gave up adding ${what}: it stays in the workflow's outbox, where a worker's outbox sweep finds and enqueues it`,
       last,
     );
   }

@@ -34,6 +34,24 @@ export function workflowKeys(prefix: string, workflowId: string): WorkflowKeys {
   };
 }
 
+/**
+ * Finds one kind of key of every workflow of the app: the SCAN pattern matching them (glob
+ * characters in the prefix escaped), and the function reading the workflow id back from such a
+ * key (undefined for any other key).
+ */
+export function workflowKeyScan(prefix: string, kind: 'graph' | 'outbox'): { pattern: string; idOf(key: string): string | undefined } {
+  const [head, tail] = workflowKeys(prefix, '\u0000')[kind].split('\u0000') as [string, string];
+  return {
+    pattern: workflowKeys(globEscape(prefix), '*')[kind],
+    idOf: (key) => (key.length > head.length + tail.length && key.startsWith(head) && key.endsWith(tail) ? key.slice(head.length, key.length - tail.length) : undefined),
+  };
+}
+
+/** Escapes Redis glob characters, so that a pattern matches `text` literally. */
+export function globEscape(text: string): string {
+  return text.replace(/[\\*?[\]]/g, '\\$&');
+}
+
 /** A workflow's events channel ({@link WorkflowKeys.events}), without its six keys. */
 export function eventsChannel(prefix: string, workflowId: string): string {
   return `${prefix}:wf:{${workflowId}}:events`;
@@ -59,7 +77,7 @@ export function eventsChannelReader(prefix: string): (channel: string) => string
  * least-privilege grant `&<prefix>:*` allows.
  */
 export function appChannelsPattern(prefix: string): string {
-  return `${prefix.replace(/[\\*?[\]]/g, '\\$&')}:*`;
+  return `${globEscape(prefix)}:*`;
 }
 
 /** Maps a task or group id that is not a workflow's own id to `<workflowId> <ref>`. */
@@ -92,6 +110,22 @@ export function rateKey(prefix: string, task: string): string {
  */
 export function queuePrefix(prefix: string, queue: string, cluster: boolean): string {
   return cluster ? `${prefix}:q:{${queue}}` : `${prefix}:q`;
+}
+
+/**
+ * The SCAN pattern matching a workflow's release jobs in any of the app's queues
+ * (`<queue prefix>:<queue>:<workflow id>.r<n>`, see dispatch.ts), and their sub-keys.
+ */
+export function releaseJobPattern(prefix: string, workflowId: string, cluster: boolean): string {
+  return `${queuePrefix(globEscape(prefix), '*', cluster)}:*:${globEscape(workflowId)}.r*`;
+}
+
+/**
+ * The outbox sweepers' turn (see outbox-sweeper.ts): the worker that sets it sweeps, and none
+ * sweeps again until it expires.
+ */
+export function outboxSweepKey(prefix: string): string {
+  return `${prefix}:outbox-sweep`;
 }
 
 /** The SCAN pattern matching each queue's id counter (one per queue a job was ever added to). */

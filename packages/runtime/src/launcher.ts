@@ -9,7 +9,7 @@
  * atomically), written before any of their adds: one command per plan cost the producer about as
  * much CPU as the add beside it, and Redis a script call each (bench/README.md, "Round two,
  * continued (13)"). A crash between the plans and the adds leaves what a crash after a plan always
- * left: the entries in the outbox (README, "Guarantees").
+ * left: the entries in the outbox, which the workers' outbox sweep enqueues (outbox-sweeper.ts).
  */
 import type { Dispatcher } from './dispatch.js';
 import type { WorkflowPlan } from './plan.js';

@@ -52,7 +52,7 @@ export interface JobObserver {
 
 /** What becomes of the nodes of a release job given up on. */
 function outboxKept(workflowId: string): string {
-  return `its nodes stay in the outbox of workflow ${workflowId}, and applying that workflow again with the same taskId enqueues them`;
+  return `its nodes stay in the outbox of workflow ${workflowId}, where a worker's outbox sweep finds and enqueues them`;
 }
 
 /** Thrown to BullMQ after a failure was recorded, so the job ends failed without BullMQ retries. */

@@ -28,6 +28,14 @@ export const REPLACED = 'celeriac.replaced';
 /** The error callback that records a replacement's failure as the replaced node's. */
 export const REPLACE_FAILED = 'celeriac.replace_failed';
 
+/**
+ * The id of the workflow that replaced task `taskId`. Until its last step ends the replaced node,
+ * that node is released and has no job: the outbox sweeper tells it from a lost one by this.
+ */
+export function replacementOf(taskId: string): string {
+  return `${taskId}.replaced`;
+}
+
 const targetSchema = v.object({
   w: v.string(),
   i: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
@@ -62,7 +70,7 @@ export class Replacer {
    */
   async replace(job: TaskJob, canvas: Canvas, queue: string): Promise<void> {
     const target = { w: job.workflowId, i: job.index, id: job.id, task: job.task };
-    await this.launch(withBuiltins(compile(canvas), target, { taskId: `${job.id}.replaced`, queue }));
+    await this.launch(withBuiltins(compile(canvas), target, { taskId: replacementOf(job.id), queue }));
   }
 
   /**

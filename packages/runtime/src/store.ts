@@ -7,8 +7,9 @@ import { ReplyError } from 'ioredis';
 import { isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { checkSize, decodeEnvelope, DEFAULT_MAX_PAYLOAD, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
-import { appChannelsPattern, eventsChannel, pointerKey, rateKey, stagingKeys, workflowKeys, type WorkflowKeys } from './keys.js';
+import { appChannelsPattern, eventsChannel, outboxSweepKey, pointerKey, rateKey, stagingKeys, workflowKeys, workflowKeyScan, type WorkflowKeys } from './keys.js';
 import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
+import { scanKeys } from './scan.js';
 import { checkStatus, ScriptStatus, type ScriptAnswer } from './script-status.js';
 import { TickBatcher } from './tick-batch.js';
 import { decodeSpec, derivedGroupId, derivedLocation, derivedNodeId, encodeSpec, inputIndices, type NodeSpec, type ResultIndex, type WorkflowMeta, type WorkflowPlan } from './plan.js';
@@ -382,6 +383,43 @@ export class WorkflowStore {
   async outbox(workflowId: string, indices: readonly number[] = []): Promise<readonly Released[]> {
     const reply = await this.redis.outbox(...this.keyList(this.keys(workflowId)), ...indices);
     return parseRelease(reply, workflowId, 'read the outbox').released;
+  }
+
+  /**
+   * The ids of the workflows whose outbox holds a node, a page at a time, from the one server or
+   * every master (SCAN: an id may come twice). One SCARD per workflow: an outbox holding only its
+   * sentinel has nothing waiting.
+   */
+  async *withOutboxes(): AsyncGenerator<string[], void, undefined> {
+    const { pattern, idOf } = workflowKeyScan(this.prefix, 'outbox');
+    for await (const keys of scanKeys(this.redis, pattern)) {
+      const sizes = await Promise.all(keys.map((key) => this.redis.scard(key)));
+      const ids: string[] = [];
+      keys.forEach((key, k) => {
+        const id = sizes[k]! > 1 ? idOf(key) : undefined;
+        if (id !== undefined) ids.push(id);
+      });
+      if (ids.length > 0) yield ids;
+    }
+  }
+
+  /**
+   * Takes the app's outbox-sweeping turn for `ms` (see outbox-sweeper.ts): true for the one
+   * caller that set it, false while another's lasts.
+   */
+  async takeSweepTurn(holder: string, ms: number): Promise<boolean> {
+    return (await this.redis.set(outboxSweepKey(this.prefix), holder, 'PX', ms, 'NX')) === 'OK';
+  }
+
+  /** The indices of the nodes in a workflow's outbox (released, not ended). */
+  async outboxIndices(workflowId: string): Promise<number[]> {
+    const members = await this.redis.smembers(this.keys(workflowId).outbox);
+    return members.filter((member) => member !== SENTINEL).map(Number);
+  }
+
+  /** Whether the workflow exists (its graph is there). */
+  async exists(workflowId: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys(workflowId).graph)) === 1;
   }
 
   /** The workflow's meta, or null when it does not exist (never applied, or expired). */

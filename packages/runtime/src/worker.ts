@@ -22,6 +22,7 @@ import { Slots } from './slots.js';
 import { Handoff } from './handoff.js';
 import { isUnreadable, readTaskJob, RELEASE_JOB, type TaskJob } from './job-data.js';
 import { RateLimitedLog, type Logger } from './logger.js';
+import { DEFAULT_SWEEP_INTERVAL, OutboxSweeper } from './outbox-sweeper.js';
 import { JobProcessor, type JobObserver } from './processor.js';
 import type { Replacer } from './replace.js';
 import { truncatedRepr } from './repr.js';
@@ -93,6 +94,14 @@ export interface WorkerOptions {
    * Celery: it costs a Redis write per task. Redelivered jobs are always checked.
    */
   readonly trackStarted?: boolean | undefined;
+  /**
+   * Milliseconds between outbox sweeps (see the README's "What a crash costs"): one of the app's
+   * workers looks, once per interval, for tasks whose release was recorded but whose job was never
+   * added (a producer that died inside `apply`, a worker's add given up, an add a cluster lost in a
+   * failover) and enqueues them after a second look half an interval later. `0` turns it off in
+   * this worker. Default 60 000.
+   */
+  readonly outboxSweepInterval?: number | undefined;
 }
 
 /** What a worker needs from its app. */
@@ -200,6 +209,8 @@ export class Worker {
   /** Set once closed: what BullMQ still reports then (a handler it waits for) is no one's news. */
   private ended = false;
   private markClosed: () => void = () => {};
+  /** Finishes releases no one else will (outbox-sweeper.ts); undefined when turned off. */
+  private readonly sweeper: OutboxSweeper | undefined;
   /** Settles once the preflight passed and the consumers run, or with why the worker cannot start. */
   private readonly started: Promise<void>;
 
@@ -226,6 +237,10 @@ export class Worker {
     const maxStalledCount = options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT;
     if (!Number.isSafeInteger(maxStalledCount) || maxStalledCount < 0) {
       throw new InvalidArgumentError('maxStalledCount', `expected a whole number >= 0, got ${String(options.maxStalledCount)}`);
+    }
+    const sweepEvery = options.outboxSweepInterval ?? DEFAULT_SWEEP_INTERVAL;
+    if (!Number.isSafeInteger(sweepEvery) || sweepEvery < 0) {
+      throw new InvalidArgumentError('outboxSweepInterval', `expected a whole number of milliseconds >= 0, got ${String(options.outboxSweepInterval)}`);
     }
     const queues = options.queues ?? [DEFAULT_QUEUE];
     if (queues.length === 0 || queues.some((queue) => typeof queue !== 'string' || queue === '')) {
@@ -271,12 +286,17 @@ export class Worker {
       maxStalledCount,
       isRevoked: (id) => this.revoked.has(id),
     });
+    this.sweeper =
+      sweepEvery === 0
+        ? undefined
+        : new OutboxSweeper({ store: runtime.store, dispatcher: runtime.dispatcher, prefix: runtime.prefix, name: this.name, logger, log: this.log }, sweepEvery);
     for (const queue of queues) this.consume(queue);
     // With the processes pool, the worker also waits for its children to load the app (a second or so).
     this.started = Promise.all([this.preflight(queues), this.processPool?.ready]).then(
       () => {
         if (this.closing !== undefined) return; // closed while it started
         for (const { consumer } of this.consumers.values()) this.run(consumer);
+        this.sweeper?.start();
       },
       async (error: unknown) => {
         if (this.closing === undefined) logger.error(`worker ${this.name} cannot start: ${(error as Error).message}`);
@@ -407,6 +427,7 @@ export class Worker {
   }
 
   private async shutDown(): Promise<void> {
+    const swept = this.sweeper?.close();
     const consumers = [...this.consumers.values()];
     const drained = Promise.all(consumers.map(({ consumer }) => consumer.close())).then(() => this.handoff.settled());
     // Once no job is in flight, BullMQ's own close gets a bounded time: it may wait for a Redis
@@ -418,7 +439,7 @@ export class Worker {
       await within(HAND_BACK_MS, Promise.all(consumers.map(({ consumer }) => consumer.abandon())));
     }
     if (this.processPool !== undefined) await within(POOL_CLOSE_MS, this.processPool.close());
-    await within(HAND_BACK_MS, this.control.close());
+    await within(HAND_BACK_MS, Promise.all([this.control.close(), swept]));
     // BullMQ leaves connections it was given open; these are ours. Whatever BullMQ still waits
     // for fails with them, so a close never hangs on a Redis that is gone.
     await within(HAND_BACK_MS, Promise.all(consumers.map(({ connection }) => connection.quit().catch(() => {}))));

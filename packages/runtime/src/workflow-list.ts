@@ -10,7 +10,7 @@ import type { RedisClient } from './connection.js';
 import { scanKeys } from './scan.js';
 import type { TaskState } from './envelope.js';
 import { InvalidArgumentError } from './errors.js';
-import { workflowKeys } from './keys.js';
+import { workflowKeyScan } from './keys.js';
 import { leavesOf, type WorkflowMeta } from './plan.js';
 import { aggregate } from './snapshot.js';
 import type { WorkflowStore } from './store.js';
@@ -77,14 +77,13 @@ export async function listWorkflows(redis: RedisClient, store: WorkflowStore, op
     throw new InvalidArgumentError('before', `expected the "next" of a previous page, such as "1700000000000:<id>", got ${JSON.stringify(before)}`);
   }
   const older = cursorMatch === null ? () => true : (meta: WorkflowMeta) => newer({ createdAt: Number(cursorMatch[1]), id: cursorMatch[2]! }, meta);
-  const pattern = workflowKeys(globEscape(store.prefix), '*').graph;
-  const [head, tail] = splitAround(workflowKeys(store.prefix, '\u0000').graph);
+  const { pattern, idOf } = workflowKeyScan(store.prefix, 'graph');
   // The newest `limit + 1` metas seen so far, newest first: one more than the page, to know if
   // an older page exists.
   const newest: WorkflowMeta[] = [];
   let scanned = 0;
   for await (const keys of scanKeys(redis, pattern, SCAN_COUNT)) {
-    const ids = keys.filter((key) => key.startsWith(head) && key.endsWith(tail)).map((key) => key.slice(head.length, key.length - tail.length));
+    const ids = keys.map(idOf).filter((id) => id !== undefined);
     for (let from = 0; from < ids.length; from += META_BATCH) {
       const metas = await Promise.all(ids.slice(from, from + META_BATCH).map((id) => store.meta(id).catch(() => null)));
       for (const meta of metas) {
@@ -138,15 +137,4 @@ function keepNewest(list: WorkflowMeta[], meta: WorkflowMeta, max: number): void
   while (at > 0 && newer(meta, list[at - 1]!)) at--;
   list.splice(at, 0, meta);
   if (list.length > max) list.pop();
-}
-
-/** Escapes Redis glob characters, so a prefix is matched literally. */
-function globEscape(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
-}
-
-/** The parts of a key before and after the marker that stands for the id. */
-function splitAround(key: string): [string, string] {
-  const at = key.indexOf('\u0000');
-  return [key.slice(0, at), key.slice(at + 1)];
 }

@@ -8,8 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chain, chord, group } from '@celeriac/canvas';
-import { ConnectionError, PermissionError, consoleLogger, createApp, type App } from '@celeriac/runtime';
+import { chain, chord, group, signature, withOptions } from '@celeriac/canvas';
+import { ConnectionError, PermissionError, consoleLogger, createApp, type App, type Worker } from '@celeriac/runtime';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis, type PrivateRedis } from '../../../scripts/private-redis.js';
@@ -33,17 +34,18 @@ function app(redis: string | object, prefix = 'celeriac'): App {
   return created;
 }
 
-/** A chain, a group and a chord, with a worker: what any user runs. */
-async function runsWorkflows(target: App): Promise<void> {
+/** A chain, a group and a chord, with a worker (sweeping outboxes often): what any user runs. */
+async function runsWorkflows(target: App): Promise<Worker> {
   const add = target.task('add', (x: number, y: number) => x + y);
   const tsum = target.task('tsum', (nums: number[]) => nums.reduce((a, b) => a + b, 0));
-  const worker = target.worker({ concurrency: 2, taskEvents: true });
+  const worker = target.worker({ concurrency: 2, taskEvents: true, outboxSweepInterval: 300 });
   await worker.waitUntilReady();
   expect(await (await target.apply(chain(add.s(2, 2), add.s(4), add.s(8)))).get(T)).toBe(16);
   expect(await (await target.apply(group(add.s(1, 1), add.s(2, 2)))).get(T)).toEqual([2, 4]);
   expect(await (await target.apply(chord([add.s(1, 1), add.s(2, 2)], tsum.s()))).get(T)).toBe(6);
   expect(await target.control.inspect({ timeout: 2_000 }).registered()).toEqual({ [worker.name]: ['add', 'tsum'] });
   expect((await target.events.history({ limit: 5 })).events.length).toBeGreaterThan(0);
+  return worker;
 }
 
 afterEach(async () => {
@@ -62,7 +64,17 @@ describe('authentication and ACL users', () => {
     const admin = new Redis(redis.url);
     await admin.call(...(ACL_LINE as [string, ...string[]]));
     admin.disconnect();
-    await runsWorkflows(app(redis.url.replace('redis://', 'redis://celeriac:s3cret@')));
+    const target = app(redis.url.replace('redis://', 'redis://celeriac:s3cret@'));
+    const worker = await runsWorkflows(target);
+    // A task whose job was lost (removed here by an admin) is enqueued by the worker's outbox
+    // sweep, whose commands this user may run too.
+    const lost = await target.apply(withOptions(signature('add', [20, 22]), { queue: 'elsewhere' }));
+    const queue = new Queue('elsewhere', { connection: new Redis(redis.url), prefix: 'celeriac:q' });
+    expect(await queue.remove(lost.id)).toBe(1);
+    await queue.close();
+    await (queue.opts.connection as Redis).quit();
+    await worker.addConsumer('elsewhere');
+    expect(await lost.get(T)).toBe(42);
   });
 
   it("keeps a waiting get() when Redis refuses the app's pattern after a reconnect: the wait moves to its workflow's channel", async () => {

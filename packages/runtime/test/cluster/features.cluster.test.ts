@@ -9,9 +9,10 @@ import { RevokedError, type TaskContext } from '@celeriac/runtime';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { clusterApp, useCluster } from './helpers.js';
+import { clusterApp, clusterClient, useCluster } from './helpers.js';
 
 const T = { timeout: 30_000 };
 const run = promisify(execFile);
@@ -161,7 +162,7 @@ describe('the runtime on a Redis Cluster', () => {
     const app = clusterApp(running, { redis: `redis+cluster://celeriac:s3cret@${seeds}`, prefix: 'celeriac' });
     const add = app.task('add', (x: number, y: number) => x + y);
     const tsum = app.task('tsum', (nums: number[]) => nums.reduce((a, b) => a + b, 0));
-    const worker = app.worker({ name: 'acl@cluster', taskEvents: true, queues: ['default', 'math'] });
+    const worker = app.worker({ name: 'acl@cluster', taskEvents: true, queues: ['default', 'math'], outboxSweepInterval: 300 });
     await worker.waitUntilReady();
     const res = await app.apply(chain(group(add.si(1, 1), withOptions(add.si(2, 2), { queue: 'math' })), tsum.s(), add.s(1)));
     expect(await res.get(T)).toBe(7);
@@ -169,5 +170,13 @@ describe('the runtime on a Redis Cluster', () => {
     expect((await app.queues()).map(({ name }) => name)).toEqual(['default', 'math']);
     expect((await app.workflows()).workflows.length).toBe(1);
     await expect.poll(async () => (await app.events.history({ limit: 5 })).events.length, T).toBeGreaterThan(0);
+    // Tasks whose jobs were lost (removed here by an admin), spread over the masters by their
+    // workflows: the outbox sweep SCANs every master, as this user, and enqueues them.
+    const lost = await Promise.all(Array.from({ length: 6 }, (_, k) => app.apply(withOptions(add.si(k, 1), { queue: 'elsewhere' }))));
+    const queue = new Queue('elsewhere', { connection: clusterClient(running), prefix: 'celeriac:q:{elsewhere}' });
+    for (const res of lost) expect(await queue.remove(res.id)).toBe(1);
+    await queue.close();
+    await worker.addConsumer('elsewhere');
+    expect(await Promise.all(lost.map((res) => res.get(T)))).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });

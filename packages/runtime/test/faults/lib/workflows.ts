@@ -4,7 +4,7 @@
  * return, so a scenario can check every one after its faults. Two tasks do all the work: `add`
  * (x + y; a partial `add.s(k)` gets its parent's result prepended) and `tsum` (a list's sum).
  */
-import { chain, chord, group, immutable, signature, type Canvas } from '@celeriac/canvas';
+import { chain, chord, group, immutable, signature, withOptions, type Canvas } from '@celeriac/canvas';
 import type { Rng } from './seed.js';
 
 /** A workflow and what it must return. */
@@ -84,4 +84,17 @@ const SHAPES: readonly ((rng: Rng) => Case)[] = [
 /** `count` workflows of seeded random shapes, every shape present once `count` allows it. */
 export function mixedWorkflows(rng: Rng, count: number): Case[] {
   return Array.from({ length: count }, (_, i) => SHAPES[i < SHAPES.length ? i : rng.int(0, SHAPES.length - 1)]!(rng));
+}
+
+/** Members of a big group: its adds leave in eight bulk adds of 250, so a producer can die between them. */
+export const BIG_GROUP = 2_000;
+/** Big groups a producer applies at most (producer-process.ts): the test kills it long before. */
+export const BIG_GROUPS = 50;
+/** The queue big groups go to, so that a test can watch their adds alone. */
+export const BIG_QUEUE = 'big';
+
+/** Big group `j`: {@link BIG_GROUP} immutable `add(j, i)` on {@link BIG_QUEUE}. */
+export function bigGroup(j: number): Case {
+  const members = Array.from({ length: BIG_GROUP }, (_, i) => addSi(j, i));
+  return { shape: 'big-group', canvas: withOptions(group(members), { queue: BIG_QUEUE }), expected: members.map((_, i) => j + i) };
 }

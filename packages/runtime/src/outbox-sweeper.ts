@@ -1,0 +1,159 @@
+/**
+ * The outbox sweeper: DESIGN §4's "whoever finds a non-empty outbox finishes it", for the outboxes
+ * no one else will look at again.
+ *
+ * A released node stays in its workflow's outbox until it ends, and its job is added only after
+ * the release is recorded. Whoever released it adds the job, and a redelivered job finishes what
+ * its first delivery released; but some releases have no one left to finish them: a producer that
+ * died inside `apply` (with a generated id, no caller can apply it again), a release job or a lone
+ * successor's add given up after its retries, and on a Redis Cluster an add that a queue's master
+ * acknowledged and then lost in an unplanned failover. Such a node would wait until its workflow
+ * expires, and every `get()` on it with it.
+ *
+ * So every worker, every `outboxSweepInterval`, tries to take the app's sweeping turn (a key set
+ * with NX that lasts the interval: one pass per interval across all the app's workers). The one
+ * that takes it looks for released nodes with no job: in an outbox, no job under the node's id in
+ * its queue, not a task that replaced itself (its replacement ends it), no release job of its
+ * workflow still to run. A process may be adding exactly those jobs at that moment, so it looks
+ * twice, half an interval apart, and enqueues what both looks found, through the dispatcher under
+ * the nodes' own job ids: an add that lands after all is a no-op. Nothing here records an outcome,
+ * so exactly-once advancement stays with the scripts; a wrong guess costs one more run of a task,
+ * which at-least-once allows.
+ *
+ * A pass SCANs the app's outbox keys (every master of a cluster), one SCARD each, and reads specs
+ * and checks jobs only for workflows with released nodes: about what `app.workflows()` costs, once
+ * per interval for the whole app.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { releaseOf, type Dispatcher } from './dispatch.js';
+import type { Logger, RateLimitedLog } from './logger.js';
+import type { NodeSpec } from './plan.js';
+import { replacementOf } from './replace.js';
+import type { WorkflowStore } from './store.js';
+
+/** Default `outboxSweepInterval`: a lost node runs within about one and a half minutes. */
+export const DEFAULT_SWEEP_INTERVAL = 60_000;
+/** Nodes read and checked per request. */
+const SWEEP_SLICE = 1_000;
+
+/** What a sweeper needs from its worker. */
+export interface SweeperContext {
+  readonly store: WorkflowStore;
+  readonly dispatcher: Dispatcher;
+  /** The app's key prefix. */
+  readonly prefix: string;
+  /** The worker's name: who holds the turn, and what its log lines say. */
+  readonly name: string;
+  readonly logger: Logger;
+  /** Where a failed pass is reported (Redis may be down: once per window). */
+  readonly log: RateLimitedLog;
+}
+
+export class OutboxSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private pass: Promise<void> | undefined;
+  private readonly stop = new AbortController();
+
+  /** @param every - ms between passes; half of it between a pass's two looks. */
+  constructor(
+    private readonly context: SweeperContext,
+    private readonly every: number,
+  ) {}
+
+  /** Sweeps every interval (give or take a tenth, so workers started together do not race) until closed. */
+  start(): void {
+    if (this.stop.signal.aborted) return;
+    this.timer = setTimeout(() => {
+      this.pass = this.sweep().then(
+        () => this.next(),
+        (error: unknown) => {
+          if (!this.stop.signal.aborted) this.context.log.error('sweep', `worker ${this.context.name}: an outbox sweep failed`, error);
+          this.next();
+        },
+      );
+    }, this.every * (0.9 + Math.random() * 0.2));
+    this.timer.unref();
+  }
+
+  private next(): void {
+    this.pass = undefined;
+    this.start();
+  }
+
+  /** Stops sweeping; a pass under way stops at its next step. */
+  async close(): Promise<void> {
+    this.stop.abort();
+    clearTimeout(this.timer);
+    await this.pass;
+  }
+
+  /**
+   * One pass, when this worker takes the turn: finds the released nodes without a job, waits half
+   * an interval, and enqueues those still without one. Resolves to the number enqueued.
+   */
+  private async sweep(): Promise<number> {
+    const { store, name, logger } = this.context;
+    if (!(await store.takeSweepTurn(name, this.every))) return 0;
+    const suspects = await this.suspects();
+    let enqueued = 0;
+    if (suspects.size > 0) {
+      // Whoever released them may be adding them now: it gets half an interval to do so.
+      await sleep(this.every / 2, undefined, { signal: this.stop.signal, ref: false }).catch(() => {});
+      for (const [workflowId, indices] of suspects) enqueued += await this.enqueue(workflowId, indices);
+    }
+    logger.debug(`worker ${name}: swept the outboxes: ${suspects.size} workflow(s) with released tasks that had no job, ${enqueued} task(s) enqueued`);
+    return enqueued;
+  }
+
+  /** The first look: by workflow, the indices of its released nodes that have no job. */
+  private async suspects(): Promise<Map<string, number[]>> {
+    const { store } = this.context;
+    const suspects = new Map<string, number[]>();
+    for await (const ids of store.withOutboxes()) {
+      for (const workflowId of ids) {
+        if (this.stop.signal.aborted) return new Map();
+        const indices = await store.outboxIndices(workflowId);
+        const lost: number[] = [];
+        for (let from = 0; from < indices.length; from += SWEEP_SLICE) {
+          const slice = indices.slice(from, from + SWEEP_SLICE);
+          const specs = await store.specs(workflowId, slice);
+          const nodes = slice.flatMap((index, k) => (specs[k] ? [{ index, spec: specs[k] }] : []));
+          for (const { index } of await this.unqueued(nodes)) lost.push(index);
+        }
+        if (lost.length > 0 && !(await this.hasReleaseJobToRun(workflowId))) suspects.set(workflowId, lost);
+      }
+    }
+    return suspects;
+  }
+
+  /** The second look at one workflow's suspects: enqueues those still released and still without a job. */
+  private async enqueue(workflowId: string, indices: readonly number[]): Promise<number> {
+    if (this.stop.signal.aborted || (await this.hasReleaseJobToRun(workflowId))) return 0;
+    let count = 0;
+    for (let from = 0; from < indices.length; from += SWEEP_SLICE) {
+      const lost = await this.unqueued(await this.context.store.outbox(workflowId, indices.slice(from, from + SWEEP_SLICE)));
+      if (lost.length === 0) continue;
+      await this.context.dispatcher.send(workflowId, releaseOf(lost), null);
+      count += lost.length;
+    }
+    if (count > 0) {
+      this.context.logger.warn(
+        `worker ${this.context.name}: enqueued ${count} task(s) of workflow ${workflowId} that were released but had no job for ${this.every / 2} ms ` +
+          '(a process died, or gave up, between recording their release and adding their jobs)',
+      );
+    }
+    return count;
+  }
+
+  /** The nodes among `nodes` with no job in their queue that are not a replaced task waiting for its replacement. */
+  private async unqueued<TNode extends { readonly spec: NodeSpec }>(nodes: readonly TNode[]): Promise<TNode[]> {
+    const { store, dispatcher } = this.context;
+    const jobless = await dispatcher.withoutJobs(nodes);
+    const replaced = await Promise.all(jobless.map(({ spec }) => store.exists(replacementOf(spec.id))));
+    return jobless.filter((_, k) => !replaced[k]);
+  }
+
+  private hasReleaseJobToRun(workflowId: string): Promise<boolean> {
+    return this.context.dispatcher.hasReleaseJobToRun(this.context.prefix, workflowId);
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The outbox sweeper (outbox-sweeper.ts): tasks whose release was recorded but whose job was never
+ * added — what a producer that dies inside `apply` leaves, made here by removing the jobs an apply
+ * added — are enqueued by a worker; tasks released with a job, or about to get one, are not.
+ */
+import { chord, group, withOptions } from '@celeriac/canvas';
+import { InvalidArgumentError, type Logger, type TaskContext } from '@celeriac/runtime';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { redisUrl, testApp } from './helpers.js';
+
+const T = { timeout: 20_000 };
+/** Short enough for a test: a pass every ~300 ms, its two looks 150 ms apart. */
+const SWEEP = 300;
+
+const queues: Queue[] = [];
+afterEach(async () => {
+  for (const queue of queues.splice(0)) {
+    await queue.close();
+    await (queue.opts.connection as Redis).quit();
+  }
+});
+
+/** The BullMQ queue behind one of an app's queues. */
+function bullQueue(prefix: string, name = 'default'): Queue {
+  const queue = new Queue(name, { connection: new Redis(redisUrl(), { maxRetriesPerRequest: null }), prefix: `${prefix}:q` });
+  queues.push(queue);
+  return queue;
+}
+
+/** A logger that keeps the sweeper's lines: its passes (debug) and what it enqueued (warn). */
+function sweepLog(): { logger: Logger; passes: () => number; enqueued: () => string[] } {
+  const debug: string[] = [];
+  const warn: string[] = [];
+  return {
+    logger: { debug: (line) => void debug.push(line), info: () => {}, warn: (line) => void warn.push(line), error: () => {} },
+    passes: () => debug.filter((line) => line.includes('swept the outboxes')).length,
+    enqueued: () => warn.filter((line) => line.includes('released but had no job')),
+  };
+}
+
+/** An app with a task that counts its runs by argument, so a task enqueued twice would show. */
+function counting(logger: Logger) {
+  const app = testApp({ logger });
+  const runs = new Map<number, number>();
+  const echo = app.task('echo', (i: number) => {
+    runs.set(i, (runs.get(i) ?? 0) + 1);
+    return i;
+  });
+  const sum = app.task('sum', (values: number[]) => values.reduce((a, b) => a + b, 0));
+  return { app, echo, sum, runs };
+}
+
+describe('the outbox sweeper', () => {
+  it('enqueues the tasks an apply released but never added, each once, and logs what it did', async () => {
+    const log = sweepLog();
+    const { app, echo, sum, runs } = counting(log.logger);
+    const lone = await echo.delay(100);
+    const res = await app.apply(chord(Array.from({ length: 20 }, (_, i) => echo.si(i)), sum.s()));
+    // What a producer killed between its plan and its adds leaves: the plans, and only some jobs.
+    const queue = bullQueue(app.prefix);
+    const lost = [lone.id, ...res.parent!.children.filter((_, i) => i % 2 === 0).map((child) => child.id)];
+    for (const id of lost) expect(await queue.remove(id)).toBe(1);
+
+    app.worker({ outboxSweepInterval: SWEEP, concurrency: 5 });
+    expect(await res.get(T)).toBe(190);
+    expect(await lone.get(T)).toBe(100);
+    expect([...runs.keys()].sort((a, b) => a - b)).toEqual([...Array.from({ length: 20 }, (_, i) => i), 100]);
+    expect([...runs.values()].every((count) => count === 1)).toBe(true);
+    // Every successor was released once, the chord's body by the last member.
+    expect(await app.workflow(res.id).then((snapshot) => snapshot.state)).toBe('SUCCESS');
+    const lines = log.enqueued();
+    expect(lines).toHaveLength(2);
+    expect(lines.some((line) => line.includes(`enqueued 10 task(s) of workflow ${res.id}`))).toBe(true);
+    expect(lines.some((line) => line.includes(`enqueued 1 task(s) of workflow ${lone.id}`))).toBe(true);
+  });
+
+  it('leaves alone a running task, a task counting down, a task replaced by a waiting workflow, and nodes a release job will add', async () => {
+    const log = sweepLog();
+    const { app, echo, runs } = counting(log.logger);
+    const slow = app.task('slow', async () => {
+      runs.set(-1, (runs.get(-1) ?? 0) + 1);
+      await sleep(6 * SWEEP);
+      return 'slow';
+    });
+    const later = app.task('later', (x: number) => x * 2, { queue: 'later' });
+    const swap = app.task('swap', (ctx: TaskContext, x: number) => {
+      runs.set(-2, (runs.get(-2) ?? 0) + 1);
+      return ctx.replace(later.s(x));
+    }, { bind: true });
+    // More than 10 000 members: sent as release jobs into a queue no worker consumes yet.
+    const members = withOptions(group(Array.from({ length: 10_001 }, (_, i) => echo.si(i))), { queue: 'members' });
+    const huge = await app.apply(members);
+
+    const worker = app.worker({ outboxSweepInterval: SWEEP, concurrency: 5 });
+    const running = await slow.delay();
+    const countingDown = await app.apply(withOptions(echo.si(7), { countdown: (4 * SWEEP) / 1000 }));
+    const replaced = await swap.delay(21);
+    await expect.poll(() => runs.get(-2), T).toBe(1);
+    // Several passes while each of them is released and has no job of its own (or none yet).
+    await expect.poll(() => log.passes(), T).toBeGreaterThanOrEqual(4);
+    expect(await bullQueue(app.prefix, 'members').getJobCounts('waiting')).toEqual({ waiting: 11 });
+
+    expect(await running.get(T)).toBe('slow');
+    expect(await countingDown.get(T)).toBe(7);
+    app.worker({ queues: ['later'], outboxSweepInterval: 0 });
+    expect(await replaced.get(T)).toBe(42);
+    expect(runs.get(-1)).toBe(1);
+    expect(runs.get(-2)).toBe(1);
+    expect(runs.get(7)).toBe(1);
+    expect(log.enqueued()).toEqual([]);
+    await huge.revoke();
+    await worker.close();
+  });
+
+  it('sweeps once per interval across an app’s workers', async () => {
+    const log = sweepLog();
+    const { app, echo, runs } = counting(log.logger);
+    const lone = await echo.delay(5);
+    expect(await bullQueue(app.prefix).remove(lone.id)).toBe(1);
+    const started = Date.now();
+    app.worker({ name: 'one@%h', outboxSweepInterval: SWEEP });
+    app.worker({ name: 'two@%h', outboxSweepInterval: SWEEP });
+    expect(await lone.get(T)).toBe(5);
+    await sleep(10 * SWEEP);
+    // Each worker tries every interval, give or take a tenth; a turn lasts one interval, so one
+    // pass per interval at most, where two workers sweeping alone would make about twice as many.
+    expect(log.passes()).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / (0.9 * SWEEP)) + 1);
+    expect(log.enqueued()).toHaveLength(1);
+    expect(runs.get(5)).toBe(1);
+  });
+
+  it('is off with outboxSweepInterval: 0, and refuses a bad interval', async () => {
+    const log = sweepLog();
+    const { app, echo } = counting(log.logger);
+    expect(() => app.worker({ outboxSweepInterval: -1 })).toThrow(InvalidArgumentError);
+    expect(() => app.worker({ outboxSweepInterval: 1.5 })).toThrow(/outboxSweepInterval/);
+    const lone = await echo.delay(5);
+    expect(await bullQueue(app.prefix).remove(lone.id)).toBe(1);
+    app.worker({ outboxSweepInterval: 0 });
+    await expect(lone.get({ timeout: 4 * SWEEP })).rejects.toThrow();
+    expect(log.passes()).toBe(0);
+  });
+});
