@@ -188,13 +188,15 @@ export class Dispatcher {
   }
 
   /**
-   * The nodes among `nodes` that have no job in their queue: none waiting, delayed, running, or
-   * kept after failing (one EXISTS per node; a completed job is removed at once, see
-   * {@link KEEP_FAILED}).
+   * The nodes among `nodes` whose job will not run: none in their queue, or one that has finished
+   * (one HMGET per node). A completed job is removed at once and a failed one is kept a week
+   * ({@link KEEP_FAILED}), so for a node still released a finished job is a stale one: left by an
+   * earlier workflow with the same ids (a `taskId` applied again after its workflow expired), on
+   * which BullMQ's add is a no-op until it is removed.
    */
-  async withoutJobs<TNode extends { readonly spec: NodeSpec }>(nodes: readonly TNode[]): Promise<TNode[]> {
-    const found = await Promise.all(nodes.map(({ spec }) => this.connection.exists(this.queue(queueOf(spec)).toKey(spec.id))));
-    return nodes.filter((_, k) => found[k] === 0);
+  async withoutLiveJobs<TNode extends { readonly spec: NodeSpec }>(nodes: readonly TNode[]): Promise<TNode[]> {
+    const jobs = await Promise.all(nodes.map(({ spec }) => this.connection.hmget(this.queue(queueOf(spec)).toKey(spec.id), 'timestamp', 'finishedOn')));
+    return nodes.filter((_, k) => jobs[k]![0] === null || jobs[k]![1] !== null);
   }
 
   /**

@@ -13,8 +13,8 @@
  * So every worker, every `outboxSweepInterval`, tries to take the app's sweeping turn (a key set
  * with NX that lasts the interval: one pass per interval across all the app's workers). The one
  * that takes it looks for released nodes with no job: in an outbox, no job under the node's id in
- * its queue, not a task that replaced itself (its replacement ends it), no release job of its
- * workflow still to run. A process may be adding exactly those jobs at that moment, so it looks
+ * its queue (or only a finished one, stale: left by an earlier workflow with the same ids), not a
+ * task that replaced itself (its replacement ends it), no release job of its workflow still to run. A process may be adding exactly those jobs at that moment, so it looks
  * twice, half an interval apart, and enqueues what both looks found, through the dispatcher under
  * the nodes' own job ids: an add that lands after all is a no-op. Nothing here records an outcome,
  * so exactly-once advancement stays with the scripts; a wrong guess costs one more run of a task,
@@ -25,7 +25,7 @@
  * per interval for the whole app.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { releaseOf, type Dispatcher } from './dispatch.js';
+import { queueOf, releaseOf, type Dispatcher } from './dispatch.js';
 import type { Logger, RateLimitedLog } from './logger.js';
 import type { NodeSpec } from './plan.js';
 import { replacementOf } from './replace.js';
@@ -133,22 +133,24 @@ export class OutboxSweeper {
     for (let from = 0; from < indices.length; from += SWEEP_SLICE) {
       const lost = await this.unqueued(await this.context.store.outbox(workflowId, indices.slice(from, from + SWEEP_SLICE)));
       if (lost.length === 0) continue;
+      // A stale finished job would make the add a no-op; a job a worker took meanwhile stays.
+      await Promise.all(lost.map(({ spec }) => this.context.dispatcher.remove(queueOf(spec), spec.id)));
       await this.context.dispatcher.send(workflowId, releaseOf(lost), null);
       count += lost.length;
     }
     if (count > 0) {
       this.context.logger.warn(
-        `worker ${this.context.name}: enqueued ${count} task(s) of workflow ${workflowId} that were released but had no job for ${this.every / 2} ms ` +
-          '(a process died, or gave up, between recording their release and adding their jobs)',
+        `worker ${this.context.name}: enqueued ${count} task(s) of workflow ${workflowId} that were released but had no job to run for ${this.every / 2} ms ` +
+          '(a process died, or gave up, between recording their release and adding their jobs; or a finished job of an earlier workflow with the same ids was in the way)',
       );
     }
     return count;
   }
 
-  /** The nodes among `nodes` with no job in their queue that are not a replaced task waiting for its replacement. */
+  /** The nodes among `nodes` whose job will not run (none, or a stale one), but for a replaced task waiting for its replacement. */
   private async unqueued<TNode extends { readonly spec: NodeSpec }>(nodes: readonly TNode[]): Promise<TNode[]> {
     const { store, dispatcher } = this.context;
-    const jobless = await dispatcher.withoutJobs(nodes);
+    const jobless = await dispatcher.withoutLiveJobs(nodes);
     const replaced = await Promise.all(jobless.map(({ spec }) => store.exists(replacementOf(spec.id))));
     return jobless.filter((_, k) => !replaced[k]);
   }

@@ -42,8 +42,8 @@ function sweepLog(): { logger: Logger; passes: () => number; enqueued: () => str
 }
 
 /** An app with a task that counts its runs by argument, so a task enqueued twice would show. */
-function counting(logger: Logger) {
-  const app = testApp({ logger });
+function counting(logger: Logger, resultTtl?: number) {
+  const app = testApp({ logger, resultTtl });
   const runs = new Map<number, number>();
   const echo = app.task('echo', (i: number) => {
     runs.set(i, (runs.get(i) ?? 0) + 1);
@@ -113,6 +113,26 @@ describe('the outbox sweeper', () => {
     expect(log.enqueued()).toEqual([]);
     await huge.revoke();
     await worker.close();
+  });
+
+  it('replaces the failed job an expired workflow with the same taskId left, which made the add of the new one a no-op', async () => {
+    const log = sweepLog();
+    const { app, runs } = counting(log.logger, 1);
+    const flaky = app.task('flaky', (fail: boolean) => {
+      runs.set(Number(fail), (runs.get(Number(fail)) ?? 0) + 1);
+      if (fail) throw new Error('boom');
+      return 'ok';
+    });
+    app.worker({ outboxSweepInterval: SWEEP });
+    const first = await flaky.applyAsync({ args: [true], taskId: 'report-1' });
+    await expect(first.get(T)).rejects.toThrow('boom');
+    // Its workflow expires (resultTtl 1 s); its failed job is kept (a week).
+    await expect.poll(() => app.internals.store.exists('report-1'), T).toBe(false);
+    const again = await flaky.applyAsync({ args: [false], taskId: 'report-1' });
+    expect(await again.get(T)).toBe('ok');
+    expect(runs.get(1)).toBe(1);
+    expect(runs.get(0)).toBe(1);
+    expect(log.enqueued()).toHaveLength(1);
   });
 
   it('sweeps once per interval across an app’s workers', async () => {
