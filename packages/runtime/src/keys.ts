@@ -121,11 +121,11 @@ export function releaseJobPattern(prefix: string, workflowId: string, cluster: b
 }
 
 /**
- * The outbox sweepers' turn (see outbox-sweeper.ts): the worker that sets it sweeps, and none
- * sweeps again until it expires.
+ * The outbox sweepers' keys (see outbox-sweeper.ts): the turn, which the worker that sets it holds
+ * until it expires, and how many released nodes the last pass counted.
  */
-export function outboxSweepKey(prefix: string): string {
-  return `${prefix}:outbox-sweep`;
+export function outboxSweepKeys(prefix: string): { readonly turn: string; readonly counted: string } {
+  return { turn: `${prefix}:outbox-sweep`, counted: `${prefix}:outbox-sweep:counted` };
 }
 
 /** The SCAN pattern matching each queue's id counter (one per queue a job was ever added to). */

@@ -21,8 +21,8 @@
  * which at-least-once allows.
  *
  * A pass SCANs the app's outbox keys (every master of a cluster), one SCARD each, and reads specs
- * and checks jobs only for workflows with released nodes: about what `app.workflows()` costs, once
- * per interval for the whole app.
+ * and checks jobs for about {@link SWEEP_BUDGET} released nodes at most, once per interval for the
+ * whole app.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { queueOf, releaseOf, type Dispatcher } from './dispatch.js';
@@ -35,6 +35,13 @@ import type { WorkflowStore } from './store.js';
 export const DEFAULT_SWEEP_INTERVAL = 60_000;
 /** Nodes read and checked per request. */
 const SWEEP_SLICE = 1_000;
+/**
+ * Released nodes a pass checks, about, at most. Past it (a backlog of queued workflows), each
+ * workflow's nodes are sampled, in the share the last pass's count gives, so that a pass costs
+ * about the same whatever the backlog, and a lost node is found within a few passes instead of one;
+ * and a pass that finds more than twice as many as the last one counted stops checking there.
+ */
+export const SWEEP_BUDGET = 50_000;
 
 /** What a sweeper needs from its worker. */
 export interface SweeperContext {
@@ -54,10 +61,14 @@ export class OutboxSweeper {
   private pass: Promise<void> | undefined;
   private readonly stop = new AbortController();
 
-  /** @param every - ms between passes; half of it between a pass's two looks. */
+  /**
+   * @param every - ms between passes; half of it between a pass's two looks
+   * @param budget - released nodes a pass checks, about, at most
+   */
   constructor(
     private readonly context: SweeperContext,
     private readonly every: number,
+    private readonly budget = SWEEP_BUDGET,
   ) {}
 
   /** Sweeps every interval (give or take a tenth, so workers started together do not race) until closed. */
@@ -88,31 +99,51 @@ export class OutboxSweeper {
   }
 
   /**
-   * One pass, when this worker takes the turn: finds the released nodes without a job, waits half
-   * an interval, and enqueues those still without one. Resolves to the number enqueued.
+   * One pass, when this worker takes the turn: finds released nodes without a job, waits half an
+   * interval, and enqueues those still without one. Resolves to the number enqueued (0 when
+   * another worker had the turn). Called by the timer; tests call it directly.
    */
-  private async sweep(): Promise<number> {
+  async sweep(): Promise<number> {
     const { store, name, logger } = this.context;
-    if (!(await store.takeSweepTurn(name, this.every))) return 0;
-    const suspects = await this.suspects();
+    const turn = await store.takeSweepTurn(name, this.every);
+    if (turn === null) return 0;
+    const { suspects, counted, checked } = await this.suspects(turn.lastCounted);
     let enqueued = 0;
     if (suspects.size > 0) {
       // Whoever released them may be adding them now: it gets half an interval to do so.
       await sleep(this.every / 2, undefined, { signal: this.stop.signal, ref: false }).catch(() => {});
       for (const [workflowId, indices] of suspects) enqueued += await this.enqueue(workflowId, indices);
     }
-    logger.debug(`worker ${name}: swept the outboxes: ${suspects.size} workflow(s) with released tasks that had no job, ${enqueued} task(s) enqueued`);
+    if (!this.stop.signal.aborted) await store.endSweepTurn(counted);
+    logger.debug(
+      `worker ${name}: swept the outboxes: ${checked} of ${counted} released task(s) checked, ` +
+        `${suspects.size} workflow(s) with released tasks that had no job, ${enqueued} task(s) enqueued`,
+    );
     return enqueued;
   }
 
-  /** The first look: by workflow, the indices of its released nodes that have no job. */
-  private async suspects(): Promise<Map<string, number[]>> {
+  /**
+   * The first look: by workflow, the indices of its released nodes that have no job; and how many
+   * released nodes the pass counted and checked. Past the budget, nodes are sampled (see
+   * {@link SWEEP_BUDGET}).
+   */
+  private async suspects(lastCounted: number): Promise<{ suspects: Map<string, number[]>; counted: number; checked: number }> {
     const { store } = this.context;
     const suspects = new Map<string, number[]>();
-    for await (const ids of store.withOutboxes()) {
-      for (const workflowId of ids) {
-        if (this.stop.signal.aborted) return new Map();
-        const indices = await store.outboxIndices(workflowId);
+    const share = lastCounted > this.budget ? this.budget / lastCounted : 1;
+    let counted = 0;
+    let checked = 0;
+    for await (const page of store.withOutboxes()) {
+      for (const { id: workflowId, released } of page) {
+        if (this.stop.signal.aborted) return { suspects: new Map(), counted, checked };
+        counted += released;
+        // A whole outbox, or a sample of it: `released * share` nodes, rounded up or down at
+        // random, and no more than is left of twice the budget.
+        const wanted = share === 1 ? released : Math.floor(released * share + Math.random());
+        const sample = Math.min(wanted, 2 * this.budget - checked);
+        if (sample <= 0) continue;
+        const indices = await store.outboxIndices(workflowId, sample === released ? undefined : sample);
+        checked += indices.length;
         const lost: number[] = [];
         for (let from = 0; from < indices.length; from += SWEEP_SLICE) {
           const slice = indices.slice(from, from + SWEEP_SLICE);
@@ -123,7 +154,7 @@ export class OutboxSweeper {
         if (lost.length > 0 && !(await this.hasReleaseJobToRun(workflowId))) suspects.set(workflowId, lost);
       }
     }
-    return suspects;
+    return { suspects, counted, checked };
   }
 
   /** The second look at one workflow's suspects: enqueues those still released and still without a job. */

@@ -7,7 +7,7 @@ import { ReplyError } from 'ioredis';
 import { isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { checkSize, decodeEnvelope, DEFAULT_MAX_PAYLOAD, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
-import { appChannelsPattern, eventsChannel, outboxSweepKey, pointerKey, rateKey, stagingKeys, workflowKeys, workflowKeyScan, type WorkflowKeys } from './keys.js';
+import { appChannelsPattern, eventsChannel, outboxSweepKeys, pointerKey, rateKey, stagingKeys, workflowKeys, workflowKeyScan, type WorkflowKeys } from './keys.js';
 import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
 import { scanKeys } from './scan.js';
 import { checkStatus, ScriptStatus, type ScriptAnswer } from './script-status.js';
@@ -386,35 +386,47 @@ export class WorkflowStore {
   }
 
   /**
-   * The ids of the workflows whose outbox holds a node, a page at a time, from the one server or
-   * every master (SCAN: an id may come twice). One SCARD per workflow: an outbox holding only its
-   * sentinel has nothing waiting.
+   * The workflows whose outbox holds a node, with how many it holds, a page at a time, from the one
+   * server or every master (SCAN: a workflow may come twice). One SCARD per workflow: an outbox
+   * holding only its sentinel has nothing waiting.
    */
-  async *withOutboxes(): AsyncGenerator<string[], void, undefined> {
+  async *withOutboxes(): AsyncGenerator<{ id: string; released: number }[], void, undefined> {
     const { pattern, idOf } = workflowKeyScan(this.prefix, 'outbox');
     for await (const keys of scanKeys(this.redis, pattern)) {
       const sizes = await Promise.all(keys.map((key) => this.redis.scard(key)));
-      const ids: string[] = [];
+      const page: { id: string; released: number }[] = [];
       keys.forEach((key, k) => {
         const id = sizes[k]! > 1 ? idOf(key) : undefined;
-        if (id !== undefined) ids.push(id);
+        if (id !== undefined) page.push({ id, released: sizes[k]! - 1 });
       });
-      if (ids.length > 0) yield ids;
+      if (page.length > 0) yield page;
     }
   }
 
   /**
-   * Takes the app's outbox-sweeping turn for `ms` (see outbox-sweeper.ts): true for the one
-   * caller that set it, false while another's lasts.
+   * Takes the app's outbox-sweeping turn for `ms` (see outbox-sweeper.ts). Null while another's
+   * lasts; else how many released nodes the last pass counted (0 when none did in the last day).
    */
-  async takeSweepTurn(holder: string, ms: number): Promise<boolean> {
-    return (await this.redis.set(outboxSweepKey(this.prefix), holder, 'PX', ms, 'NX')) === 'OK';
+  async takeSweepTurn(holder: string, ms: number): Promise<{ lastCounted: number } | null> {
+    const keys = outboxSweepKeys(this.prefix);
+    if ((await this.redis.set(keys.turn, holder, 'PX', ms, 'NX')) !== 'OK') return null;
+    return { lastCounted: Number(await this.redis.get(keys.counted)) || 0 };
   }
 
-  /** The indices of the nodes in a workflow's outbox (released, not ended). */
-  async outboxIndices(workflowId: string): Promise<number[]> {
-    const members = await this.redis.smembers(this.keys(workflowId).outbox);
-    return members.filter((member) => member !== SENTINEL).map(Number);
+  /** Records how many released nodes a pass counted, for the next one (kept a day). */
+  async endSweepTurn(counted: number): Promise<void> {
+    await this.redis.set(outboxSweepKeys(this.prefix).counted, counted, 'EX', 86_400);
+  }
+
+  /**
+   * The indices of the nodes in a workflow's outbox (released, not ended): all of them, or `count`
+   * picked at random (SRANDMEMBER, so a huge outbox is not read whole).
+   */
+  async outboxIndices(workflowId: string, count?: number): Promise<number[]> {
+    const key = this.keys(workflowId).outbox;
+    const members = count === undefined ? await this.redis.smembers(key) : await this.redis.srandmember(key, count + 1);
+    const indices = members.filter((member) => member !== SENTINEL).map(Number);
+    return count === undefined ? indices : indices.slice(0, count);
   }
 
   /** Whether the workflow exists (its graph is there). */

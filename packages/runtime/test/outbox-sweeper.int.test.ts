@@ -9,6 +9,10 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Dispatcher } from '../src/dispatch.js';
+import { queuePrefix } from '../src/keys.js';
+import { RateLimitedLog } from '../src/logger.js';
+import { OutboxSweeper } from '../src/outbox-sweeper.js';
 import { redisUrl, testApp } from './helpers.js';
 
 const T = { timeout: 20_000 };
@@ -31,12 +35,14 @@ function bullQueue(prefix: string, name = 'default'): Queue {
 }
 
 /** A logger that keeps the sweeper's lines: its passes (debug) and what it enqueued (warn). */
-function sweepLog(): { logger: Logger; passes: () => number; enqueued: () => string[] } {
+function sweepLog(): { logger: Logger; lines: () => string[]; passes: () => number; enqueued: () => string[] } {
   const debug: string[] = [];
   const warn: string[] = [];
+  const lines = (): string[] => debug.filter((line) => line.includes('swept the outboxes'));
   return {
     logger: { debug: (line) => void debug.push(line), info: () => {}, warn: (line) => void warn.push(line), error: () => {} },
-    passes: () => debug.filter((line) => line.includes('swept the outboxes')).length,
+    lines,
+    passes: () => lines().length,
     enqueued: () => warn.filter((line) => line.includes('released but had no job')),
   };
 }
@@ -133,6 +139,42 @@ describe('the outbox sweeper', () => {
     expect(runs.get(1)).toBe(1);
     expect(runs.get(0)).toBe(1);
     expect(log.enqueued()).toHaveLength(1);
+  });
+
+  it('checks about its budget of released tasks per pass, sampling a backlog, and still finds every lost one', async () => {
+    const log = sweepLog();
+    const { app, echo, runs } = counting(log.logger);
+    const res = await app.apply(group(Array.from({ length: 400 }, (_, i) => echo.si(i))));
+    // A backlog of 400 queued tasks (no worker yet), 20 of them lost.
+    const queue = bullQueue(app.prefix);
+    for (const child of res.children.filter((_, i) => i % 20 === 0)) expect(await queue.remove(child.id)).toBe(1);
+    const connection = new Redis(redisUrl());
+    const dispatcher = new Dispatcher(connection, (name) => queuePrefix(app.prefix, name, false), () => {});
+    const context = { store: app.internals.store, dispatcher, prefix: app.prefix, name: 'sweeper@test', logger: log.logger, log: new RateLimitedLog(log.logger) };
+    const sweeper = new OutboxSweeper(context, 100, 50);
+    try {
+      const checked: number[] = [];
+      for (let pass = 0; pass < 100 && (await queue.getWaitingCount()) < 400; pass++) {
+        await sleep(110); // the turn lasts one interval
+        await sweeper.sweep();
+        const [, count, counted] = /: (\d+) of (\d+) released/.exec(log.lines().at(-1)!)!;
+        expect(Number(counted)).toBe(400);
+        checked.push(Number(count));
+      }
+      expect(await queue.getWaitingCount()).toBe(400);
+      // The first pass knew no count: it stopped checking at twice the budget. The next ones sampled
+      // about a budget each (an eighth of each outbox: 50 on average), so it took several passes.
+      expect(checked[0]).toBe(100);
+      expect(checked.length).toBeGreaterThan(1);
+      expect(Math.max(...checked.slice(1))).toBeLessThanOrEqual(100);
+    } finally {
+      await sweeper.close();
+      await dispatcher.close();
+      connection.disconnect();
+    }
+    app.worker({ outboxSweepInterval: 0, concurrency: 20 });
+    expect(await res.get(T)).toEqual(Array.from({ length: 400 }, (_, i) => i));
+    expect([...runs.values()].every((count) => count === 1)).toBe(true);
   });
 
   it('sweeps once per interval across an app’s workers', async () => {
