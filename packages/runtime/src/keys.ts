@@ -122,10 +122,10 @@ export function releaseJobPattern(prefix: string, workflowId: string, cluster: b
 
 /**
  * The outbox sweepers' keys (see outbox-sweeper.ts): the turn, which the worker that sets it holds
- * until it expires, and how many released nodes the last pass counted.
+ * until it expires, and where the last pass left off.
  */
-export function outboxSweepKeys(prefix: string): { readonly turn: string; readonly counted: string } {
-  return { turn: `${prefix}:outbox-sweep`, counted: `${prefix}:outbox-sweep:counted` };
+export function outboxSweepKeys(prefix: string): { readonly turn: string; readonly progress: string } {
+  return { turn: `${prefix}:outbox-sweep`, progress: `${prefix}:outbox-sweep:progress` };
 }
 
 /** The SCAN pattern matching each queue's id counter (one per queue a job was ever added to). */

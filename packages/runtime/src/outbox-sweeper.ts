@@ -20,15 +20,16 @@
  * so exactly-once advancement stays with the scripts; a wrong guess costs one more run of a task,
  * which at-least-once allows.
  *
- * A pass SCANs the app's outbox keys (every master of a cluster), one SCARD each, and reads specs
- * and checks jobs for about {@link SWEEP_BUDGET} released nodes at most, once per interval for the
- * whole app.
+ * A pass costs the same whatever Redis holds: it SCANs about {@link SCAN_PER_PASS} keys per server
+ * (every master of a cluster) from where the last pass stopped, one SCARD per outbox met, and
+ * reads specs and checks jobs for about {@link SWEEP_BUDGET} released nodes at most.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { queueOf, releaseOf, type Dispatcher } from './dispatch.js';
+import { DIRECT_RELEASE_LIMIT, queueOf, releaseOf, type Dispatcher } from './dispatch.js';
 import type { Logger, RateLimitedLog } from './logger.js';
 import type { NodeSpec } from './plan.js';
 import { replacementOf } from './replace.js';
+import type { ScanCursors } from './scan.js';
 import type { WorkflowStore } from './store.js';
 
 /** Default `outboxSweepInterval`: a lost node runs within about one and a half minutes. */
@@ -42,6 +43,14 @@ const SWEEP_SLICE = 1_000;
  * and a pass that finds more than twice as many as the last one counted stops checking there.
  */
 export const SWEEP_BUDGET = 50_000;
+/**
+ * Keys a pass looks at, about, on each server: the scan of the outboxes goes on where the last pass
+ * left it, so a pass costs the same however many workflows Redis keeps, and a keyspace of N keys is
+ * covered every N / 100 000 passes.
+ */
+export const SCAN_PER_PASS = 100_000;
+/** Keys per SCAN call. */
+const SCAN_COUNT = 1_000;
 
 /** What a sweeper needs from its worker. */
 export interface SweeperContext {
@@ -63,12 +72,12 @@ export class OutboxSweeper {
 
   /**
    * @param every - ms between passes; half of it between a pass's two looks
-   * @param budget - released nodes a pass checks, about, at most
+   * @param limits - released nodes a pass checks, about, at most; keys it looks at on each server
    */
   constructor(
     private readonly context: SweeperContext,
     private readonly every: number,
-    private readonly budget = SWEEP_BUDGET,
+    private readonly limits: { readonly budget: number; readonly scan: number } = { budget: SWEEP_BUDGET, scan: SCAN_PER_PASS },
   ) {}
 
   /** Sweeps every interval (give or take a tenth, so workers started together do not race) until closed. */
@@ -105,16 +114,17 @@ export class OutboxSweeper {
    */
   async sweep(): Promise<number> {
     const { store, name, logger } = this.context;
-    const turn = await store.takeSweepTurn(name, this.every);
-    if (turn === null) return 0;
-    const { suspects, counted, checked } = await this.suspects(turn.lastCounted);
+    const progress = await store.takeSweepTurn(name, this.every);
+    if (progress === null) return 0;
+    const { cursors } = progress;
+    const { suspects, counted, checked } = await this.suspects(progress.counted, cursors);
     let enqueued = 0;
     if (suspects.size > 0) {
       // Whoever released them may be adding them now: it gets half an interval to do so.
       await sleep(this.every / 2, undefined, { signal: this.stop.signal, ref: false }).catch(() => {});
       for (const [workflowId, indices] of suspects) enqueued += await this.enqueue(workflowId, indices);
     }
-    if (!this.stop.signal.aborted) await store.endSweepTurn(counted);
+    if (!this.stop.signal.aborted) await store.endSweepTurn({ counted, cursors });
     logger.debug(
       `worker ${name}: swept the outboxes: ${checked} of ${counted} released task(s) checked, ` +
         `${suspects.size} workflow(s) with released tasks that had no job, ${enqueued} task(s) enqueued`,
@@ -127,20 +137,25 @@ export class OutboxSweeper {
    * released nodes the pass counted and checked. Past the budget, nodes are sampled (see
    * {@link SWEEP_BUDGET}).
    */
-  private async suspects(lastCounted: number): Promise<{ suspects: Map<string, number[]>; counted: number; checked: number }> {
+  private async suspects(
+    lastCounted: number,
+    cursors: ScanCursors,
+  ): Promise<{ suspects: Map<string, number[]>; counted: number; checked: number }> {
     const { store } = this.context;
+    const { budget, scan } = this.limits;
     const suspects = new Map<string, number[]>();
-    const share = lastCounted > this.budget ? this.budget / lastCounted : 1;
+    const share = lastCounted > budget ? budget / lastCounted : 1;
     let counted = 0;
     let checked = 0;
-    for await (const page of store.withOutboxes()) {
+    const count = Math.min(SCAN_COUNT, scan);
+    for await (const page of store.withOutboxes(cursors, Math.ceil(scan / count), count)) {
       for (const { id: workflowId, released } of page) {
         if (this.stop.signal.aborted) return { suspects: new Map(), counted, checked };
         counted += released;
         // A whole outbox, or a sample of it: `released * share` nodes, rounded up or down at
         // random, and no more than is left of twice the budget.
         const wanted = share === 1 ? released : Math.floor(released * share + Math.random());
-        const sample = Math.min(wanted, 2 * this.budget - checked);
+        const sample = Math.min(wanted, 2 * budget - checked);
         if (sample <= 0) continue;
         const indices = await store.outboxIndices(workflowId, sample === released ? undefined : sample);
         checked += indices.length;
@@ -186,7 +201,9 @@ export class OutboxSweeper {
     return jobless.filter((_, k) => !replaced[k]);
   }
 
-  private hasReleaseJobToRun(workflowId: string): Promise<boolean> {
-    return this.context.dispatcher.hasReleaseJobToRun(this.context.prefix, workflowId);
+  /** Whether a release job of the workflow is still to run: only one of more nodes than a direct release takes can have any. */
+  private async hasReleaseJobToRun(workflowId: string): Promise<boolean> {
+    const { store, dispatcher, prefix } = this.context;
+    return (await store.hasMoreNodesThan(workflowId, DIRECT_RELEASE_LIMIT)) && dispatcher.hasReleaseJobToRun(prefix, workflowId);
   }
 }

@@ -9,7 +9,7 @@ import { checkSize, decodeEnvelope, DEFAULT_MAX_PAYLOAD, type Envelope, type Tas
 import { InvalidJobError } from './errors.js';
 import { appChannelsPattern, eventsChannel, outboxSweepKeys, pointerKey, rateKey, stagingKeys, workflowKeys, workflowKeyScan, type WorkflowKeys } from './keys.js';
 import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
-import { scanKeys } from './scan.js';
+import { scanStretch, type ScanCursors } from './scan.js';
 import { checkStatus, ScriptStatus, type ScriptAnswer } from './script-status.js';
 import { TickBatcher } from './tick-batch.js';
 import { decodeSpec, derivedGroupId, derivedLocation, derivedNodeId, encodeSpec, inputIndices, type NodeSpec, type ResultIndex, type WorkflowMeta, type WorkflowPlan } from './plan.js';
@@ -81,6 +81,28 @@ type OutcomeRead = readonly [workflowId: string, index: number];
 type OutcomeReply = [state: string | null, envelope: string | null];
 /** A pointer from an id a user chose to its workflow: the id, and `<workflow id> n<i>|g<g>`. */
 type Pointer = [id: string, value: string];
+/** Where the outbox sweep left off (outbox-sweeper.ts): the released nodes its last pass counted, and its scan's cursors. */
+export interface SweepProgress {
+  readonly counted: number;
+  readonly cursors: ScanCursors;
+}
+
+/** A stored {@link SweepProgress}, or a fresh start when there is none or it is not one. */
+function readSweepProgress(text: string | null): SweepProgress {
+  try {
+    const value: unknown = text === null ? null : JSON.parse(text);
+    if (typeof value === 'object' && value !== null && 'counted' in value && 'cursors' in value) {
+      const { counted, cursors } = value;
+      if (Number.isSafeInteger(counted) && typeof cursors === 'object' && cursors !== null && Object.values(cursors).every((c) => typeof c === 'string')) {
+        return { counted: counted as number, cursors: { ...(cursors as ScanCursors) } };
+      }
+    }
+  } catch {
+    // unreadable: start over
+  }
+  return { counted: 0, cursors: {} };
+}
+
 /** Fields read per HMGET (results, states), so no reply grows with the workflow. */
 export const READ_SLICE = 10_000;
 /** Seconds the staging keys of an apply that died half-way live. */
@@ -386,13 +408,14 @@ export class WorkflowStore {
   }
 
   /**
-   * The workflows whose outbox holds a node, with how many it holds, a page at a time, from the one
-   * server or every master (SCAN: a workflow may come twice). One SCARD per workflow: an outbox
-   * holding only its sentinel has nothing waiting.
+   * The workflows whose outbox holds a node, with how many it holds, a page at a time: one stretch
+   * of a scan of the one server or every master that resumes at `cursors` (see `scanStretch`; a
+   * workflow may come twice). One SCARD per workflow: an outbox holding only its sentinel has
+   * nothing waiting.
    */
-  async *withOutboxes(): AsyncGenerator<{ id: string; released: number }[], void, undefined> {
+  async *withOutboxes(cursors: ScanCursors, calls: number, count?: number): AsyncGenerator<{ id: string; released: number }[], void, undefined> {
     const { pattern, idOf } = workflowKeyScan(this.prefix, 'outbox');
-    for await (const keys of scanKeys(this.redis, pattern)) {
+    for await (const keys of scanStretch(this.redis, pattern, cursors, calls, count)) {
       const sizes = await Promise.all(keys.map((key) => this.redis.scard(key)));
       const page: { id: string; released: number }[] = [];
       keys.forEach((key, k) => {
@@ -405,17 +428,23 @@ export class WorkflowStore {
 
   /**
    * Takes the app's outbox-sweeping turn for `ms` (see outbox-sweeper.ts). Null while another's
-   * lasts; else how many released nodes the last pass counted (0 when none did in the last day).
+   * lasts; else where the last pass left off (nothing when none did in the last day, or what it
+   * left is unreadable).
    */
-  async takeSweepTurn(holder: string, ms: number): Promise<{ lastCounted: number } | null> {
+  async takeSweepTurn(holder: string, ms: number): Promise<SweepProgress | null> {
     const keys = outboxSweepKeys(this.prefix);
     if ((await this.redis.set(keys.turn, holder, 'PX', ms, 'NX')) !== 'OK') return null;
-    return { lastCounted: Number(await this.redis.get(keys.counted)) || 0 };
+    return readSweepProgress(await this.redis.get(keys.progress));
   }
 
-  /** Records how many released nodes a pass counted, for the next one (kept a day). */
-  async endSweepTurn(counted: number): Promise<void> {
-    await this.redis.set(outboxSweepKeys(this.prefix).counted, counted, 'EX', 86_400);
+  /** Records where a pass left off, for the next one (kept a day). */
+  async endSweepTurn(progress: SweepProgress): Promise<void> {
+    await this.redis.set(outboxSweepKeys(this.prefix).progress, JSON.stringify(progress), 'EX', 86_400);
+  }
+
+  /** Whether the workflow has more than `count` nodes (its node indices run from 0). */
+  async hasMoreNodesThan(workflowId: string, count: number): Promise<boolean> {
+    return (await this.redis.hexists(this.keys(workflowId).graph, `n:${count}`)) === 1;
   }
 
   /**

@@ -4,7 +4,7 @@
  * added — are enqueued by a worker; tasks released with a job, or about to get one, are not.
  */
 import { chord, group, withOptions } from '@celeriac/canvas';
-import { InvalidArgumentError, type Logger, type TaskContext } from '@celeriac/runtime';
+import { consoleLogger, createApp, InvalidArgumentError, type Logger, type TaskContext } from '@celeriac/runtime';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Dispatcher } from '../src/dispatch.js';
 import { queuePrefix } from '../src/keys.js';
 import { RateLimitedLog } from '../src/logger.js';
-import { OutboxSweeper } from '../src/outbox-sweeper.js';
+import { OutboxSweeper, SCAN_PER_PASS, SWEEP_BUDGET } from '../src/outbox-sweeper.js';
+import { startPrivateRedis } from '../../../scripts/private-redis.js';
 import { redisUrl, testApp } from './helpers.js';
 
 const T = { timeout: 20_000 };
@@ -151,7 +152,7 @@ describe('the outbox sweeper', () => {
     const connection = new Redis(redisUrl());
     const dispatcher = new Dispatcher(connection, (name) => queuePrefix(app.prefix, name, false), () => {});
     const context = { store: app.internals.store, dispatcher, prefix: app.prefix, name: 'sweeper@test', logger: log.logger, log: new RateLimitedLog(log.logger) };
-    const sweeper = new OutboxSweeper(context, 100, 50);
+    const sweeper = new OutboxSweeper(context, 100, { budget: 50, scan: SCAN_PER_PASS });
     try {
       const checked: number[] = [];
       for (let pass = 0; pass < 100 && (await queue.getWaitingCount()) < 400; pass++) {
@@ -175,6 +176,40 @@ describe('the outbox sweeper', () => {
     app.worker({ outboxSweepInterval: 0, concurrency: 20 });
     expect(await res.get(T)).toEqual(Array.from({ length: 400 }, (_, i) => i));
     expect([...runs.values()].every((count) => count === 1)).toBe(true);
+  });
+
+  it('scans a stretch of the keyspace per pass, going on where the last pass left it', async () => {
+    // A Redis of its own, so that the keyspace holds these workflows only.
+    const redis = await startPrivateRedis();
+    const connection = new Redis(redis.url);
+    const app = createApp({ redis: redis.url, prefix: 'stretch', logger: consoleLogger('silent') });
+    const dispatcher = new Dispatcher(connection, (name) => queuePrefix(app.prefix, name, false), () => {});
+    const log = sweepLog();
+    const context = { store: app.internals.store, dispatcher, prefix: app.prefix, name: 'sweeper@test', logger: log.logger, log: new RateLimitedLog(log.logger) };
+    // About 20 keys a pass, against some 120 (four per lone task's workflow, and the queue's).
+    const sweeper = new OutboxSweeper(context, 100, { budget: SWEEP_BUDGET, scan: 20 });
+    try {
+      const echo = app.task('echo', (i: number) => i);
+      const lost = await Promise.all(Array.from({ length: 30 }, (_, i) => echo.delay(i)));
+      const queue = new Queue('default', { connection, prefix: 'stretch:q' });
+      for (const res of lost) expect(await queue.remove(res.id)).toBe(1);
+      const enqueued: number[] = [];
+      for (let pass = 0; pass < 100 && enqueued.reduce((a, b) => a + b, 0) < 30; pass++) {
+        await sleep(110); // the turn lasts one interval
+        enqueued.push(await sweeper.sweep());
+      }
+      expect(enqueued.reduce((a, b) => a + b, 0)).toBe(30);
+      expect(await queue.getWaitingCount()).toBe(30);
+      expect(enqueued[0]).toBeLessThan(20);
+      expect(enqueued.length).toBeGreaterThan(3);
+      await queue.close();
+    } finally {
+      await sweeper.close();
+      await dispatcher.close();
+      await app.close();
+      connection.disconnect();
+      await redis.stop();
+    }
   });
 
   it('sweeps once per interval across an app’s workers', async () => {
