@@ -685,7 +685,7 @@ export class App {
     const dispatcher = new Dispatcher(redis, (queue) => queuePrefix(this.prefix, queue, cluster), (error) => {
       // Lost connections are reported once per outage by the watch.
       if (!isConnectionError(error)) this.throttledLog.error('queue', `a queue reported: ${error.message}`, error);
-    }, this.replicaWait);
+    }, this.replicaWait, (workflowId, jobs) => store.recordReleaseJobs(workflowId, jobs));
     const local = new LocalOutcomes();
     const settler = new Settler(store, dispatcher, local);
     const subscriber = new ChannelSubscriber(redis, new RateLimitedLog(this.logger), watch);

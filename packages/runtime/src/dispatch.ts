@@ -9,11 +9,9 @@
  */
 import { Job, Queue, type JobsOptions, type RedisClient as BullClient } from 'bullmq';
 import { isCluster, retryRedirected, type RedisClient } from './connection.js';
-import { releaseJobPattern } from './keys.js';
 import { RELEASE_JOB, releaseWire, taskWire, type ReleaseWire, type TaskWire } from './job-data.js';
 import type { NodeSpec, RunOptions } from './plan.js';
-import { scanKeys } from './scan.js';
-import type { Released, ReplicaWait } from './store.js';
+import type { Released, ReleaseJobRef, ReplicaWait } from './store.js';
 
 /** Name of the queue a task goes to when nothing routes it elsewhere. */
 export const DEFAULT_QUEUE = 'default';
@@ -93,6 +91,8 @@ export class Dispatcher {
     private readonly onError: (error: Error) => void,
     /** When set, the jobs a send added are followed by `WAIT` on each queue's node (the app's `waitForReplicas`). */
     private readonly replicaWait?: ReplicaWait,
+    /** Where a workflow's release jobs are written down before they are added (the store's `recordReleaseJobs`). */
+    private readonly recordReleaseJobs?: (workflowId: string, jobs: readonly ReleaseJobRef[]) => Promise<void>,
   ) {}
 
   /** The BullMQ queue behind a Celeriac queue name. */
@@ -200,24 +200,13 @@ export class Dispatcher {
   }
 
   /**
-   * Whether a release job of the workflow is still to run, in any of the app's queues (`prefix`):
-   * found by one SCAN of the keyspace, and not finished (a failed one is kept a week). For the
-   * outbox sweeper, which must not enqueue the nodes such a job will.
+   * Whether one of these release jobs is still to run: its job is there and has not finished (a
+   * completed one is removed, a failed one kept a week). For the outbox sweeper, which must not
+   * enqueue the nodes such a job will.
    */
-  async hasReleaseJobToRun(prefix: string, workflowId: string): Promise<boolean> {
-    const pattern = releaseJobPattern(prefix, workflowId, isCluster(this.connection));
-    const marker = `:${workflowId}.r`;
-    // The job's hash itself, not its `:lock` or `:logs`: `<queue prefix>:<queue>:<workflow id>.r<n>`.
-    const isReleaseJob = (key: string): boolean => {
-      const at = key.lastIndexOf(marker);
-      return at >= 0 && /^\d+$/.test(key.slice(at + marker.length));
-    };
-    for await (const keys of scanKeys(this.connection, pattern)) {
-      for (const key of keys.filter(isReleaseJob)) {
-        if ((await this.connection.hexists(key, 'finishedOn')) === 0) return true;
-      }
-    }
-    return false;
+  async hasReleaseJobToRun(jobs: readonly ReleaseJobRef[]): Promise<boolean> {
+    const read = await Promise.all(jobs.map(({ queue, id }) => this.connection.hmget(this.queue(queue).toKey(id), 'timestamp', 'finishedOn')));
+    return read.some(([added, finished]) => added !== null && finished === null);
   }
 
   /** Removes a job that has not started; a job a worker holds stays (it is running). */
@@ -240,22 +229,22 @@ export class Dispatcher {
       if (indices === undefined) byQueue.set(queue, (indices = []));
       indices.push(release.index(k));
     }
-    await Promise.all(
-      [...byQueue].map(([queue, indices]) => {
-        const jobs: BulkJob<ReleaseWire>[] = [];
-        for (let from = 0; from < indices.length; from += RELEASE_BATCH) {
-          const batch = indices.slice(from, from + RELEASE_BATCH);
-          jobs.push({
-            name: RELEASE_JOB,
-            data: releaseWire({ workflowId, indices: batch, parentId, sentAt }),
-            // Derived from the first node, so a release sent twice (a retried apply) is added once.
-            // (`hasReleaseJobToRun` recognises the form.)
-            opts: { jobId: `${workflowId}.r${batch[0]!}`, removeOnComplete: true, removeOnFail: KEEP_FAILED, ...INFRASTRUCTURE_RETRIES },
-          });
-        }
-        return retryRedirected(() => this.queue(queue).addBulk(jobs));
-      }),
-    );
+    const batches = [...byQueue].map(([queue, indices]) => {
+      const jobs: BulkJob<ReleaseWire>[] = [];
+      for (let from = 0; from < indices.length; from += RELEASE_BATCH) {
+        const batch = indices.slice(from, from + RELEASE_BATCH);
+        jobs.push({
+          name: RELEASE_JOB,
+          data: releaseWire({ workflowId, indices: batch, parentId, sentAt }),
+          // Derived from the first node, so a release sent twice (a retried apply) is added once.
+          opts: { jobId: `${workflowId}.r${batch[0]!}`, removeOnComplete: true, removeOnFail: KEEP_FAILED, ...INFRASTRUCTURE_RETRIES },
+        });
+      }
+      return { queue, jobs };
+    });
+    // Written down first, so that the outbox sweeper never finds these jobs' nodes without them.
+    await this.recordReleaseJobs?.(workflowId, batches.flatMap(({ queue, jobs }) => jobs.map(({ opts }) => ({ queue, id: opts.jobId! }))));
+    await Promise.all(batches.map(({ queue, jobs }) => retryRedirected(() => this.queue(queue).addBulk(jobs))));
     await this.replicated([...byQueue.keys()]);
   }
 }

@@ -113,11 +113,11 @@ export function queuePrefix(prefix: string, queue: string, cluster: boolean): st
 }
 
 /**
- * The SCAN pattern matching a workflow's release jobs in any of the app's queues
- * (`<queue prefix>:<queue>:<workflow id>.r<n>`, see dispatch.ts), and their sub-keys.
+ * The release jobs sent for a workflow (`<queue> <job id>`; see dispatch.ts), so that the outbox
+ * sweeper can tell a node a release job will enqueue from a lost one. In the workflow's slot.
  */
-export function releaseJobPattern(prefix: string, workflowId: string, cluster: boolean): string {
-  return `${queuePrefix(globEscape(prefix), '*', cluster)}:*:${globEscape(workflowId)}.r*`;
+export function releaseJobsKey(prefix: string, workflowId: string): string {
+  return `${prefix}:wf:{${workflowId}}:release-jobs`;
 }
 
 /**

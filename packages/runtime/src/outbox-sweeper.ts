@@ -25,7 +25,7 @@
  * reads specs and checks jobs for about {@link SWEEP_BUDGET} released nodes at most.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DIRECT_RELEASE_LIMIT, queueOf, releaseOf, type Dispatcher } from './dispatch.js';
+import { queueOf, releaseOf, type Dispatcher } from './dispatch.js';
 import type { Logger, RateLimitedLog } from './logger.js';
 import type { NodeSpec } from './plan.js';
 import { replacementOf } from './replace.js';
@@ -201,9 +201,9 @@ export class OutboxSweeper {
     return jobless.filter((_, k) => !replaced[k]);
   }
 
-  /** Whether a release job of the workflow is still to run: only one of more nodes than a direct release takes can have any. */
+  /** Whether a release job sent for the workflow is still to run. */
   private async hasReleaseJobToRun(workflowId: string): Promise<boolean> {
-    const { store, dispatcher, prefix } = this.context;
-    return (await store.hasMoreNodesThan(workflowId, DIRECT_RELEASE_LIMIT)) && dispatcher.hasReleaseJobToRun(prefix, workflowId);
+    const jobs = await this.context.store.releaseJobs(workflowId);
+    return jobs.length > 0 && this.context.dispatcher.hasReleaseJobToRun(jobs);
   }
 }

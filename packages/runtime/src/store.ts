@@ -7,7 +7,7 @@ import { ReplyError } from 'ioredis';
 import { isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { checkSize, decodeEnvelope, DEFAULT_MAX_PAYLOAD, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
-import { appChannelsPattern, eventsChannel, outboxSweepKeys, pointerKey, rateKey, stagingKeys, workflowKeys, workflowKeyScan, type WorkflowKeys } from './keys.js';
+import { appChannelsPattern, eventsChannel, outboxSweepKeys, pointerKey, releaseJobsKey, rateKey, stagingKeys, workflowKeys, workflowKeyScan, type WorkflowKeys } from './keys.js';
 import type { ReleaseReply, ScriptCommands, ScriptPipeline } from './lua.js';
 import { scanStretch, type ScanCursors } from './scan.js';
 import { checkStatus, ScriptStatus, type ScriptAnswer } from './script-status.js';
@@ -81,6 +81,12 @@ type OutcomeRead = readonly [workflowId: string, index: number];
 type OutcomeReply = [state: string | null, envelope: string | null];
 /** A pointer from an id a user chose to its workflow: the id, and `<workflow id> n<i>|g<g>`. */
 type Pointer = [id: string, value: string];
+/** A release job sent for a workflow, by its queue and job id (see dispatch.ts). */
+export interface ReleaseJobRef {
+  readonly queue: string;
+  readonly id: string;
+}
+
 /** Where the outbox sweep left off (outbox-sweeper.ts): the released nodes its last pass counted, and its scan's cursors. */
 export interface SweepProgress {
   readonly counted: number;
@@ -442,9 +448,22 @@ export class WorkflowStore {
     await this.redis.set(outboxSweepKeys(this.prefix).progress, JSON.stringify(progress), 'EX', 86_400);
   }
 
-  /** Whether the workflow has more than `count` nodes (its node indices run from 0). */
-  async hasMoreNodesThan(workflowId: string, count: number): Promise<boolean> {
-    return (await this.redis.hexists(this.keys(workflowId).graph, `n:${count}`)) === 1;
+  /** Writes down release jobs sent for a workflow (see dispatch.ts), kept as long as its results. */
+  async recordReleaseJobs(workflowId: string, jobs: readonly ReleaseJobRef[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const key = releaseJobsKey(this.prefix, workflowId);
+    const pipeline = this.redis.pipeline().sadd(key, ...jobs.map(({ queue, id }) => `${queue} ${id}`));
+    if (this.ttl > 0) pipeline.expire(key, this.ttl);
+    await pipeline.exec();
+  }
+
+  /** The release jobs sent for a workflow, as {@link recordReleaseJobs} wrote them down. */
+  async releaseJobs(workflowId: string): Promise<ReleaseJobRef[]> {
+    const members = await this.redis.smembers(releaseJobsKey(this.prefix, workflowId));
+    return members.map((member) => {
+      const at = member.indexOf(' ');
+      return { queue: member.slice(0, at), id: member.slice(at + 1) };
+    });
   }
 
   /**
