@@ -25,6 +25,7 @@
  * reads specs and checks jobs for about {@link SWEEP_BUDGET} released nodes at most.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isConnectionError } from './connection.js';
 import { queueOf, releaseOf, type Dispatcher } from './dispatch.js';
 import type { Logger, RateLimitedLog } from './logger.js';
 import type { NodeSpec } from './plan.js';
@@ -87,7 +88,12 @@ export class OutboxSweeper {
       this.pass = this.sweep().then(
         () => this.next(),
         (error: unknown) => {
-          if (!this.stop.signal.aborted) this.context.log.error('sweep', `worker ${this.context.name}: an outbox sweep failed`, error);
+          // An outage (a dropped connection, or calls that gave up waiting for it) is reported once
+          // by the app's connection watch; anything else here.
+          const outage = isConnectionError(error) || (error instanceof Error && error.name === 'MaxRetriesPerRequestError');
+          if (!this.stop.signal.aborted && !outage) {
+            this.context.log.error('sweep', `worker ${this.context.name}: an outbox sweep failed`, error);
+          }
           this.next();
         },
       );
