@@ -85,6 +85,26 @@ export function isCluster(client: RedisClient): client is Cluster {
   return (client as { isCluster?: unknown }).isCluster === true;
 }
 
+/** One Redis command and its arguments, for {@link callEach}. */
+export type RedisCall = readonly [command: string, ...args: (string | number)[]];
+
+/**
+ * Runs many independent commands and resolves to their replies in order: in one pipeline on one
+ * server (one write, and Redis reads them together: a command sent alone costs it several times
+ * more), one by one, at once, on a cluster, where their keys may live on different nodes.
+ * Rejects with the first command's error.
+ */
+export async function callEach(client: RedisClient, calls: readonly RedisCall[]): Promise<unknown[]> {
+  if (calls.length === 0) return [];
+  if (isCluster(client)) return Promise.all(calls.map(([command, ...args]) => client.call(command, ...args)));
+  // A pipeline takes each command by its method's name: lower case.
+  const replies = (await client.pipeline(calls.map(([command, ...args]) => [command.toLowerCase(), ...args])).exec()) ?? [];
+  return replies.map(([error, reply]) => {
+    if (error) throw error;
+    return reply;
+  });
+}
+
 /**
  * Whether `value` is an ioredis `Redis` or `Cluster` — this package's copy of ioredis, or another
  * one in the user's tree (where `instanceof` fails), recognised by its class name and methods.

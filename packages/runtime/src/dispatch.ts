@@ -8,7 +8,7 @@
  * build a reply of more nodes than this module would enqueue itself.
  */
 import { Job, Queue, type JobsOptions, type RedisClient as BullClient } from 'bullmq';
-import { isCluster, retryRedirected, type RedisClient } from './connection.js';
+import { callEach, isCluster, retryRedirected, type RedisClient } from './connection.js';
 import { RELEASE_JOB, releaseWire, taskWire, type ReleaseWire, type TaskWire } from './job-data.js';
 import type { NodeSpec, RunOptions } from './plan.js';
 import type { Released, ReleaseJobRef, ReplicaWait } from './store.js';
@@ -195,7 +195,10 @@ export class Dispatcher {
    * which BullMQ's add is a no-op until it is removed.
    */
   async withoutLiveJobs<TNode extends { readonly spec: NodeSpec }>(nodes: readonly TNode[]): Promise<TNode[]> {
-    const jobs = await Promise.all(nodes.map(({ spec }) => this.connection.hmget(this.queue(queueOf(spec)).toKey(spec.id), 'timestamp', 'finishedOn')));
+    const jobs = (await callEach(
+      this.connection,
+      nodes.map(({ spec }) => ['HMGET', this.queue(queueOf(spec)).toKey(spec.id), 'timestamp', 'finishedOn']),
+    )) as (string | null)[][];
     return nodes.filter((_, k) => jobs[k]![0] === null || jobs[k]![1] !== null);
   }
 

@@ -155,25 +155,31 @@ export class OutboxSweeper {
     let checked = 0;
     const count = Math.min(SCAN_COUNT, scan);
     for await (const page of store.withOutboxes(cursors, Math.ceil(scan / count), count)) {
-      for (const { id: workflowId, released } of page) {
-        if (this.stop.signal.aborted) return { suspects: new Map(), counted, checked };
+      if (this.stop.signal.aborted) return { suspects: new Map(), counted, checked };
+      // Each workflow's whole outbox, or a sample of it: `released * share` nodes, rounded up or
+      // down at random, and no more than is left of twice the budget. Read for the whole page at once.
+      const picks: { id: string; count: number | undefined }[] = [];
+      let picked = 0;
+      for (const { id, released } of page) {
         counted += released;
-        // A whole outbox, or a sample of it: `released * share` nodes, rounded up or down at
-        // random, and no more than is left of twice the budget.
         const wanted = share === 1 ? released : Math.floor(released * share + Math.random());
-        const sample = Math.min(wanted, 2 * budget - checked);
+        const sample = Math.min(wanted, 2 * budget - checked - picked);
         if (sample <= 0) continue;
-        const indices = await store.outboxIndices(workflowId, sample === released ? undefined : sample);
-        checked += indices.length;
-        const lost: number[] = [];
-        for (let from = 0; from < indices.length; from += SWEEP_SLICE) {
-          const slice = indices.slice(from, from + SWEEP_SLICE);
-          const specs = await store.specs(workflowId, slice);
-          const nodes = slice.flatMap((index, k) => (specs[k] ? [{ index, spec: specs[k] }] : []));
-          for (const { index } of await this.unqueued(nodes)) lost.push(index);
-        }
-        if (lost.length > 0 && !(await this.hasReleaseJobToRun(workflowId))) suspects.set(workflowId, lost);
+        picks.push({ id, count: sample === released ? undefined : sample });
+        picked += sample;
       }
+      const indicesOf = await store.outboxIndicesOf(picks);
+      const specsOf = await store.specsOf(picks.map(({ id }, k) => ({ id, indices: indicesOf[k]! })));
+      const nodes = picks.flatMap(({ id }, k) => indicesOf[k]!.flatMap((index, j) => (specsOf[k]![j] ? [{ workflowId: id, index, spec: specsOf[k]![j] }] : [])));
+      checked += nodes.length;
+      for (const { workflowId, index } of await this.unqueued(nodes)) {
+        const lost = suspects.get(workflowId);
+        if (lost === undefined) suspects.set(workflowId, [index]);
+        else lost.push(index);
+      }
+    }
+    for (const workflowId of suspects.keys()) {
+      if (await this.hasReleaseJobToRun(workflowId)) suspects.delete(workflowId);
     }
     return { suspects, counted, checked };
   }
@@ -199,12 +205,19 @@ export class OutboxSweeper {
     return count;
   }
 
-  /** The nodes among `nodes` whose job will not run (none, or a stale one), but for a replaced task waiting for its replacement. */
+  /**
+   * The nodes among `nodes` whose job will not run (none, or a stale one), but for a replaced task
+   * waiting for its replacement. Checked {@link SWEEP_SLICE} at a time, each slice in one request.
+   */
   private async unqueued<TNode extends { readonly spec: NodeSpec }>(nodes: readonly TNode[]): Promise<TNode[]> {
     const { store, dispatcher } = this.context;
-    const jobless = await dispatcher.withoutLiveJobs(nodes);
-    const replaced = await Promise.all(jobless.map(({ spec }) => store.exists(replacementOf(spec.id))));
-    return jobless.filter((_, k) => !replaced[k]);
+    const unqueued: TNode[] = [];
+    for (let from = 0; from < nodes.length; from += SWEEP_SLICE) {
+      const jobless = await dispatcher.withoutLiveJobs(nodes.slice(from, from + SWEEP_SLICE));
+      const replaced = await store.existing(jobless.map(({ spec }) => replacementOf(spec.id)));
+      for (const [k, node] of jobless.entries()) if (!replaced[k]) unqueued.push(node);
+    }
+    return unqueued;
   }
 
   /** Whether a release job sent for the workflow is still to run. */

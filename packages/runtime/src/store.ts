@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ReplyError } from 'ioredis';
-import { isCluster, retryRedirected, type RedisClient } from './connection.js';
+import { callEach, isCluster, retryRedirected, type RedisCall, type RedisClient } from './connection.js';
 import { checkSize, decodeEnvelope, DEFAULT_MAX_PAYLOAD, type Envelope, type TaskState } from './envelope.js';
 import { InvalidJobError } from './errors.js';
 import { appChannelsPattern, eventsChannel, outboxSweepKeys, pointerKey, releaseJobsKey, rateKey, stagingKeys, workflowKeys, workflowKeyScan, type WorkflowKeys } from './keys.js';
@@ -422,7 +422,7 @@ export class WorkflowStore {
   async *withOutboxes(cursors: ScanCursors, calls: number, count?: number): AsyncGenerator<{ id: string; released: number }[], void, undefined> {
     const { pattern, idOf } = workflowKeyScan(this.prefix, 'outbox');
     for await (const keys of scanStretch(this.redis, pattern, cursors, calls, count)) {
-      const sizes = await Promise.all(keys.map((key) => this.redis.scard(key)));
+      const sizes = (await callEach(this.redis, keys.map((key) => ['SCARD', key]))) as number[];
       const page: { id: string; released: number }[] = [];
       keys.forEach((key, k) => {
         const id = sizes[k]! > 1 ? idOf(key) : undefined;
@@ -467,19 +467,37 @@ export class WorkflowStore {
   }
 
   /**
-   * The indices of the nodes in a workflow's outbox (released, not ended): all of them, or `count`
-   * picked at random (SRANDMEMBER, so a huge outbox is not read whole).
+   * For each workflow, the indices of the nodes in its outbox (released, not ended): all of them,
+   * or `count` picked at random (SRANDMEMBER, so a huge outbox is not read whole). One request on
+   * one server.
    */
-  async outboxIndices(workflowId: string, count?: number): Promise<number[]> {
-    const key = this.keys(workflowId).outbox;
-    const members = count === undefined ? await this.redis.smembers(key) : await this.redis.srandmember(key, count + 1);
-    const indices = members.filter((member) => member !== SENTINEL).map(Number);
-    return count === undefined ? indices : indices.slice(0, count);
+  async outboxIndicesOf(picks: readonly { readonly id: string; readonly count?: number | undefined }[]): Promise<number[][]> {
+    const replies = (await callEach(
+      this.redis,
+      picks.map(({ id, count }) => (count === undefined ? ['SMEMBERS', this.keys(id).outbox] : ['SRANDMEMBER', this.keys(id).outbox, count + 1])),
+    )) as string[][];
+    return replies.map((members, k) => {
+      const indices = members.filter((member) => member !== SENTINEL).map(Number);
+      const count = picks[k]!.count;
+      return count === undefined ? indices : indices.slice(0, count);
+    });
   }
 
-  /** Whether the workflow exists (its graph is there). */
-  async exists(workflowId: string): Promise<boolean> {
-    return (await this.redis.exists(this.keys(workflowId).graph)) === 1;
+  /** For each workflow, the specs of some of its nodes ({@link specs} for many workflows; one request on one server). */
+  async specsOf(reads: readonly { readonly id: string; readonly indices: readonly number[] }[]): Promise<(NodeSpec | null)[][]> {
+    const calls: RedisCall[] = [];
+    for (const { id, indices } of reads) {
+      for (let from = 0; from < indices.length; from += READ_SLICE) calls.push(['HMGET', this.keys(id).graph, ...indices.slice(from, from + READ_SLICE).map((i) => `n:${i}`)]);
+    }
+    const values = ((await callEach(this.redis, calls)) as (string | null)[][]).flat();
+    let at = 0;
+    return reads.map(({ indices }) => indices.map(() => values[at++]!).map((value) => (value === null ? null : decodeSpec(value))));
+  }
+
+  /** Which of these workflows exist. */
+  async existing(workflowIds: readonly string[]): Promise<boolean[]> {
+    const found = (await callEach(this.redis, workflowIds.map((id) => ['EXISTS', this.keys(id).graph]))) as number[];
+    return found.map((n) => n === 1);
   }
 
   /** The workflow's meta, or null when it does not exist (never applied, or expired). */

@@ -134,7 +134,7 @@ describe('the outbox sweeper', () => {
     const first = await flaky.applyAsync({ args: [true], taskId: 'report-1' });
     await expect(first.get(T)).rejects.toThrow('boom');
     // Its workflow expires (resultTtl 1 s); its failed job is kept (a week).
-    await expect.poll(() => app.internals.store.exists('report-1'), T).toBe(false);
+    await expect.poll(async () => (await app.internals.store.existing(['report-1']))[0], T).toBe(false);
     const again = await flaky.applyAsync({ args: [false], taskId: 'report-1' });
     expect(await again.get(T)).toBe('ok');
     expect(runs.get(1)).toBe(1);
