@@ -208,7 +208,10 @@ export class Dispatcher {
    * enqueue the nodes such a job will.
    */
   async hasReleaseJobToRun(jobs: readonly ReleaseJobRef[]): Promise<boolean> {
-    const read = await Promise.all(jobs.map(({ queue, id }) => this.connection.hmget(this.queue(queue).toKey(id), 'timestamp', 'finishedOn')));
+    const read = (await callEach(
+      this.connection,
+      jobs.map(({ queue, id }) => ['HMGET', this.queue(queue).toKey(id), 'timestamp', 'finishedOn']),
+    )) as (string | null)[][];
     return read.some(([added, finished]) => added !== null && finished === null);
   }
 

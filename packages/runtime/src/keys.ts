@@ -48,7 +48,7 @@ export function workflowKeyScan(prefix: string, kind: 'graph' | 'outbox'): { pat
 }
 
 /** Escapes Redis glob characters, so that a pattern matches `text` literally. */
-export function globEscape(text: string): string {
+function globEscape(text: string): string {
   return text.replace(/[\\*?[\]]/g, '\\$&');
 }
 
