@@ -26,6 +26,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isConnectionError } from './connection.js';
+import { ConnectionError } from './errors.js';
 import { queueOf, releaseOf, type Dispatcher } from './dispatch.js';
 import type { Logger, RateLimitedLog } from './logger.js';
 import type { NodeSpec } from './plan.js';
@@ -64,6 +65,8 @@ export interface SweeperContext {
   readonly logger: Logger;
   /** Where a failed pass is reported (Redis may be down: once per window). */
   readonly log: RateLimitedLog;
+  /** The error a user can act on for what a Redis operation failed with (the worker's `translate`). */
+  translate(error: unknown): unknown;
 }
 
 export class OutboxSweeper {
@@ -88,11 +91,11 @@ export class OutboxSweeper {
       this.pass = this.sweep().then(
         () => this.next(),
         (error: unknown) => {
-          // An outage (a dropped connection, or calls that gave up waiting for it) is reported once
-          // by the app's connection watch; anything else here.
-          const outage = isConnectionError(error) || (error instanceof Error && error.name === 'MaxRetriesPerRequestError');
-          if (!this.stop.signal.aborted && !outage) {
-            this.context.log.error('sweep', `worker ${this.context.name}: an outbox sweep failed`, error);
+          // An outage is reported once by the app's connection watch; anything else here (a missing
+          // permission, named).
+          const problem = this.context.translate(error);
+          if (!this.stop.signal.aborted && !(problem instanceof ConnectionError) && !isConnectionError(error)) {
+            this.context.log.error('sweep', `worker ${this.context.name}: an outbox sweep failed: ${(problem as Error).message}`, problem);
           }
           this.next();
         },

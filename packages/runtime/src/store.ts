@@ -524,9 +524,7 @@ export class WorkflowStore {
 
   /** The specs of some nodes (to find their queues). */
   async specs(workflowId: string, indices: readonly number[]): Promise<(NodeSpec | null)[]> {
-    if (indices.length === 0) return [];
-    const values = await this.redis.hmget(this.keys(workflowId).graph, ...indices.map((i) => `n:${i}`));
-    return values.map((value) => (value === null ? null : decodeSpec(value)));
+    return (await this.specsOf([{ id: workflowId, indices }]))[0]!;
   }
 
   /**

@@ -289,7 +289,10 @@ export class Worker {
     this.sweeper =
       sweepEvery === 0
         ? undefined
-        : new OutboxSweeper({ store: runtime.store, dispatcher: runtime.dispatcher, prefix: runtime.prefix, name: this.name, logger, log: this.log }, sweepEvery);
+        : new OutboxSweeper(
+            { store: runtime.store, dispatcher: runtime.dispatcher, prefix: runtime.prefix, name: this.name, logger, log: this.log, translate: runtime.translate },
+            sweepEvery,
+          );
     for (const queue of queues) this.consume(queue);
     // With the processes pool, the worker also waits for its children to load the app (a second or so).
     this.started = Promise.all([this.preflight(queues), this.processPool?.ready]).then(

@@ -151,7 +151,7 @@ describe('the outbox sweeper', () => {
     for (const child of res.children.filter((_, i) => i % 20 === 0)) expect(await queue.remove(child.id)).toBe(1);
     const connection = new Redis(redisUrl());
     const dispatcher = new Dispatcher(connection, (name) => queuePrefix(app.prefix, name, false), () => {});
-    const context = { store: app.internals.store, dispatcher, prefix: app.prefix, name: 'sweeper@test', logger: log.logger, log: new RateLimitedLog(log.logger) };
+    const context = { store: app.internals.store, dispatcher, prefix: app.prefix, name: 'sweeper@test', logger: log.logger, log: new RateLimitedLog(log.logger), translate: (error: unknown) => error };
     const sweeper = new OutboxSweeper(context, 100, { budget: 50, scan: SCAN_PER_PASS });
     try {
       const checked: number[] = [];
@@ -185,7 +185,7 @@ describe('the outbox sweeper', () => {
     const app = createApp({ redis: redis.url, prefix: 'stretch', logger: consoleLogger('silent') });
     const dispatcher = new Dispatcher(connection, (name) => queuePrefix(app.prefix, name, false), () => {});
     const log = sweepLog();
-    const context = { store: app.internals.store, dispatcher, prefix: app.prefix, name: 'sweeper@test', logger: log.logger, log: new RateLimitedLog(log.logger) };
+    const context = { store: app.internals.store, dispatcher, prefix: app.prefix, name: 'sweeper@test', logger: log.logger, log: new RateLimitedLog(log.logger), translate: (error: unknown) => error };
     // About 20 keys a pass, against some 120 (four per lone task's workflow, and the queue's).
     const sweeper = new OutboxSweeper(context, 100, { budget: SWEEP_BUDGET, scan: 20 });
     try {
