@@ -15,6 +15,14 @@ describe('readTaskJob', () => {
     expect(problemOf(wire([], JSON.parse('{"opts": {"constructor": {"prototype": {}}}}')))).toMatch(/kwargs\.opts\.constructor/);
   });
 
+  it('cuts a problem short instead of copying megabytes of hostile data into it', () => {
+    const problem = problemOf('x'.repeat(1_000_000));
+    expect(problem).toMatch(/^its data is not a Celeriac task job: .*xxx… \(\d+ more characters\)$/);
+    expect(problem!.length).toBeLessThan(600);
+    const hostileKey = JSON.parse(`[{"${'k'.repeat(100_000)}": {"__proto__": {}}}]`) as unknown;
+    expect(problemOf(wire(hostileKey))!.length).toBeLessThan(600);
+  });
+
   it('takes what apply takes: a constructor holding a string, and a chord body\'s list one level deeper than any result', () => {
     expect(problemOf(wire([{ constructor: 'Point' }]))).toBeUndefined();
     let deep: unknown = 1;

@@ -190,11 +190,11 @@ export function readTaskJob(data: unknown): TaskJob | UnreadableJob {
     wire = data;
   } else {
     const parsed = v.safeParse(taskSchema, data);
-    if (!parsed.success) return { problem: describeIssues('task job', parsed.issues) };
+    if (!parsed.success) return unreadable(describeIssues('task job', parsed.issues));
     wire = parsed.output as TaskWire;
   }
   const hostile = prototypeKey(wire.args, 'args') ?? prototypeKey(wire.kwargs, 'kwargs');
-  if (hostile !== undefined) return { problem: `its data holds ${hostile}, a key that could reach a prototype (apply refuses it)` };
+  if (hostile !== undefined) return unreadable(`its data holds ${hostile}, a key that could reach a prototype (apply refuses it)`);
   return {
     workflowId: wire.w,
     index: wire.i,
@@ -315,9 +315,20 @@ function pathOf(at: At | undefined, last: string): string {
 /** Validates a release job's data. */
 export function readReleaseJob(data: unknown): ReleaseJob | UnreadableJob {
   const parsed = v.safeParse(releaseSchema, data);
-  if (!parsed.success) return { problem: describeIssues('release job', parsed.issues) };
+  if (!parsed.success) return unreadable(describeIssues('release job', parsed.issues));
   const wire = parsed.output;
   return { workflowId: wire.w, indices: wire.release, parentId: wire.parentId, sentAt: wire.sentAt };
+}
+
+/** Longest problem kept: it names what was received, and a hostile job's data can be megabytes. */
+const MAX_PROBLEM = 500;
+
+/**
+ * A read that gave up. The problem goes into log lines, the job's failed reason and the node's
+ * failure, so what the job sent is cut short rather than copied into each.
+ */
+function unreadable(problem: string): UnreadableJob {
+  return { problem: problem.length <= MAX_PROBLEM ? problem : `${problem.slice(0, MAX_PROBLEM)}… (${problem.length - MAX_PROBLEM} more characters)` };
 }
 
 /** Whether a read gave up. */
